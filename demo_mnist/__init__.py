@@ -1,0 +1,1 @@
+"""The MNIST demo: training script, committed models and the drawing-board web app."""

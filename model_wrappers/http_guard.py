@@ -1,0 +1,60 @@
+"""A Flask blueprint Seldon installs into its REST app: JSON errors and a body size limit.
+
+Seldon 1.17.1 registers ``model_error_handler`` (a Blueprint) from the user object when present.
+We use that hook for what the wrapper cannot do from ``predict``:
+
+* refuse a body over the limit with 413 before Flask reads it (a 20 MB body otherwise costs a
+  full JSON parse and hundreds of MB of memory);
+* refuse a body that is not JSON (wrong ``Content-Type``) with 415 instead of Seldon's 400/500;
+* answer every HTTP error (404, 405, ...) as Seldon-style JSON, because Seldon's catch-all
+  handler turns werkzeug's HTTP errors into 500s with an HTML-derived message.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+PREDICTION_PATHS = ("/predict", "/api/v1.0/predictions", "/api/v0.1/predictions")
+FEEDBACK_PATHS = ("/send-feedback", "/api/v1.0/feedback", "/api/v0.1/feedback")
+JSON_TYPES = ("application/json",)
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def error_response(status: int, message: str, reason: str = "MICROSERVICE_BAD_DATA") -> Response:
+    """The Seldon error body with an HTTP status."""
+    response = jsonify(
+        {"status": {"status": 1, "info": message, "code": -1, "reason": reason}}
+    )
+    response.status_code = status
+    return response
+
+
+def make_blueprint(max_body_bytes: int) -> Blueprint:
+    """Build the guard blueprint for one model instance."""
+    guard = Blueprint("seldon_pkg_guard", __name__)
+
+    @guard.before_app_request
+    def _refuse_oversized_or_non_json() -> Response | None:
+        if request.method != "POST" or request.path not in PREDICTION_PATHS + FEEDBACK_PATHS:
+            return None
+        length = request.content_length
+        if length is not None and length > max_body_bytes:
+            return error_response(
+                413, f"request body of {length} bytes exceeds the limit of {max_body_bytes}"
+            )
+        if length is None and request.headers.get("Transfer-Encoding", "") == "chunked":
+            return error_response(411, "chunked bodies are not accepted; send Content-Length")
+        mimetype = request.mimetype or ""
+        if "json" in request.args or mimetype in FORM_TYPES:
+            return None  # Seldon's form / query-string JSON forms
+        if mimetype not in JSON_TYPES:
+            return error_response(
+                415, f"Content-Type must be application/json, got {mimetype or 'none'}"
+            )
+        return None
+
+    @guard.app_errorhandler(HTTPException)
+    def _http_error_as_json(error: HTTPException) -> Response:
+        return error_response(error.code or 500, error.description or error.name)
+
+    return guard

@@ -1,0 +1,40 @@
+"""seldon_pkg: from a trained model to a prediction service, locally and on Seldon Core.
+
+Version pins live in constraints.txt (one place); ranges here only say what works at all.
+"""
+from setuptools import find_packages, setup
+
+SERVE = ["seldon-core==1.17.1", "numpy>=1.26,<2", "protobuf>=3.20,<4", "setuptools<81", "pillow>=10"]
+EXTRAS = {
+    "serve": SERVE,
+    "tf": ["tensorflow-cpu==2.19.*"],
+    "onnx": ["onnxruntime>=1.20,<2"],
+    "litert": ["ai-edge-litert>=1.2"],
+    "k8s": ["kubernetes>=30", "kubernetes-validate>=1.30", "jsonschema>=3.2"],
+    "train": ["tensorflow-cpu==2.19.*", "tf2onnx>=1.16", "mlxtend>=0.23"],
+    "test": [
+        "pytest>=8",
+        "pytest-timeout>=2.3",
+        "playwright>=1.45",
+        "hypothesis>=6",
+        "aiohttp>=3.9",
+        "psutil>=5.9",
+    ],
+}
+EXTRAS["dev"] = sorted({req for group in EXTRAS.values() for req in group})
+
+setup(
+    name="seldon_pkg",
+    version="0.1.0",
+    description="Package, serve and deploy deep-learning models with Seldon Core, many side by side",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.12",
+    packages=find_packages(include=["seldon_pkg", "seldon_pkg.*", "model_wrappers", "model_wrappers.*", "demo_mnist", "demo_mnist.*"]),
+    include_package_data=True,
+    package_data={"seldon_pkg": ["data/*", "templates/*"], "demo_mnist": ["models/*", "web/*"]},
+    install_requires=["pyyaml>=6", "requests>=2.28", "numpy>=1.26,<2", "pillow>=10", "grpcio>=1.50"],
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["seldon-pkg=seldon_pkg.cli:main"]},
+)

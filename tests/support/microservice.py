@@ -1,0 +1,100 @@
+"""Start a real ``seldon-core-microservice`` process the way Seldon's image does."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.support.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent / "seldon-core-microservice"
+
+
+def seldon_parameters(parameters: dict[str, Any]) -> str:
+    """``PREDICTIVE_UNIT_PARAMETERS`` JSON with Seldon's type names."""
+    def seldon_type(value: Any) -> str:
+        if isinstance(value, bool):
+            return "BOOL"
+        if isinstance(value, int):
+            return "INT"
+        if isinstance(value, float):
+            return "DOUBLE"
+        return "STRING"
+
+    return json.dumps(
+        [{"name": k, "value": str(v).lower() if isinstance(v, bool) else str(v), "type": seldon_type(v)}
+         for k, v in parameters.items()]
+    )
+
+
+@dataclass
+class Microservice:
+    interface: str
+    parameters: dict[str, Any]
+    cwd: Path = ROOT
+    env: dict[str, str] = field(default_factory=dict)
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self, log_path: Path, timeout: float = 90.0) -> "Microservice":
+        env = {
+            **os.environ,
+            "PREDICTIVE_UNIT_PARAMETERS": seldon_parameters(self.parameters),
+            "GUNICORN_WORKERS": "1",
+            "GUNICORN_THREADS": "4",
+            "GRPC_WORKERS": "1",
+            "PYTHONPATH": str(ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            **self.env,
+        }
+        self.log_path = log_path
+        log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [str(BIN), self.interface, "--service-type", "MODEL",
+             "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
+             "--metrics-port", str(self.metrics_port)],
+            cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"microservice exited early:\n{self.log()}")
+            try:
+                if requests.get(f"{self.url}/health/status", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"microservice not ready in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
