@@ -19,7 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "demo_mnist" / "samples" / "digit.json"
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(0)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     port = int(os.environ.get("DEMO_HTTP_PORT", "9000"))
     parameters = [{"name": "model_uri", "value": "demo_mnist/models/mnist-cnn.onnx", "type": "STRING"}]
     env = {**os.environ, "PREDICTIVE_UNIT_PARAMETERS": json.dumps(parameters), "PYTHONPATH": str(ROOT)}
