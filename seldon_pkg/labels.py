@@ -1,0 +1,53 @@
+"""Every label and annotation seldon_pkg writes or selects on is defined here.
+
+Labels are what cleanup relies on: we only ever delete objects that carry our
+``managed-by`` label or the operator's ``seldon-deployment-id``. SeldonDeployment
+``metadata.labels`` are not copied to pods by the operator, so the manifest also puts them in
+``predictors[].labels`` and ``componentSpecs[].metadata.labels``.
+"""
+from __future__ import annotations
+
+from seldon_pkg.naming import Identity, label_value
+
+PREFIX = "seldon-pkg.io"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "seldon-pkg"
+MODEL = f"{PREFIX}/model"
+VERSION = f"{PREFIX}/version"
+IDENTITY = f"{PREFIX}/identity"
+REVISION = f"{PREFIX}/revision"
+
+ANNOTATION_MODEL = f"{PREFIX}/model-name"
+ANNOTATION_VERSION = f"{PREFIX}/model-version"
+ANNOTATION_SPEC = f"{PREFIX}/spec-source"
+ANNOTATION_DEPLOYED_AT = f"{PREFIX}/deployed-at"
+
+# What the Seldon operator puts on the children it creates.
+SELDON_DEPLOYMENT_ID = "seldon-deployment-id"
+SELDON_MANAGED_BY = "seldon-core"
+
+
+def model_labels(identity: Identity, revision: str) -> dict[str, str]:
+    """Labels for everything we create for one model revision."""
+    return {
+        MANAGED_BY: MANAGER,
+        MODEL: label_value(identity.model),
+        VERSION: label_value(identity.version),
+        IDENTITY: identity.digest(),
+        REVISION: label_value(revision),
+    }
+
+
+def model_annotations(identity: Identity) -> dict[str, str]:
+    """The unabridged identity, for humans and for the plan step's ownership check."""
+    return {ANNOTATION_MODEL: identity.model, ANNOTATION_VERSION: identity.version}
+
+
+def managed_selector() -> str:
+    """Label selector for every object seldon_pkg manages."""
+    return f"{MANAGED_BY}={MANAGER}"
+
+
+def children_selector(sdep_name: str) -> str:
+    """Label selector for the operator's children of one SeldonDeployment."""
+    return f"{SELDON_DEPLOYMENT_ID}={sdep_name}"

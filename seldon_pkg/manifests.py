@@ -1,0 +1,117 @@
+"""SeldonDeployment manifests as pure functions of the spec: plain dicts, no cluster needed.
+
+One model = one SeldonDeployment (named by naming.py) with one predictor ``default`` whose
+graph is a single MODEL node ``classifier`` served by a container of the same name. A canary
+is one SeldonDeployment with two predictors (``default`` and ``canary``) splitting traffic.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import yaml
+
+from seldon_pkg import labels as L
+from seldon_pkg.errors import SpecError
+from seldon_pkg.naming import CANARY_PREDICTOR, CONTAINER, PREDICTOR, Identity, deployment_name
+from seldon_pkg.parameters import seldon_parameters
+from seldon_pkg.spec import ModelSpec
+
+API_VERSION = "machinelearning.seldon.io/v1"
+KIND = "SeldonDeployment"
+
+
+def identity_of(spec: ModelSpec) -> Identity:
+    return Identity(spec.namespace, spec.name, spec.version)
+
+
+def name_of(spec: ModelSpec) -> str:
+    return deployment_name(identity_of(spec))
+
+
+def revision_of(spec: ModelSpec) -> str:
+    """A short hash of everything that changes the running pods (image, code, parameters...)."""
+    content = {
+        "image": spec.image,
+        "wrapper": spec.wrapper,
+        "parameters": dict(spec.parameters),
+        "env": dict(spec.env),
+        "resources": {k: dict(v) for k, v in spec.resources.items()},
+        "replicas": spec.replicas,
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def seldon_deployment(spec: ModelSpec) -> dict[str, Any]:
+    """The SeldonDeployment for one model."""
+    return _deployment(spec, [_predictor(spec, PREDICTOR, traffic=None)])
+
+
+def canary_deployment(stable: ModelSpec, canary: ModelSpec, canary_traffic: int) -> dict[str, Any]:
+    """One SeldonDeployment (named after ``stable``) sending ``canary_traffic`` % to ``canary``."""
+    if (stable.namespace, stable.name) != (canary.namespace, canary.name):
+        raise SpecError("name", "a canary must be another version of the same model in the same namespace")
+    if stable.version == canary.version:
+        raise SpecError("version", "the canary must have a different version from the stable model")
+    if not 0 < canary_traffic < 100:
+        raise SpecError("traffic", f"must be between 1 and 99 percent, got {canary_traffic}")
+    return _deployment(
+        stable,
+        [
+            _predictor(stable, PREDICTOR, traffic=100 - canary_traffic),
+            _predictor(canary, CANARY_PREDICTOR, traffic=canary_traffic),
+        ],
+    )
+
+
+def _deployment(spec: ModelSpec, predictors: list[dict[str, Any]]) -> dict[str, Any]:
+    identity = identity_of(spec)
+    name = deployment_name(identity)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "name": name,
+            "namespace": spec.namespace,
+            "labels": L.model_labels(identity, revision_of(spec)),
+            "annotations": L.model_annotations(identity),
+        },
+        "spec": {"name": name, "predictors": predictors},
+    }
+
+
+def _predictor(spec: ModelSpec, predictor_name: str, traffic: int | None) -> dict[str, Any]:
+    if not spec.image:
+        raise SpecError("image", "is required to render a SeldonDeployment (the container image)")
+    pod_labels = L.model_labels(identity_of(spec), revision_of(spec))
+    container: dict[str, Any] = {"name": CONTAINER, "image": spec.image}
+    if spec.env:
+        container["env"] = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    if spec.resources:
+        container["resources"] = {k: dict(v) for k, v in spec.resources.items()}
+    graph: dict[str, Any] = {"name": CONTAINER, "type": "MODEL", "children": []}
+    if spec.parameters:
+        graph["parameters"] = seldon_parameters(spec.parameters)
+    predictor: dict[str, Any] = {
+        "name": predictor_name,
+        "replicas": spec.replicas,
+        "labels": pod_labels,
+        "graph": graph,
+        "componentSpecs": [{"metadata": {"labels": pod_labels}, "spec": {"containers": [container]}}],
+    }
+    if traffic is not None:
+        predictor["traffic"] = traffic
+    return predictor
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Never writes YAML anchors/aliases: shared label dicts are spelled out in full."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(*documents: dict[str, Any]) -> str:
+    """YAML documents separated by ``---``, keys in the order they were built."""
+    return "---\n".join(yaml.dump(doc, Dumper=_PlainDumper, sort_keys=False) for doc in documents)

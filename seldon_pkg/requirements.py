@@ -1,0 +1,46 @@
+"""What a model needs installed to be served: one answer for images and local runtimes.
+
+``seldon-core`` with the pins it needs, plus what the wrapper declares for the given model
+file (a ready wrapper asks for TensorFlow only for Keras/SavedModel files), plus the model's own
+``requirements.txt``. Keeping this in one place means the image and the local runtime
+environment of a model never disagree.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from model_wrappers.catalog import requirements_for
+from seldon_pkg.spec import ModelSpec
+
+SELDON_CORE = "seldon-core==1.17.1"
+SELDON_CORE_PINS = ("numpy>=1.26,<2", "protobuf>=3.20,<4", "setuptools<81")
+"""seldon-core 1.17.1 breaks with numpy 2 / protobuf 4, and its gunicorn needs pkg_resources."""
+WRAPPERS_PACKAGE = "model_wrappers"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def uses_ready_wrappers(spec: ModelSpec) -> bool:
+    """True when the model imports ``model_wrappers`` (a ready wrapper or a subclass of one)."""
+    if spec.module.split(".")[0] == WRAPPERS_PACKAGE:
+        return True
+    return any(
+        "model_wrappers" in path.read_text(errors="ignore")
+        for path in spec.source_dir.glob("*.py")
+    )
+
+
+def wrapper_requirements(spec: ModelSpec) -> list[str]:
+    """Requirements a ready wrapper declares for this spec's parameters (e.g. onnxruntime).
+
+    Read from ``model_wrappers.catalog`` rather than the class, so that nothing here imports
+    seldon-core (and through it TensorFlow)."""
+    return requirements_for(spec.wrapper, spec.parameters)
+
+
+def serving_requirements(spec: ModelSpec) -> list[str]:
+    """The full, ordered, de-duplicated pip requirement list for serving ``spec``."""
+    wanted = [SELDON_CORE, *SELDON_CORE_PINS]
+    wanted += wrapper_requirements(spec)
+    wanted += spec.requirements
+    seen: set[str] = set()
+    return [r for r in wanted if not (r in seen or seen.add(r))]

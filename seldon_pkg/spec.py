@@ -1,0 +1,219 @@
+"""The model spec: one YAML file (``seldon-model.yaml``) that drives everything else.
+
+Read once, validated completely, and turned into an immutable :class:`ModelSpec`. Every
+problem is reported with the field it concerns. The folder holding the spec is the model's
+source folder: it goes on the model's ``PYTHONPATH`` and relative paths in ``parameters``
+resolve from it (as in Seldon's own image builder).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from seldon_pkg.errors import SpecError
+
+SPEC_FILENAME = "seldon-model.yaml"
+WRAPPER_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+QUANTITY = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$")
+RESOURCE_KINDS = ("requests", "limits")
+RUNTIMES = ("isolated", "current")
+RESERVED_ENV = ("PREDICTIVE_UNIT_PARAMETERS",)
+
+KNOWN_KEYS = {
+    "name", "version", "namespace", "wrapper", "parameters", "image", "replicas",
+    "resources", "env", "runtime", "requirements",
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A validated model description. ``source_dir`` is the folder of the spec file."""
+
+    name: str
+    version: str
+    wrapper: str
+    namespace: str = "default"
+    parameters: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    image: str | None = None
+    replicas: int = 1
+    resources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    runtime: str = "isolated"
+    """Local runtime environment: ``isolated`` (built from the model's requirements) or ``current``."""
+    source_dir: Path = Path(".")
+    requirements: tuple[str, ...] = ()
+    """The model's own pip requirements (``requirements.txt`` beside the spec, or inline)."""
+
+    @property
+    def module(self) -> str:
+        return self.wrapper.rsplit(".", 1)[0] if "." in self.wrapper else self.wrapper
+
+    @property
+    def class_name(self) -> str:
+        return self.wrapper.rsplit(".", 1)[-1]
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read and validate a spec file (or the ``seldon-model.yaml`` inside a folder)."""
+    spec_path = Path(path)
+    if spec_path.is_dir():
+        spec_path = spec_path / SPEC_FILENAME
+    source = str(spec_path)
+    try:
+        text = spec_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("(file)", "not found", source) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SpecError("(file)", f"is not valid YAML: {error}", source) from None
+    return parse_spec(raw, source_dir=spec_path.resolve().parent, source=source)
+
+
+def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec:
+    """Validate an already-parsed spec mapping."""
+
+    def fail(name: str, reason: str) -> SpecError:
+        return SpecError(name, reason, source)
+
+    if not isinstance(raw, dict):
+        raise fail("(file)", "must be a mapping of keys to values")
+    unknown = sorted(set(raw) - KNOWN_KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown key; known keys are {', '.join(sorted(KNOWN_KEYS))}")
+
+    name = _text(raw, "name", fail, required=True)
+    version = _version(raw.get("version"), fail)
+    wrapper = _text(raw, "wrapper", fail, required=True)
+    if not WRAPPER_PATTERN.match(wrapper):
+        raise fail("wrapper", f"must be Module.Class (e.g. MyModel.MyModel), got {wrapper!r}")
+    namespace = _text(raw, "namespace", fail) or "default"
+    if not DNS_LABEL.match(namespace):
+        raise fail("namespace", f"must be a DNS-1123 label (lower case, digits, '-'), got {namespace!r}")
+    image = _text(raw, "image", fail) or None
+    if image is not None and (any(c.isspace() for c in image) or image != image.strip()):
+        raise fail("image", f"must be an image reference without spaces, got {image!r}")
+    runtime = _text(raw, "runtime", fail) or "isolated"
+    if runtime not in RUNTIMES:
+        raise fail("runtime", f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+
+    return ModelSpec(
+        name=name,
+        version=version,
+        wrapper=wrapper,
+        namespace=namespace,
+        parameters=_parameters(raw.get("parameters"), fail),
+        image=image,
+        replicas=_replicas(raw.get("replicas", 1), fail),
+        resources=_resources(raw.get("resources"), fail),
+        env=_env(raw.get("env"), fail),
+        runtime=runtime,
+        source_dir=source_dir,
+        requirements=_requirements(raw.get("requirements"), source_dir, fail),
+    )
+
+
+def _text(raw: dict, key: str, fail, required: bool = False) -> str:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            raise fail(key, "is required")
+        return ""
+    if not isinstance(value, str):
+        raise fail(key, f"must be a string, got {type(value).__name__} {value!r}")
+    if required and not value.strip():
+        raise fail(key, "must not be empty")
+    return value.strip()
+
+
+def _version(value: Any, fail) -> str:
+    if value is None:
+        raise fail("version", "is required (free text, e.g. v1)")
+    if isinstance(value, bool) or isinstance(value, float):
+        raise fail("version", f"write it as a quoted string (YAML read {value!r} as a {type(value).__name__})")
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise fail("version", f"must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _parameters(value: Any, fail) -> dict[str, str | int | float | bool]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise fail("parameters", "must be a mapping of names to values")
+    result: dict[str, str | int | float | bool] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise fail(f"parameters.{key}", "must be a Python identifier (it becomes a keyword argument)")
+        if not isinstance(item, (str, int, float, bool)):
+            raise fail(f"parameters.{key}", f"must be a string, number or boolean, got {type(item).__name__}")
+        result[key] = item
+    return result
+
+
+def _replicas(value: Any, fail) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail("replicas", f"must be an integer, got {value!r}")
+    if value < 0:
+        raise fail("replicas", f"must not be negative, got {value}")
+    return value
+
+
+def _resources(value: Any, fail) -> dict[str, dict[str, str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise fail("resources", "must be a mapping with 'requests' and/or 'limits'")
+    result: dict[str, dict[str, str]] = {}
+    for kind, amounts in value.items():
+        if kind not in RESOURCE_KINDS:
+            raise fail(f"resources.{kind}", "unknown key; use 'requests' or 'limits'")
+        if not isinstance(amounts, dict):
+            raise fail(f"resources.{kind}", "must be a mapping like {cpu: 100m, memory: 256Mi}")
+        checked: dict[str, str] = {}
+        for resource, amount in amounts.items():
+            text = str(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else amount
+            if not isinstance(text, str) or not QUANTITY.match(text):
+                raise fail(f"resources.{kind}.{resource}", f"is not a Kubernetes quantity (e.g. 100m, 256Mi): {amount!r}")
+            checked[str(resource)] = text
+        result[kind] = checked
+    return result
+
+
+def _env(value: Any, fail) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise fail("env", "must be a mapping of variable names to values")
+    result: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not ENV_NAME.match(key):
+            raise fail(f"env.{key}", "is not a valid environment variable name")
+        if key in RESERVED_ENV:
+            raise fail(f"env.{key}", "is set by seldon_pkg from 'parameters'; set parameters instead")
+        if isinstance(item, bool):
+            item = "true" if item else "false"
+        if not isinstance(item, (str, int, float)):
+            raise fail(f"env.{key}", f"must be a string or number, got {type(item).__name__}")
+        result[key] = str(item)
+    return result
+
+
+def _requirements(value: Any, source_dir: Path, fail) -> tuple[str, ...]:
+    if value is not None:
+        if not isinstance(value, list) or not all(isinstance(r, str) and r.strip() for r in value):
+            raise fail("requirements", "must be a list of pip requirement strings")
+        return tuple(r.strip() for r in value)
+    path = source_dir / "requirements.txt"
+    if not path.exists():
+        return ()
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return tuple(line for line in lines if line)

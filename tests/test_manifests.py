@@ -1,0 +1,136 @@
+"""SeldonDeployment manifests against the real CRD schema and Seldon's webhook rules."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from seldon_pkg import labels as L
+from seldon_pkg import manifests, schema
+from seldon_pkg.errors import ManifestError, SpecError
+from seldon_pkg.spec import load_spec
+from tests.support.microservice import ROOT
+
+SHARED_CRD = ROOT.parent / "shared" / "k8s" / "seldondeployment-crd-v1.yaml"
+DEMO_SPECS = sorted((ROOT / "demo_mnist").glob("mnist-*.yaml"))
+
+
+def shared_schema() -> dict:
+    """The schema from ../shared (the source of truth), not our bundled copy."""
+    crd = yaml.safe_load(SHARED_CRD.read_text())
+    return next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
+
+
+def test_bundled_crd_is_the_shared_one():
+    bundled = (ROOT / "seldon_pkg" / "data" / "seldondeployment-crd-v1.yaml").read_text()
+    assert bundled == SHARED_CRD.read_text()
+
+
+@pytest.mark.parametrize("spec_path", DEMO_SPECS, ids=lambda p: p.name)
+def test_demo_manifests_validate_against_the_crd(spec_path):
+    manifest = manifests.seldon_deployment(load_spec(spec_path))
+    jsonschema.Draft4Validator(shared_schema()).validate(manifest)
+    schema.validate(manifest)
+
+
+def test_manifest_content():
+    spec = load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml")
+    manifest = manifests.seldon_deployment(spec)
+    predictor = manifest["spec"]["predictors"][0]
+    assert manifest["metadata"]["name"] == manifest["spec"]["name"] == manifests.name_of(spec)
+    assert predictor["name"] == "default" and "-" not in predictor["name"]
+    container = predictor["componentSpecs"][0]["spec"]["containers"][0]
+    assert container["name"] == predictor["graph"]["name"] == "classifier"
+    assert container["image"] == spec.image
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
+    assert predictor["graph"]["parameters"] == [
+        {"name": "model_uri", "value": "models/mnist-cnn.onnx", "type": "STRING"}
+    ]
+    for where in (manifest["metadata"]["labels"], predictor["labels"], predictor["componentSpecs"][0]["metadata"]["labels"]):
+        assert where[L.MANAGED_BY] == "seldon-pkg"
+        assert where[L.MODEL] == "mnist-cnn" and where[L.VERSION] == "v1"
+        assert where[L.REVISION] == manifests.revision_of(spec)
+    assert manifest["metadata"]["annotations"][L.ANNOTATION_MODEL] == "mnist-cnn"
+
+
+def test_parameter_types_are_seldons(tmp_path):
+    (tmp_path / "seldon-model.yaml").write_text(
+        "name: m\nversion: v1\nwrapper: M.M\nimage: i:1\n"
+        "parameters: {s: text, i: 3, f: 0.25, b: false}\n"
+    )
+    graph = manifests.seldon_deployment(load_spec(tmp_path))["spec"]["predictors"][0]["graph"]
+    assert {p["name"]: (p["type"], p["value"]) for p in graph["parameters"]} == {
+        "b": ("BOOL", "false"), "f": ("DOUBLE", "0.25"), "i": ("INT", "3"), "s": ("STRING", "text"),
+    }
+
+
+def test_revision_changes_with_what_changes_the_pods(tmp_path):
+    base = "name: m\nversion: v1\nwrapper: M.M\nimage: i:1\n"
+    (tmp_path / "a").mkdir(); (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "seldon-model.yaml").write_text(base)
+    (tmp_path / "b" / "seldon-model.yaml").write_text(base.replace("i:1", "i:2"))
+    a, b = load_spec(tmp_path / "a"), load_spec(tmp_path / "b")
+    assert manifests.name_of(a) == manifests.name_of(b)  # same identity: an update...
+    assert manifests.revision_of(a) != manifests.revision_of(b)  # ...to a new revision
+
+
+def test_canary_form():
+    stable = load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml")
+    canary = load_spec(ROOT / "demo_mnist" / "mnist-cnn-v2.yaml")
+    manifest = manifests.canary_deployment(stable, canary, 10)
+    schema.validate(manifest)
+    jsonschema.Draft4Validator(shared_schema()).validate(manifest)
+    predictors = manifest["spec"]["predictors"]
+    assert [(p["name"], p["traffic"]) for p in predictors] == [("default", 90), ("canary", 10)]
+    assert predictors[1]["componentSpecs"][0]["spec"]["containers"][0]["image"].endswith(":0.2")
+    assert predictors[1]["labels"][L.VERSION] == "v2"
+    with pytest.raises(SpecError, match="same model"):
+        manifests.canary_deployment(stable, load_spec(ROOT / "demo_mnist" / "mnist-mlp.yaml"), 10)
+    with pytest.raises(SpecError, match="different version"):
+        manifests.canary_deployment(stable, stable, 10)
+
+
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda m: m["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"][0].update(name="other"), "has no container"),
+        (lambda m: m["spec"]["predictors"].append(copy.deepcopy(m["spec"]["predictors"][0])), "unique"),
+        (lambda m: m["spec"]["predictors"][0].update(traffic=50) or m["spec"]["predictors"].append(
+            dict(copy.deepcopy(m["spec"]["predictors"][0]), name="canary", traffic=30)), "sum to 100"),
+        (lambda m: m["metadata"].update(name="x" * 50), "longer than 63"),
+        (lambda m: m["spec"]["predictors"][0].update(replicas="one"), "is not of type 'integer'"),
+        (lambda m: m["spec"]["predictors"][0].update(lables={}), "unknown field"),
+        (lambda m: m["spec"]["predictors"][0]["graph"].update(parameters=[{"name": "x", "value": 1, "type": "INT"}]), "is not of type 'string'"),
+    ],
+)
+def test_invalid_manifests_are_refused(breakage, message):
+    manifest = manifests.seldon_deployment(load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"))
+    breakage(manifest)
+    with pytest.raises(ManifestError, match=message):
+        schema.validate(manifest)
+
+
+def test_committed_rendered_manifests_are_current():
+    """`make manifests` output in the repo matches what the code renders now."""
+    rendered = ROOT / "manifests" / "rendered"
+    for spec_name in ("mnist-cnn", "mnist-mlp"):
+        expected = manifests.to_yaml(manifests.seldon_deployment(load_spec(ROOT / "demo_mnist" / f"{spec_name}.yaml")))
+        assert (rendered / f"{spec_name}.yaml").read_text() == expected
+    for path in rendered.glob("*.yaml"):
+        schema.validate(yaml.safe_load(path.read_text()))
+
+
+def test_core_objects_validate_with_kubernetes_validate():
+    import kubernetes_validate
+
+    documents = list(yaml.safe_load_all((ROOT / "manifests" / "seldon-core" / "rbac-seldon-pkg.yaml").read_text()))
+    assert {d["kind"] for d in documents} == {"ServiceAccount", "Role", "RoleBinding", "Namespace"}
+    for document in documents:
+        kubernetes_validate.validate(document, "1.28.0", strict=True)
+    broken = dict(documents[1], rules=[{"apiGroups": [""], "resources": "pods", "verbs": ["get"]}])
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, "1.28.0", strict=True)
