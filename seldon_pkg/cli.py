@@ -87,5 +87,92 @@ def init(name: str, directory: Path | None) -> None:
         click.echo(f"created {path}")
 
 
+# ---- the local runtime ----------------------------------------------------------------------
+
+state_dir_option = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), envvar="SELDON_PKG_STATE_DIR",
+    help="Local runtime state folder (default $SELDON_PKG_STATE_DIR or ~/.seldon-pkg).",
+)
+target_option = click.option("--target", type=click.Choice(["local"]), default="local", show_default=True,
+                             help="Where the command acts.")
+namespace_option = click.option("--namespace", "-n", help="Namespace of the deployment (when a name is ambiguous).")
+
+
+def _local_client(state_dir: Path | None):
+    from seldon_pkg.local.client import LocalClient
+    from seldon_pkg.local.state import StateDir
+
+    return LocalClient(StateDir.open(state_dir))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address for the REST and gRPC front ends.")
+@click.option("--port", default=8003, show_default=True, help="REST port (/seldon/<namespace>/<name>/...).")
+@click.option("--grpc-port", default=8004, show_default=True, help="gRPC port (routed by 'seldon'/'namespace' metadata).")
+@state_dir_option
+def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
+    """Run the local gateway in the foreground; Ctrl-C stops it and every model process."""
+    import asyncio
+
+    from seldon_pkg.local.server import serve as run
+    from seldon_pkg.local.state import StateDir
+
+    asyncio.run(run(StateDir.open(state_dir), host, port, grpc_port))
+
+
+@main.command()
+@click.argument("spec", type=click.Path(exists=True, path_type=Path))
+@target_option
+@state_dir_option
+def deploy(spec: Path, target: str, state_dir: Path | None) -> None:
+    """Deploy SPEC and wait until it answers; print its name and prediction URL."""
+    result = _local_client(state_dir).deploy(spec)
+    click.echo(f"deployed {result['name']} ({result['model']} {result['version']}, {result['state']})")
+    click.echo(f"REST  {result['url']}")
+    click.echo(f"gRPC  {result['grpc']}  (metadata seldon={result['name']}, namespace={result['namespace']})")
+
+
+@main.command(name="list")
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@target_option
+@state_dir_option
+def list_(output: str, target: str, state_dir: Path | None) -> None:
+    """List deployments with their state and URL."""
+    import json
+
+    rows = _local_client(state_dir).list()
+    if output == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    columns = ("name", "model", "version", "namespace", "state", "restarts", "url")
+    table = [columns] + [tuple(str(row[c]) for c in columns) for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+@main.command()
+@click.argument("name")
+@namespace_option
+@target_option
+@state_dir_option
+def delete(name: str, namespace: str | None, target: str, state_dir: Path | None) -> None:
+    """Delete deployment NAME and stop its process."""
+    _local_client(state_dir).delete(name, namespace)
+    click.echo(f"deleted {name}")
+
+
+@main.command()
+@click.argument("name")
+@namespace_option
+@click.option("--grpc", "show_grpc", is_flag=True, help="Print the gRPC endpoint instead of the REST URL.")
+@target_option
+@state_dir_option
+def endpoint(name: str, namespace: str | None, show_grpc: bool, target: str, state_dir: Path | None) -> None:
+    """Print the prediction URL of deployment NAME."""
+    found = _local_client(state_dir).find(name, namespace)
+    click.echo(found["grpc"] if show_grpc else found["url"])
+
+
 if __name__ == "__main__":
     main()

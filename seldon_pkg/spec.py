@@ -59,11 +59,15 @@ class ModelSpec:
         return self.wrapper.rsplit(".", 1)[-1]
 
 
+def spec_file(path: str | Path) -> Path:
+    """The spec file itself: ``path``, or the ``seldon-model.yaml`` inside it when a folder."""
+    spec_path = Path(path)
+    return spec_path / SPEC_FILENAME if spec_path.is_dir() else spec_path
+
+
 def load_spec(path: str | Path) -> ModelSpec:
     """Read and validate a spec file (or the ``seldon-model.yaml`` inside a folder)."""
-    spec_path = Path(path)
-    if spec_path.is_dir():
-        spec_path = spec_path / SPEC_FILENAME
+    spec_path = spec_file(path)
     source = str(spec_path)
     try:
         text = spec_path.read_text(encoding="utf-8")

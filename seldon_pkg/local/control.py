@@ -1,0 +1,60 @@
+"""The control API the CLI talks to: loopback only, bearer token from the state folder.
+
+    GET    /v1/deployments                      list
+    POST   /v1/deployments  {"spec": PATH}      deploy (returns when ready, or the error)
+    GET    /v1/deployments/{namespace}/{name}   one deployment (URLs, state, pid, ports)
+    DELETE /v1/deployments/{namespace}/{name}   delete
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from aiohttp import web
+
+from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.local.gateway import DeployError, Gateway
+
+
+def make_app(gateway: Gateway, token: str) -> web.Application:
+    @web.middleware
+    async def require_token(request: web.Request, handler):
+        offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not secrets.compare_digest(offered, token):
+            return web.json_response({"error": "missing or wrong token"}, status=401)
+        return await handler(request)
+
+    async def list_deployments(_: web.Request) -> web.Response:
+        return web.json_response([gateway.describe(d) for _, d in sorted(gateway.deployments.items())])
+
+    async def deploy(request: web.Request) -> web.Response:
+        body = await request.json()
+        spec = body.get("spec")
+        if not isinstance(spec, str):
+            return web.json_response({"error": "body must be {\"spec\": \"/path/to/seldon-model.yaml\"}"}, status=400)
+        try:
+            deployment = await gateway.deploy(Path(spec))
+        except DeployError as error:
+            return web.json_response({"error": str(error)}, status=502)
+        except SeldonPkgError as error:
+            return web.json_response({"error": str(error)}, status=422)
+        return web.json_response(gateway.describe(deployment))
+
+    async def show(request: web.Request) -> web.Response:
+        deployment = gateway.route(request.match_info["namespace"], request.match_info["name"])
+        if deployment is None:
+            return web.json_response({"error": "not found", "deployments": gateway.names()}, status=404)
+        return web.json_response(gateway.describe(deployment))
+
+    async def delete(request: web.Request) -> web.Response:
+        found = await gateway.delete(request.match_info["namespace"], request.match_info["name"])
+        if not found:
+            return web.json_response({"error": "not found", "deployments": gateway.names()}, status=404)
+        return web.json_response({"deleted": request.match_info["name"]})
+
+    app = web.Application(middlewares=[require_token])
+    app.router.add_get("/v1/deployments", list_deployments)
+    app.router.add_post("/v1/deployments", deploy)
+    app.router.add_get("/v1/deployments/{namespace}/{name}", show)
+    app.router.add_delete("/v1/deployments/{namespace}/{name}", delete)
+    return app

@@ -1,0 +1,171 @@
+"""The gateway's core: which deployments exist, which process serves each, and their lifecycle.
+
+Transport-free (the REST and gRPC front ends and the control API are thin adapters over it),
+in the spirit of KServe's data plane. Rules it keeps:
+
+* deploying or deleting one model never touches another's process;
+* redeploying an identity starts the new process, waits until it is ready, switches traffic,
+  waits for in-flight requests to the old one to finish, then stops it;
+* a crashed process is restarted with backoff while its route answers 503;
+* the registry on disk is updated with every change, so a restarted gateway restores all.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.local.environments import ensure_environment, sync_wrappers
+from seldon_pkg.local.process import ModelProcess, StartError, State
+from seldon_pkg.local.registry import Record, Registry
+from seldon_pkg.local.state import StateDir
+from seldon_pkg.spec import ModelSpec, load_spec, spec_file
+
+logger = logging.getLogger("seldon_pkg.gateway")
+SUPERVISE_EVERY = 0.25
+DRAIN_SECONDS = 30.0
+
+
+class DeployError(SeldonPkgError):
+    """The model did not start; the message carries the model's own error output."""
+
+
+@dataclass
+class Deployment:
+    record: Record
+    process: ModelProcess
+    inflight: int = 0
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def enter(self) -> None:
+        self.inflight += 1
+        self.drained.clear()
+
+    def leave(self) -> None:
+        self.inflight -= 1
+        if self.inflight == 0:
+            self.drained.set()
+
+
+class Gateway:
+    def __init__(self, state: StateDir, *, url_host: str, http_port: int, grpc_port: int, ready_timeout: float = 300.0) -> None:
+        self.state = state
+        self.url_host = url_host
+        self.http_port = http_port
+        self.grpc_port = grpc_port
+        self.ready_timeout = ready_timeout
+        self.registry = Registry(state)
+        self.deployments: dict[tuple[str, str], Deployment] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._supervisor: asyncio.Task | None = None
+        self.wrappers_lib = state.lib
+
+    # ---- lifecycle of the gateway itself ----------------------------------------------------
+    async def startup(self) -> None:
+        self._session = aiohttp.ClientSession()
+        sync_wrappers(self.state.lib)
+        records = self.registry.records()
+        results = await asyncio.gather(*(self._restore(record) for record in records), return_exceptions=True)
+        for record, result in zip(records, results):
+            if isinstance(result, Exception):
+                logger.error("restoring %s failed: %s", record.name, result)
+        self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
+
+    async def shutdown(self) -> None:
+        if self._supervisor:
+            self._supervisor.cancel()
+        await asyncio.gather(*(d.process.stop() for d in self.deployments.values()), return_exceptions=True)
+        if self._session:
+            await self._session.close()
+
+    async def _restore(self, record: Record) -> None:
+        spec = record.spec()
+        process = await self._new_process(record.name, spec)
+        self.deployments[record.key] = Deployment(record, process)
+        await process.start(self._session, self.ready_timeout)
+
+    async def _supervise(self) -> None:
+        while True:
+            await asyncio.sleep(SUPERVISE_EVERY)
+            for deployment in list(self.deployments.values()):
+                process = deployment.process
+                if process.crashed():
+                    reason = f"exited with code {process.popen.returncode}"
+                    logger.warning("%s (pid %s) %s; restarting", process.name, process.pid, reason)
+                    process.schedule_restart(self._session, self.ready_timeout, reason)
+
+    # ---- what the control API calls ---------------------------------------------------------
+    async def deploy(self, spec_path: Path) -> Deployment:
+        spec = load_spec(spec_path)
+        record = Record.from_spec(spec, spec_file(spec_path).read_text())
+        async with self._lock(record.key):
+            process = await self._new_process(record.name, spec)
+            try:
+                await process.start(self._session, self.ready_timeout)
+            except StartError as error:
+                raise DeployError(str(error)) from None
+            previous = self.deployments.get(record.key)
+            fresh = Deployment(record, process)
+            self.deployments[record.key] = fresh  # the switch: new requests go to the new process
+            self.registry.put(record)
+            if previous is not None:
+                await self._retire(previous)
+            return fresh
+
+    async def delete(self, namespace: str, name: str) -> bool:
+        key = (namespace, name)
+        async with self._lock(key):
+            deployment = self.deployments.pop(key, None)
+            removed = self.registry.remove(namespace, name)
+            if deployment is not None:
+                await self._retire(deployment)
+            return deployment is not None or removed is not None
+
+    def route(self, namespace: str, name: str) -> Deployment | None:
+        return self.deployments.get((namespace, name))
+
+    def names(self) -> list[str]:
+        return [f"{ns}/{name}" for ns, name in sorted(self.deployments)]
+
+    def describe(self, deployment: Deployment) -> dict:
+        record, process = deployment.record, deployment.process
+        prefix = f"http://{self.url_host}:{self.http_port}/seldon/{record.namespace}/{record.name}"
+        return {
+            "name": record.name,
+            "model": record.model,
+            "version": record.version,
+            "namespace": record.namespace,
+            "revision": record.revision,
+            "state": process.state.value,
+            "url": f"{prefix}/api/v1.0/predictions",
+            "grpc": f"{self.url_host}:{self.grpc_port}",
+            "pid": process.pid,
+            "ports": {"http": process.ports.http, "grpc": process.ports.grpc, "metrics": process.ports.metrics},
+            "runtime": str(process.environment.python),
+            "restarts": process.restarts,
+            "last_error": process.last_error,
+            "age_seconds": round(time.time() - record.created_at, 1),
+        }
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    async def _new_process(self, name: str, spec: ModelSpec) -> ModelProcess:
+        loop = asyncio.get_running_loop()
+        environment = await loop.run_in_executor(None, ensure_environment, spec, self.state.envs)
+        return ModelProcess(name, spec, environment, self.state.logs / f"{spec.namespace}.{name}.log", self.wrappers_lib)
+
+    async def _retire(self, deployment: Deployment) -> None:
+        """Let in-flight requests finish (bounded), then stop the process group."""
+        if deployment.inflight:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(deployment.drained.wait(), DRAIN_SECONDS)
+        await deployment.process.stop()

@@ -1,0 +1,110 @@
+"""Run ``seldon-core-microservice`` with every server bound to 127.0.0.1.
+
+seldon-core 1.17.1 hard-codes ``0.0.0.0`` for its REST (gunicorn), gRPC and metrics servers,
+which would expose every local model to the network. This launcher is executed *by file path*
+with the model environment's interpreter (that environment has seldon-core but not
+seldon_pkg), rewrites the three bind addresses, then calls seldon-core's own ``main()`` with
+the usual arguments. Each patch checks that the thing it patches exists, so a seldon-core
+upgrade that moves them fails loudly at start instead of silently binding everywhere.
+
+Usage: python loopback.py Module.Class --service-type MODEL --http-port N --grpc-port N ...
+Environment: SELDON_PKG_BIND_HOST (default 127.0.0.1).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+HOST = os.environ.get("SELDON_PKG_BIND_HOST", "127.0.0.1")
+
+
+def stop_group_when_orphaned(poll_seconds: float = 0.5) -> None:
+    """End the whole process group if the gateway that started us disappears (even by SIGKILL).
+
+    seldon-core runs gunicorn, a gRPC process and a metrics process; killing only this process
+    would leave the others behind. The gateway starts us as a session leader, so the group is
+    exactly this model's processes.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        group = os.getpgid(0)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+        time.sleep(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+def _rebind(address: str) -> str:
+    host, _, port = address.rpartition(":")
+    if host not in ("0.0.0.0", "", "[::]"):
+        return address
+    return f"{HOST}:{port}"
+
+
+def patch_seldon() -> None:
+    from seldon_core import microservice, wrapper
+
+    for name in ("UserModelApplication", "StandaloneApplication", "_reserve_grpc_port"):
+        if not hasattr(microservice, name):
+            raise RuntimeError(f"seldon_core.microservice.{name} is missing: unsupported seldon-core version")
+    if not hasattr(wrapper, "get_grpc_server"):
+        raise RuntimeError("seldon_core.wrapper.get_grpc_server is missing: unsupported seldon-core version")
+
+    def loopback_application(base):
+        class Loopback(base):
+            def load_config(self):
+                if self.options and "bind" in self.options:
+                    self.options["bind"] = _rebind(self.options["bind"])
+                super().load_config()
+
+        Loopback.__name__ = f"Loopback{base.__name__}"
+        return Loopback
+
+    microservice.UserModelApplication = loopback_application(microservice.UserModelApplication)
+    microservice.StandaloneApplication = loopback_application(microservice.StandaloneApplication)
+
+    @contextlib.contextmanager
+    def reserve_loopback_port(grpc_port: int):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((HOST, grpc_port))
+        try:
+            yield sock.getsockname()[1]
+        finally:
+            sock.close()
+
+    microservice._reserve_grpc_port = reserve_loopback_port
+
+    original_get_grpc_server = wrapper.get_grpc_server
+
+    def get_loopback_grpc_server(*args, **kwargs):
+        server = original_get_grpc_server(*args, **kwargs)
+        add_insecure_port = server.add_insecure_port
+        server.add_insecure_port = lambda address: add_insecure_port(_rebind(address))
+        return server
+
+    wrapper.get_grpc_server = get_loopback_grpc_server
+
+
+def main() -> None:
+    stop_group_when_orphaned()
+    patch_seldon()
+    from seldon_core import microservice
+
+    sys.argv = ["seldon-core-microservice", *sys.argv[1:]]
+    microservice.main()
+
+
+if __name__ == "__main__":
+    main()

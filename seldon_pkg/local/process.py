@@ -1,0 +1,238 @@
+"""One model, one ``seldon-core-microservice`` process group, supervised.
+
+Started through the loopback launcher in the model's runtime environment, as the leader of a
+new session so that the whole group (gunicorn master and worker, gRPC and metrics processes)
+can be signalled at once. Ready means: the REST ``/health/status`` answers 200 and the gRPC
+port accepts connections. A crash is noticed by the gateway's supervision loop, the rest of
+the group is killed, and the process is restarted with exponential backoff; meanwhile the
+gateway answers 503 for this model.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import aiohttp
+
+from seldon_pkg.local.environments import RuntimeEnvironment
+from seldon_pkg.parameters import parameters_env
+from seldon_pkg.spec import ModelSpec
+
+LAUNCHER = Path(__file__).with_name("loopback.py")
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 30.0
+STOP_GRACE_SECONDS = 10.0
+
+
+class State(str, Enum):
+    STARTING = "Starting"
+    AVAILABLE = "Available"
+    RESTARTING = "Restarting"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+
+
+class StartError(Exception):
+    """The model process exited or never became ready; carries the tail of its log."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    http: int
+    grpc: int
+    metrics: int
+
+    @classmethod
+    def free(cls) -> "Ports":
+        sockets = [socket.socket() for _ in range(3)]
+        try:
+            for sock in sockets:
+                sock.bind(("127.0.0.1", 0))
+            http, grpc, metrics = (sock.getsockname()[1] for sock in sockets)
+        finally:
+            for sock in sockets:
+                sock.close()
+        return cls(http, grpc, metrics)
+
+
+@dataclass
+class ModelProcess:
+    name: str
+    spec: ModelSpec
+    environment: RuntimeEnvironment
+    log_path: Path
+    wrappers_lib: Path
+    ports: Ports = field(default_factory=Ports.free)
+    state: State = State.STOPPED
+    popen: subprocess.Popen | None = None
+    restarts: int = 0
+    last_error: str = ""
+    started_at: float = 0.0
+    _next_restart: float = 0.0
+    _backoff: float = BACKOFF_FIRST
+    _restart_task: asyncio.Task | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    @property
+    def http_base(self) -> str:
+        return f"http://127.0.0.1:{self.ports.http}"
+
+    def environment_variables(self) -> dict[str, str]:
+        python_path = [str(self.spec.source_dir)]
+        if self.environment.isolated:
+            python_path.append(str(self.wrappers_lib))
+        env = {
+            key: value for key, value in os.environ.items()
+            if not key.startswith(("PYTHON", "VIRTUAL_ENV", "GUNICORN_", "GRPC_", "PREDICTIVE_UNIT"))
+        }
+        env.update(self.spec.env)
+        env.update(
+            {
+                "PYTHONPATH": os.pathsep.join(python_path),
+                "PREDICTIVE_UNIT_PARAMETERS": parameters_env(self.spec.parameters),
+                "PREDICTIVE_UNIT_ID": "classifier",
+                "GUNICORN_WORKERS": self.spec.env.get("GUNICORN_WORKERS", "1"),
+                "GUNICORN_THREADS": self.spec.env.get("GUNICORN_THREADS", "8"),
+                "GRPC_WORKERS": self.spec.env.get("GRPC_WORKERS", "1"),
+                "TF_CPP_MIN_LOG_LEVEL": self.spec.env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+                "SELDON_PKG_BIND_HOST": "127.0.0.1",
+            }
+        )
+        return env
+
+    def command(self) -> list[str]:
+        return [
+            str(self.environment.python), str(LAUNCHER), self.spec.wrapper,
+            "--service-type", "MODEL",
+            "--http-port", str(self.ports.http),
+            "--grpc-port", str(self.ports.grpc),
+            "--metrics-port", str(self.ports.metrics),
+        ]
+
+    def spawn(self) -> None:
+        """Start the process group (called on the event-loop thread)."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name} on {self.ports}\n".encode())
+        log.flush()
+        self.popen = subprocess.Popen(
+            self.command(), cwd=self.spec.source_dir, env=self.environment_variables(),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        self.started_at = time.monotonic()
+        self.state = State.STARTING
+
+    async def start(self, session: aiohttp.ClientSession, timeout: float) -> None:
+        """Spawn and wait until ready; on failure stop what was started and raise StartError."""
+        self.spawn()
+        try:
+            await self.wait_ready(session, timeout)
+        except StartError:
+            await asyncio.get_running_loop().run_in_executor(None, self.kill_group)
+            self.state = State.FAILED
+            raise
+        self.state = State.AVAILABLE
+
+    async def wait_ready(self, session: aiohttp.ClientSession, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise StartError(f"{self.name} exited with code {self.popen.returncode}:\n{self.log_tail()}")
+            if await self._http_ready(session) and _port_open(self.ports.grpc):
+                return
+            await asyncio.sleep(0.1)
+        raise StartError(f"{self.name} was not ready after {timeout:.0f} s:\n{self.log_tail()}")
+
+    async def _http_ready(self, session: aiohttp.ClientSession) -> bool:
+        try:
+            async with session.get(f"{self.http_base}/health/status", timeout=aiohttp.ClientTimeout(total=2)) as reply:
+                return reply.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of this model's log: where start-up errors (tracebacks) are."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        current = text.rsplit("\n==== ", 1)[-1]
+        return "\n".join(current.splitlines()[-lines:])
+
+    def kill_group(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM the whole group, wait up to ``grace`` seconds, then SIGKILL what is left."""
+        if self.popen is None:
+            return
+        group = self.popen.pid
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _group_alive(group):
+            if self.popen.poll() is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.popen.wait(0.05)
+            else:
+                time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(5)
+
+    async def stop(self) -> None:
+        if self._restart_task:
+            self._restart_task.cancel()
+        await asyncio.get_running_loop().run_in_executor(None, self.kill_group)
+        self.state = State.STOPPED
+
+    def crashed(self) -> bool:
+        """True when the launcher died while we expected it to run."""
+        return self.state is State.AVAILABLE and self.popen is not None and self.popen.poll() is not None
+
+    def schedule_restart(self, session: aiohttp.ClientSession, timeout: float, reason: str) -> None:
+        """Mark the model restarting at once (requests get 503), then clean up the dead group
+        and restart it after the current backoff, which doubles on each failure."""
+        self.state = State.RESTARTING
+        self.last_error = reason
+        if time.monotonic() - self.started_at > 60:
+            self._backoff = BACKOFF_FIRST  # it had been healthy for a while: start over
+        delay = self._backoff
+        self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+        self._restart_task = asyncio.get_running_loop().create_task(self._restart_after(delay, session, timeout))
+
+    async def _restart_after(self, delay: float, session: aiohttp.ClientSession, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.kill_group, 2.0)
+        await asyncio.sleep(delay)
+        self.restarts += 1
+        try:
+            await self.start(session, timeout)
+        except StartError as error:
+            self.schedule_restart(session, timeout, str(error))
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,82 @@
+"""The state folder shared by ``seldon-pkg serve`` and every ``--target local`` command.
+
+Chosen by ``--state-dir``, else ``$SELDON_PKG_STATE_DIR``, else ``~/.seldon-pkg``. Holds::
+
+    token          secret for the control API (mode 0600)
+    gateway.json   where the running gateway listens (ports, pid)
+    registry.json  the deployments, so a restarted gateway restores them
+    logs/          one log per model process
+    envs/          runtime environments, one per requirements hash
+    lib/           the copy of model_wrappers that model environments import
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_VAR = "SELDON_PKG_STATE_DIR"
+
+
+def resolve_state_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser().resolve()
+    return Path.home() / ".seldon-pkg"
+
+
+@dataclass(frozen=True)
+class StateDir:
+    root: Path
+
+    @classmethod
+    def open(cls, explicit: str | os.PathLike[str] | None = None) -> "StateDir":
+        state = cls(resolve_state_dir(explicit))
+        for folder in (state.root, state.logs, state.envs, state.lib):
+            folder.mkdir(parents=True, exist_ok=True)
+        return state
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def envs(self) -> Path:
+        return self.root / "envs"
+
+    @property
+    def lib(self) -> Path:
+        return self.root / "lib"
+
+    @property
+    def registry_file(self) -> Path:
+        return self.root / "registry.json"
+
+    @property
+    def gateway_file(self) -> Path:
+        return self.root / "gateway.json"
+
+    def token(self) -> str:
+        """The control-API secret, created on first use, readable by this user only."""
+        path = self.root / "token"
+        if not path.exists():
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+
+    def write_json(self, path: Path, data: Any) -> None:
+        """Atomic replace, so a crash never leaves half a registry."""
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True))
+        os.replace(temporary, path)
+
+    def read_json(self, path: Path, default: Any) -> Any:
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            return default

@@ -1,0 +1,92 @@
+"""Run ``seldon-pkg serve`` as a real subprocess and drive it with the real CLI."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+
+from tests.support.ports import free_port
+
+CLI = str(Path(sys.executable).parent / "seldon-pkg")
+
+
+@dataclass
+class GatewayProcess:
+    state_dir: Path
+    log_path: Path
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self, timeout: float = 300) -> "GatewayProcess":
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [CLI, "serve", "--port", str(self.http_port), "--grpc-port", str(self.grpc_port),
+             "--state-dir", str(self.state_dir)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
+            if "ready:" in self.log_path.read_text(errors="replace")[offset:]:
+                return self
+            time.sleep(0.2)
+        raise TimeoutError(f"gateway not ready:\n{self.log_path.read_text()[-3000:]}")
+
+    def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        return subprocess.run([CLI, *args, "--state-dir", str(self.state_dir)],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def deployments(self) -> list[dict]:
+        result = self.cli("list", "-o", "json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def deployment(self, model: str) -> dict:
+        return next(d for d in self.deployments() if d["model"] == model)
+
+    def stop(self) -> int:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            return self.process.wait(60)
+        return self.process.returncode if self.process else 0
+
+
+def process_group(leader: int) -> list[psutil.Process]:
+    """Every live process whose process group is ``leader`` (a model's whole process tree)."""
+    members = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == leader and proc.status() != psutil.STATUS_ZOMBIE:
+                members.append(proc)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return members
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError("condition not met")
+
+
+def predict(url: str, body: dict, timeout: float = 30) -> requests.Response:
+    return requests.post(url, json=body, timeout=timeout)
