@@ -23,8 +23,8 @@ $(INSTALLED): setup.py constraints.txt scripts/ensure-browser.sh scripts/ensure-
 	bash scripts/ensure-helm.sh
 	@touch $@
 
-demo: install  ## serve the MNIST model locally and print how to call it
-	$(PY) -m demo_mnist.serve_one
+demo: install  ## gateway + both MNIST models + drawing board on http://127.0.0.1:8880 (Ctrl-C stops all)
+	$(PY) -m demo_mnist.run_demo
 
 test: install  ## run the whole test suite (real microservices, real HTTP/gRPC, real browser)
 	$(PY) -m pytest $(PYTEST_ARGS)

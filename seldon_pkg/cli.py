@@ -174,5 +174,21 @@ def endpoint(name: str, namespace: str | None, show_grpc: bool, target: str, sta
     click.echo(found["grpc"] if show_grpc else found["url"])
 
 
+@main.command()
+@click.option("--endpoint", default="http://127.0.0.1:8003", show_default=True,
+              help="Seldon endpoint: the local gateway or a cluster ingress (`seldon-pkg endpoint`).")
+@click.option("--model", "models", multiple=True, required=True, help="Deployment name to show (repeat).")
+@namespace_option
+@click.option("--token", help="Bearer token for a cluster gateway.")
+@click.option("--port", default=8880, show_default=True)
+def demo(endpoint: str, models: tuple[str, ...], namespace: str | None, token: str | None, port: int) -> None:
+    """Serve the MNIST drawing board, forwarding drawings to the given deployments."""
+    from demo_mnist.board import main as board
+
+    args = ["--endpoint", endpoint, "--port", str(port), "--namespace", namespace or "default"]
+    args += [item for model in models for item in ("--model", model)]
+    board(args + (["--token", token] if token else []))
+
+
 if __name__ == "__main__":
     main()

@@ -50,3 +50,10 @@ def mnist_keras(artifacts):
     )
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_runtime_environments(tmp_path_factory):
+    """Model environments are built once per test session and shared by every test gateway."""
+    os.environ.setdefault("SELDON_PKG_ENVS_DIR", str(tmp_path_factory.mktemp("envs")))
+    yield

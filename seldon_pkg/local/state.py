@@ -6,7 +6,8 @@ Chosen by ``--state-dir``, else ``$SELDON_PKG_STATE_DIR``, else ``~/.seldon-pkg`
     gateway.json   where the running gateway listens (ports, pid)
     registry.json  the deployments, so a restarted gateway restores them
     logs/          one log per model process
-    envs/          runtime environments, one per requirements hash
+    envs/          runtime environments, one per requirements hash ($SELDON_PKG_ENVS_DIR
+                   moves them elsewhere, e.g. to share them between state folders)
     lib/           the copy of model_wrappers that model environments import
 """
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 ENV_VAR = "SELDON_PKG_STATE_DIR"
+ENVS_VAR = "SELDON_PKG_ENVS_DIR"
+"""Optional: share runtime environments between state folders (tests, CI caches)."""
 
 
 def resolve_state_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -46,7 +49,8 @@ class StateDir:
 
     @property
     def envs(self) -> Path:
-        return self.root / "envs"
+        shared = os.environ.get(ENVS_VAR)
+        return Path(shared).expanduser().resolve() if shared else self.root / "envs"
 
     @property
     def lib(self) -> Path:

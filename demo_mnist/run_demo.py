@@ -1,0 +1,94 @@
+"""``make demo``: gateway + both MNIST models + drawing board, stopped together on Ctrl-C.
+
+Starts ``seldon-pkg serve`` (unless a gateway already runs for the state folder), deploys
+``mnist-cnn.yaml`` and ``mnist-mlp.yaml`` side by side, starts the board on port 8880 pointed
+at the gateway, prints the URLs and a ``curl`` line, and waits. Ctrl-C or SIGTERM stops the
+board and the gateway it started, which stops every model process.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from seldon_pkg.local.client import LocalClient
+from seldon_pkg.local.server import running_gateway_pid
+from seldon_pkg.local.state import StateDir
+
+HERE = Path(__file__).resolve().parent
+SPECS = (HERE / "mnist-cnn.yaml", HERE / "mnist-mlp.yaml")
+BIN = Path(sys.executable).parent
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_for(predicate, what: str, process: subprocess.Popen | None, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"{what} exited with code {process.returncode}")
+        try:
+            if predicate():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not start within {timeout:.0f} s")
+
+
+def main() -> int:
+    port = int(os.environ.get("DEMO_GATEWAY_PORT", "8003"))
+    grpc_port = int(os.environ.get("DEMO_GRPC_PORT", "8004"))
+    board_port = int(os.environ.get("DEMO_BOARD_PORT", "8880"))
+    state = StateDir.open(os.environ.get("SELDON_PKG_STATE_DIR"))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    gateway = board = None
+    try:
+        if running_gateway_pid(state) is None:
+            gateway = subprocess.Popen([str(BIN / "seldon-pkg"), "serve", "--port", str(port),
+                                        "--grpc-port", str(grpc_port), "--state-dir", str(state.root)])
+            _wait_for(lambda: state.gateway_file.exists() and requests.get(
+                f"http://127.0.0.1:{port}/health", timeout=1).ok, "the gateway", gateway)
+        client = LocalClient(state)
+        endpoint = f"http://{client.info['url_host']}:{client.info['http_port']}"
+        names = []
+        for spec in SPECS:
+            print(f"deploying {spec.name} (the first time builds its runtime environment)...", flush=True)
+            deployed = client.deploy(spec)
+            names.append(deployed["name"])
+            print(f"  {deployed['name']}: {deployed['state']}  {deployed['url']}", flush=True)
+        board = subprocess.Popen([str(BIN / "python"), "-m", "demo_mnist.board", "--endpoint", endpoint,
+                                  "--port", str(board_port), *[arg for name in names for arg in ("--model", name)]],
+                                 cwd=HERE.parent)
+        _wait_for(lambda: requests.get(f"http://127.0.0.1:{board_port}/api/models", timeout=1).ok, "the board", board)
+        sample = (HERE / "samples" / "digit.json").relative_to(Path.cwd()) if HERE.is_relative_to(Path.cwd()) else HERE / "samples" / "digit.json"
+        print(f"""
+Drawing board:  http://127.0.0.1:{board_port}
+Models ({len(names)}):   {', '.join(names)}
+Try REST:       curl -s -H 'Content-Type: application/json' -d @{sample} {endpoint}/seldon/default/{names[0]}/api/v1.0/predictions
+List:           {BIN / 'seldon-pkg'} list --state-dir {state.root}
+Ctrl-C stops the board{' and the gateway with its models' if gateway else ''}.
+""", flush=True)
+        board.wait()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(board)
+        _stop(gateway)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
