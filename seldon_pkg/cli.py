@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from seldon_pkg import __version__
 from seldon_pkg.errors import SeldonPkgError
+
+# the kubernetes client imports kubernetes-validate, which imports the deprecated pkg_resources
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 
 class _Group(click.Group):
@@ -93,8 +97,9 @@ state_dir_option = click.option(
     "--state-dir", type=click.Path(file_okay=False, path_type=Path), envvar="SELDON_PKG_STATE_DIR",
     help="Local runtime state folder (default $SELDON_PKG_STATE_DIR or ~/.seldon-pkg).",
 )
-target_option = click.option("--target", type=click.Choice(["local"]), default="local", show_default=True,
-                             help="Where the command acts.")
+target_option = click.option("--target", type=click.Choice(["local", "k8s"]), default="local", show_default=True,
+                             help="local: the gateway of `seldon-pkg serve`; k8s: the cluster of --context.")
+context_option = click.option("--context", help="kubeconfig context (--target k8s; default: the current one).")
 namespace_option = click.option("--namespace", "-n", help="Namespace of the deployment (when a name is ambiguous).")
 
 
@@ -124,8 +129,30 @@ def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
 @click.argument("spec", type=click.Path(exists=True, path_type=Path))
 @target_option
 @state_dir_option
-def deploy(spec: Path, target: str, state_dir: Path | None) -> None:
+@context_option
+@click.option("--replace", "policy", flag_value="replace", default=True,
+              help="k8s: once the new version is Available, delete the model's previous versions (default).")
+@click.option("--keep", "policy", flag_value="keep", help="k8s: keep the model's previous versions running.")
+@click.option("--canary", type=click.IntRange(1, 99), help="k8s: send N% of the current version's traffic to this one.")
+@click.option("--force", is_flag=True, help="k8s: update a same-named SeldonDeployment that is not this model's.")
+@click.option("--timeout", default=300.0, show_default=True, help="k8s: seconds to wait for Available.")
+def deploy(spec: Path, target: str, state_dir: Path | None, context: str | None, policy: str,
+           canary: int | None, force: bool, timeout: float) -> None:
     """Deploy SPEC and wait until it answers; print its name and prediction URL."""
+    if target == "k8s":
+        from seldon_pkg.k8s.connection import connect
+        from seldon_pkg.k8s.deploy import deploy as deploy_k8s
+        from seldon_pkg.spec import load_spec
+
+        result = deploy_k8s(connect(context), load_spec(spec), policy=policy, canary=canary, force=force,
+                            timeout=timeout, progress=lambda line: click.echo(f"  {line}", err=True))
+        click.echo(f"deployed {result.name} ({result.action}, {result.state}) in namespace {result.namespace}")
+        click.echo(f"REST  {result.url or '(no ingress gateway found; see `seldon-pkg endpoint`)'}")
+        for old in result.replaced:
+            click.echo(f"replaced {old}")
+        for failure in result.hook_failures:
+            click.echo(f"warning: {failure}", err=True)
+        return
     result = _local_client(state_dir).deploy(spec)
     click.echo(f"deployed {result['name']} ({result['model']} {result['version']}, {result['state']})")
     click.echo(f"REST  {result['url']}")
@@ -136,15 +163,26 @@ def deploy(spec: Path, target: str, state_dir: Path | None) -> None:
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @target_option
 @state_dir_option
-def list_(output: str, target: str, state_dir: Path | None) -> None:
+@context_option
+@namespace_option
+@click.option("--all-namespaces", "-A", is_flag=True, help="k8s: every namespace.")
+def list_(output: str, target: str, state_dir: Path | None, context: str | None, namespace: str | None,
+          all_namespaces: bool) -> None:
     """List deployments with their state and URL."""
     import json
 
-    rows = _local_client(state_dir).list()
+    if target == "k8s":
+        from seldon_pkg.k8s.connection import connect
+        from seldon_pkg.k8s.inventory import list_deployments
+
+        cluster = connect(context)
+        rows = list_deployments(cluster, None if all_namespaces else (namespace or cluster.default_namespace))
+    else:
+        rows = _local_client(state_dir).list()
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
-    columns = ("name", "model", "version", "namespace", "state", "restarts", "url")
+    columns = ("name", "model", "version", "namespace", "state", "restarts" if target == "local" else "replicas", "url")
     table = [columns] + [tuple(str(row[c]) for c in columns) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     for line in table:
@@ -156,8 +194,21 @@ def list_(output: str, target: str, state_dir: Path | None) -> None:
 @namespace_option
 @target_option
 @state_dir_option
-def delete(name: str, namespace: str | None, target: str, state_dir: Path | None) -> None:
-    """Delete deployment NAME and stop its process."""
+@context_option
+def delete(name: str, namespace: str | None, target: str, state_dir: Path | None, context: str | None) -> None:
+    """Delete deployment NAME (and everything it started); a missing one is not an error on k8s."""
+    if target == "k8s":
+        from seldon_pkg.k8s.cleanup import delete as delete_k8s
+        from seldon_pkg.k8s.connection import connect
+
+        cluster = connect(context)
+        report = delete_k8s(cluster, name, namespace or cluster.default_namespace)
+        click.echo(f"deleted {report.namespace}/{name}" if report.existed else f"{report.namespace}/{name} was already gone")
+        for leftover in report.leftovers_removed:
+            click.echo(f"removed leftover {leftover}")
+        for failure in report.hook_failures:
+            click.echo(f"warning: {failure}", err=True)
+        return
     _local_client(state_dir).delete(name, namespace)
     click.echo(f"deleted {name}")
 
@@ -168,10 +219,44 @@ def delete(name: str, namespace: str | None, target: str, state_dir: Path | None
 @click.option("--grpc", "show_grpc", is_flag=True, help="Print the gRPC endpoint instead of the REST URL.")
 @target_option
 @state_dir_option
-def endpoint(name: str, namespace: str | None, show_grpc: bool, target: str, state_dir: Path | None) -> None:
-    """Print the prediction URL of deployment NAME."""
+@context_option
+def endpoint(name: str, namespace: str | None, show_grpc: bool, target: str, state_dir: Path | None,
+             context: str | None) -> None:
+    """Print the prediction URL of deployment NAME (through the ingress on k8s)."""
+    if target == "k8s":
+        from seldon_pkg.k8s.connection import connect
+        from seldon_pkg.k8s.endpoint import find_ingress
+
+        cluster = connect(context)
+        ingress = find_ingress(cluster)
+        click.echo(ingress.grpc_endpoint if show_grpc else ingress.prediction_url(namespace or cluster.default_namespace, name))
+        return
     found = _local_client(state_dir).find(name, namespace)
     click.echo(found["grpc"] if show_grpc else found["url"])
+
+
+@main.command()
+@click.option("--namespace", "-n", "namespaces", multiple=True, help="Namespace to clean (repeat; default: the context's).")
+@click.option("--keep-last", type=click.IntRange(0), help="Also delete each model's revisions beyond the newest N.")
+@click.option("--yes", is_flag=True, help="Delete; without it prune only prints what it would delete.")
+@click.option("--target", type=click.Choice(["k8s"]), default="k8s", show_default=True)
+@context_option
+def prune(namespaces: tuple[str, ...], keep_last: int | None, yes: bool, target: str, context: str | None) -> None:
+    """Find zombie pods/services/workloads and old revisions; delete them with --yes."""
+    from seldon_pkg.k8s.cleanup import prune as prune_k8s
+    from seldon_pkg.k8s.connection import connect
+
+    cluster = connect(context)
+    report = prune_k8s(cluster, list(namespaces) or [cluster.default_namespace], keep_last=keep_last, yes=yes)
+    verb = "deleted" if yes else "would delete"
+    for zombie in report.zombies:
+        click.echo(f"{verb} {zombie}")
+    for sdep in report.old_revisions:
+        click.echo(f"{verb} SeldonDeployment {sdep['metadata']['namespace']}/{sdep['metadata']['name']} (old revision)")
+    if not report.zombies and not report.old_revisions:
+        click.echo("nothing to prune")
+    elif not yes:
+        click.echo("(dry run: pass --yes to delete)")
 
 
 @main.command()

@@ -1,0 +1,173 @@
+"""Deleting without leaving zombies, and pruning what others left behind.
+
+Only objects carrying our label (``app.kubernetes.io/managed-by=seldon-pkg``) or the operator's
+``seldon-deployment-id`` are ever touched, only in the namespaces asked for, and 404 counts as
+done. A zombie is a Deployment, ReplicaSet, Pod or Service labelled ``seldon-deployment-id=X``
+where SeldonDeployment X does not exist or is not at the top of its owner chain.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from seldon_pkg import labels as L
+from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.k8s import resources as R
+from seldon_pkg.k8s.connection import Cluster
+from seldon_pkg.k8s.hooks import DEFAULT, Hooks
+
+
+@dataclass(frozen=True)
+class Leftover:
+    kind: str
+    namespace: str
+    name: str
+    sdep: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name} ({self.reason})"
+
+
+@dataclass
+class DeleteReport:
+    name: str
+    namespace: str
+    existed: bool
+    leftovers_removed: list[Leftover] = field(default_factory=list)
+    hook_failures: list[str] = field(default_factory=list)
+
+
+def children(cluster: Cluster, namespace: str, sdep: str) -> list[tuple[R.ChildKind, dict]]:
+    selector = L.children_selector(sdep)
+    return [(kind, obj) for kind in R.CHILD_KINDS for obj in R.list_children(cluster, kind, namespace, selector)]
+
+
+def delete(cluster: Cluster, name: str, namespace: str, *, hooks: Hooks = DEFAULT, timeout: float = 120.0,
+           poll: float = 0.2) -> DeleteReport:
+    """Delete a SeldonDeployment, wait until its children are gone, remove any that linger."""
+    existing = R.get_sdep(cluster, namespace, name)
+    report = DeleteReport(name, namespace, existed=existing is not None)
+    subject = existing or {"metadata": {"name": name, "namespace": namespace}}
+    report.hook_failures += hooks.run("before_delete", subject)
+    if existing is not None:
+        R.delete_sdep(cluster, namespace, name)
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = children(cluster, namespace, name)
+        if not remaining:
+            break
+        if time.monotonic() >= deadline or _only_orphans(remaining):
+            # garbage collection will not take these (no owner left): they are zombies, remove them
+            for kind, obj in remaining:
+                if R.delete_child(cluster, kind, namespace, obj["metadata"]["name"]):
+                    report.leftovers_removed.append(Leftover(kind.kind, namespace, obj["metadata"]["name"], name,
+                                                             "left after its SeldonDeployment was deleted"))
+            if not children(cluster, namespace, name):
+                break
+            if time.monotonic() >= deadline:
+                raise SeldonPkgError(f"children of {namespace}/{name} are still present after {timeout:.0f} s")
+        time.sleep(poll)
+    report.hook_failures += hooks.run("after_delete", subject)
+    return report
+
+
+def _only_orphans(remaining: list[tuple[R.ChildKind, dict]]) -> bool:
+    return all(not obj["metadata"].get("owner_references") and not obj["metadata"].get("ownerReferences")
+               for _, obj in remaining)
+
+
+def find_zombies(cluster: Cluster, namespaces: list[str]) -> list[Leftover]:
+    """Everything labelled seldon-deployment-id whose owner chain does not reach that SeldonDeployment."""
+    zombies: list[Leftover] = []
+    for namespace in namespaces:
+        sdeps = {s["metadata"]["name"]: s["metadata"]["uid"] for s in R.list_sdeps(cluster, namespace)}
+        objects = [(kind, obj) for kind in R.CHILD_KINDS
+                   for obj in R.list_children(cluster, kind, namespace, L.SELDON_DEPLOYMENT_ID)]
+        live_uids = set(sdeps.values())
+        # walk owner chains top-down: Deployment/Service -> ReplicaSet -> Pod
+        for wanted in ("Deployment", "Service", "ReplicaSet", "Pod"):
+            for kind, obj in objects:
+                if kind.kind == wanted and _owner_uids(obj) & live_uids:
+                    live_uids.add(obj["metadata"]["uid"])
+        for kind, obj in objects:
+            meta = obj["metadata"]
+            sdep = (meta.get("labels") or {}).get(L.SELDON_DEPLOYMENT_ID, "")
+            if meta["uid"] in live_uids:
+                continue
+            reason = "its SeldonDeployment no longer exists" if sdep not in sdeps else "not owned by its SeldonDeployment"
+            zombies.append(Leftover(kind.kind, namespace, meta["name"], sdep, reason))
+    return zombies
+
+
+def _owner_uids(obj: dict) -> set[str]:
+    refs = obj["metadata"].get("owner_references") or obj["metadata"].get("ownerReferences") or []
+    return {ref["uid"] for ref in refs}
+
+
+def old_revisions(cluster: Cluster, namespaces: list[str], keep_last: int) -> list[dict]:
+    """Managed SeldonDeployments of each model beyond the newest ``keep_last`` (by deploy time)."""
+    by_model: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for namespace in namespaces:
+        for sdep in R.list_sdeps(cluster, namespace, L.managed_selector()):
+            model = (sdep["metadata"].get("labels") or {}).get(L.MODEL, "")
+            by_model[(namespace, model)].append(sdep)
+    surplus = []
+    for revisions in by_model.values():
+        revisions.sort(key=_deployed_at, reverse=True)
+        surplus.extend(revisions[keep_last:])
+    return surplus
+
+
+def _deployed_at(sdep: dict) -> str:
+    meta = sdep["metadata"]
+    return (meta.get("annotations") or {}).get(L.ANNOTATION_DEPLOYED_AT) or meta.get("creationTimestamp", "")
+
+
+@dataclass
+class PruneReport:
+    zombies: list[Leftover]
+    old_revisions: list[dict]
+    deleted: bool
+
+
+def prune(cluster: Cluster, namespaces: list[str], *, keep_last: int | None = None, yes: bool = False,
+          hooks: Hooks = DEFAULT) -> PruneReport:
+    """Find zombies (and old revisions beyond ``keep_last``); delete them only when ``yes``."""
+    zombies = find_zombies(cluster, namespaces)
+    surplus = old_revisions(cluster, namespaces, keep_last) if keep_last is not None else []
+    if yes:
+        for sdep in surplus:
+            delete(cluster, sdep["metadata"]["name"], sdep["metadata"]["namespace"], hooks=hooks)
+        order = {kind.kind: index for index, kind in enumerate(R.CHILD_KINDS)}
+        kinds = {kind.kind: kind for kind in R.CHILD_KINDS}
+        for zombie in sorted(zombies, key=lambda z: order[z.kind]):
+            R.delete_child(cluster, kinds[zombie.kind], zombie.namespace, zombie.name)
+    return PruneReport(zombies, surplus, deleted=yes)
+
+
+@contextlib.contextmanager
+def deployed(cluster: Cluster, spec, **deploy_options) -> Iterator[object]:
+    """Deploy ``spec`` for the duration of a ``with`` block; delete it on exit, even on error.
+
+    Also deletes it when the deploy itself fails after applying (e.g. it never became
+    Available), but never when the plan refused to touch a foreign SeldonDeployment.
+    """
+    from seldon_pkg.k8s.deploy import deploy
+    from seldon_pkg.k8s.plan import Refused
+    from seldon_pkg.manifests import name_of
+
+    try:
+        result = deploy(cluster, spec, **deploy_options)
+    except Refused:
+        raise
+    except BaseException:
+        delete(cluster, name_of(spec), spec.namespace)
+        raise
+    try:
+        yield result
+    finally:
+        delete(cluster, result.name, result.namespace)

@@ -1,0 +1,138 @@
+"""Deploying a model spec to a cluster: plan, apply, wait for Available, apply the policy.
+
+Policies for a new version of a model that is already deployed:
+* ``replace`` (default): the new revision becomes Available, then older revisions are deleted;
+* ``keep``: both stay;
+* ``canary`` N: one SeldonDeployment, the current version keeps 100-N % of traffic and the new
+  one gets N %.
+"""
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from seldon_pkg import labels as L
+from seldon_pkg import manifests, schema
+from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.k8s import cleanup, plan
+from seldon_pkg.k8s import resources as R
+from seldon_pkg.k8s.connection import Cluster
+from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
+from seldon_pkg.k8s.hooks import DEFAULT, Hooks
+from seldon_pkg.naming import CANARY_PREDICTOR
+from seldon_pkg.spec import ModelSpec
+
+POLICIES = ("replace", "keep")
+
+
+class NotAvailable(SeldonPkgError):
+    """The SeldonDeployment did not become Available; carries the operator's and pods' reasons."""
+
+
+@dataclass
+class DeployResult:
+    name: str
+    namespace: str
+    action: str
+    state: str
+    url: str | None
+    replaced: list[str] = field(default_factory=list)
+    hook_failures: list[str] = field(default_factory=list)
+
+
+def deploy(cluster: Cluster, spec: ModelSpec, *, policy: str = "replace", canary: int | None = None,
+           force: bool = False, timeout: float = 300.0, progress: Callable[[str], None] = lambda _: None,
+           hooks: Hooks = DEFAULT) -> DeployResult:
+    if policy not in POLICIES:
+        raise SeldonPkgError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
+    desired = manifests.seldon_deployment(spec)
+    desired["metadata"]["annotations"][L.ANNOTATION_DEPLOYED_AT] = _now()
+    if canary is not None:
+        desired = _canary_manifest(cluster, spec, desired, canary)
+    schema.validate(desired)
+    name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
+    existing = R.get_sdep(cluster, namespace, name)
+    decision = plan.plan_apply(existing, desired, force=force)
+    progress(f"{decision.action} SeldonDeployment {namespace}/{name}: {decision.reason}")
+    if decision.action == "create":
+        R.create_sdep(cluster, desired)
+    else:
+        R.replace_sdep(cluster, plan.for_update(existing, desired))
+    state = wait_available(cluster, namespace, name, timeout, progress)
+    result = DeployResult(name, namespace, decision.action, state, _url(cluster, namespace, name))
+    if policy == "replace" and canary is None:
+        for old in _other_revisions(cluster, spec, name):
+            old_name = old["metadata"]["name"]
+            result.hook_failures += hooks.run("on_replace", old, R.get_sdep(cluster, namespace, name) or desired)
+            progress(f"replacing: deleting previous revision {namespace}/{old_name}")
+            report = cleanup.delete(cluster, old_name, namespace, hooks=hooks)
+            result.hook_failures += report.hook_failures
+            result.replaced.append(old_name)
+    return result
+
+
+def wait_available(cluster: Cluster, namespace: str, name: str, timeout: float,
+                   progress: Callable[[str], None] = lambda _: None, poll: float = 0.25) -> str:
+    """Poll ``status.state`` until Available; on failure or timeout explain why."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        sdep = R.get_sdep(cluster, namespace, name) or {}
+        status = sdep.get("status") or {}
+        state = status.get("state", "Unknown")
+        generation = sdep.get("metadata", {}).get("generation")
+        current = status.get("observedGeneration") in (None, generation)
+        if state != last:
+            progress(f"{namespace}/{name}: {state}")
+            last = state
+        if state == "Available" and current:
+            return state
+        if state == "Failed" or time.monotonic() >= deadline:
+            raise NotAvailable(_explain(cluster, namespace, name, status, timeout if state != "Failed" else None))
+        time.sleep(poll)
+
+
+def _explain(cluster: Cluster, namespace: str, name: str, status: dict, timeout: float | None) -> str:
+    lines = [f"{namespace}/{name} is {status.get('state', 'Unknown')}"
+             + (f" after {timeout:.0f} s" if timeout else "")]
+    if status.get("description"):
+        lines.append(f"operator: {status['description']}")
+    pods = R.list_children(cluster, R.CHILD_KINDS[3], namespace, L.children_selector(name))
+    for pod in pods:
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (container.get("state") or {}).get("waiting")
+            if waiting:
+                lines.append(f"pod {pod['metadata']['name']}: {container['name']} waiting: "
+                             f"{waiting.get('reason')} {waiting.get('message') or ''}".rstrip())
+    return "\n  ".join(lines)
+
+
+def _canary_manifest(cluster: Cluster, spec: ModelSpec, desired: dict, percent: int) -> dict:
+    """Add ``spec`` as the canary predictor of the model's current SeldonDeployment."""
+    current = [s for s in _other_revisions(cluster, spec, desired["metadata"]["name"])
+               if (s.get("status") or {}).get("state") == "Available"]
+    if not current:
+        raise SeldonPkgError(f"--canary needs a running version of model {spec.name!r} in {spec.namespace}")
+    stable = max(current, key=lambda s: s["metadata"].get("creationTimestamp", ""))
+    predictor = dict(desired["spec"]["predictors"][0], name=CANARY_PREDICTOR)
+    return plan.with_canary(stable, predictor, percent)
+
+
+def _other_revisions(cluster: Cluster, spec: ModelSpec, name: str) -> list[dict]:
+    """Managed SeldonDeployments of the same model (same namespace and model label), other names."""
+    model = manifests.seldon_deployment(spec)["metadata"]["labels"][L.MODEL]
+    selector = f"{L.managed_selector()},{L.MODEL}={model}"
+    return [s for s in R.list_sdeps(cluster, spec.namespace, selector) if s["metadata"]["name"] != name]
+
+
+def _url(cluster: Cluster, namespace: str, name: str) -> str | None:
+    try:
+        return find_ingress(cluster).prediction_url(namespace, name)
+    except NoIngress:
+        return None
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,69 @@
+"""The plan step before any write: create, update, or refuse. Pure functions over dicts.
+
+Applying a manifest whose name exists *updates* that SeldonDeployment; that is how a second
+model used to replace the first. We update only what seldon_pkg created for the same identity,
+unless forced.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from seldon_pkg import labels as L
+from seldon_pkg.errors import SeldonPkgError
+
+
+class Refused(SeldonPkgError):
+    """The plan would overwrite something that is not ours (or not this model)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    action: str  # "create" or "update"
+    name: str
+    namespace: str
+    reason: str
+
+
+def plan_apply(existing: dict | None, desired: dict, force: bool = False) -> Plan:
+    meta = desired["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
+    if existing is None:
+        return Plan("create", name, namespace, "no SeldonDeployment of that name")
+    theirs = existing.get("metadata", {})
+    labels = theirs.get("labels") or {}
+    if labels.get(L.MANAGED_BY) != L.MANAGER and not force:
+        raise Refused(
+            f"SeldonDeployment {namespace}/{name} exists and was not created by seldon-pkg "
+            f"(managed-by={labels.get(L.MANAGED_BY)!r}); refusing to overwrite it (use --force)"
+        )
+    if labels.get(L.MANAGED_BY) == L.MANAGER and labels.get(L.IDENTITY) != meta["labels"][L.IDENTITY] and not force:
+        annotations = theirs.get("annotations") or {}
+        raise Refused(
+            f"SeldonDeployment {namespace}/{name} belongs to model {annotations.get(L.ANNOTATION_MODEL)!r} "
+            f"version {annotations.get(L.ANNOTATION_VERSION)!r}, not to this one; refusing (use --force)"
+        )
+    return Plan("update", name, namespace, "same model identity: update in place")
+
+
+def for_update(existing: dict, desired: dict) -> dict:
+    """``desired`` carrying ``existing``'s resourceVersion, so a concurrent change is a 409."""
+    manifest = copy.deepcopy(desired)
+    manifest["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+    return manifest
+
+
+def with_canary(stable: dict, canary_predictor: dict, percent: int) -> dict:
+    """``stable`` with its first predictor at 100-percent and ``canary_predictor`` at percent."""
+    if not 0 < percent < 100:
+        raise SeldonPkgError(f"--canary must be between 1 and 99, got {percent}")
+    manifest: dict[str, Any] = {
+        "apiVersion": stable["apiVersion"], "kind": stable["kind"],
+        "metadata": {k: copy.deepcopy(v) for k, v in stable["metadata"].items()
+                     if k in ("name", "namespace", "labels", "annotations", "resourceVersion")},
+        "spec": copy.deepcopy(stable["spec"]),
+    }
+    main = dict(manifest["spec"]["predictors"][0], traffic=100 - percent)
+    manifest["spec"]["predictors"] = [main, dict(canary_predictor, traffic=percent)]
+    return manifest

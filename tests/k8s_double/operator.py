@@ -1,0 +1,202 @@
+"""A simulated Seldon Core 1.17 operator over the double's store.
+
+On every SeldonDeployment change it reconciles, like the real controller:
+* one Deployment per predictor component container, named ``<sdep>-<predictor>-<idx>-<container>``
+  (``seldon-<md5>`` when longer than 63), a ReplicaSet and ``replicas`` Pods under it, and the
+  Services ``<sdep>-<predictor>`` and ``<sdep>-<predictor>-<container>``;
+* labels ``seldon-deployment-id``, ``app.kubernetes.io/managed-by=seldon-core``, ``seldon-app``,
+  plus ``predictors[].labels`` and ``componentSpecs[].metadata.labels`` on Deployments and pods;
+* controller ownerReferences to the SeldonDeployment (Deployments, Services), Deployment
+  (ReplicaSet) and ReplicaSet (Pods); deletion is left to garbage collection (no finalizer);
+* ``status.state``: ``Creating``, then ``Available`` after ``ready_delay`` seconds, or ``Failed``
+  with a description when an image name contains ``crashloop`` (pods wait in CrashLoopBackOff).
+
+Switches reproduce what users of Seldon Core have reported: ``leak_pods_on_delete`` (pods lose
+their owner and survive the SeldonDeployment's deletion) and ``leak_pods_on_rename`` (renaming
+a predictor leaves the old predictor's pods running).
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+
+from tests.k8s_double.store import ApiError, Store
+
+MAX_NAME = 63
+
+
+def operator_name(name: str) -> str:
+    return name if len(name) <= MAX_NAME else "seldon-" + hashlib.md5(name.encode()).hexdigest()
+
+
+def owner(obj: dict) -> dict:
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
+            "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+class SimulatedSeldonOperator:
+    def __init__(self, store: Store, ready_delay: float = 0.3) -> None:
+        self.store = store
+        self.ready_delay = ready_delay
+        self.leak_pods_on_delete = False
+        self.leak_pods_on_rename = False
+        self._pending: dict[tuple[str, str], float] = {}
+        self._reconciled: dict[str, int] = {}  # uid -> generation last reconciled
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="seldon-operator", daemon=True)
+        store.listeners.append(self._on_event)
+        store.before_delete.append(self._before_delete)
+
+    def start(self) -> "SimulatedSeldonOperator":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # ---- events ----------------------------------------------------------------------------
+    def _on_event(self, event: str, plural: str, obj: dict) -> None:
+        if plural != "seldondeployments":
+            return
+        key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        if event == "DELETED":
+            self._pending.pop(key, None)
+            return
+        uid, generation = obj["metadata"]["uid"], obj["metadata"]["generation"]
+        if event in ("ADDED", "MODIFIED") and self._reconciled.get(uid) != generation:
+            self._reconciled[uid] = generation
+            self._reconcile(obj)
+            self._pending[key] = time.monotonic() + self.ready_delay
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.05):
+            for key, due in list(self._pending.items()):
+                if time.monotonic() >= due:
+                    self._pending.pop(key, None)
+                    self._finish(*key)
+
+    def _before_delete(self, plural: str, obj: dict) -> None:
+        """The reported leak: pods lose their owner before garbage collection reaches them."""
+        if plural == "seldondeployments" and self.leak_pods_on_delete:
+            self._orphan_pods(obj["metadata"]["name"], obj["metadata"]["namespace"])
+
+    # ---- reconcile -------------------------------------------------------------------------
+    def _reconcile(self, sdep: dict) -> None:
+        name, namespace = sdep["metadata"]["name"], sdep["metadata"]["namespace"]
+        wanted_deployments, wanted_services = set(), set()
+        for predictor in sdep["spec"]["predictors"]:
+            pname = predictor["name"]
+            for index, component in enumerate(predictor.get("componentSpecs", [])):
+                for container in component["spec"]["containers"]:
+                    deployment = operator_name(f"{name}-{pname}-{index}-{container['name']}")
+                    wanted_deployments.add(deployment)
+                    labels = {
+                        **predictor.get("labels", {}),
+                        **component.get("metadata", {}).get("labels", {}),
+                        "seldon-deployment-id": name,
+                        "app.kubernetes.io/managed-by": "seldon-core",
+                        "seldon-app": f"{name}-{pname}",
+                        f"seldon-app-svc-{container['name']}": operator_name(f"{name}-{pname}-{container['name']}"),
+                    }
+                    replicas = predictor.get("replicas", 1)
+                    self._ensure_workload(sdep, deployment, namespace, labels, container, replicas)
+                    wanted_services.add(operator_name(f"{name}-{pname}-{container['name']}"))
+            wanted_services.add(operator_name(f"{name}-{pname}"))
+        for service in wanted_services:
+            self._ensure_service(sdep, service, namespace)
+        uid = sdep["metadata"]["uid"]
+        for plural, child in self.store.children_of(uid):
+            child_name = child["metadata"]["name"]
+            stale = (plural == "deployments" and child_name not in wanted_deployments) or (
+                plural == "services" and child_name not in wanted_services)
+            if stale:
+                if plural == "deployments" and self.leak_pods_on_rename:
+                    self._orphan_pods_of_deployment(child)
+                self._quiet_delete(plural, namespace, child_name)
+        self.store.patch("seldondeployments", namespace, name, {"status": {"state": "Creating"}}, status_only=True)
+
+    def _ensure_workload(self, sdep, deployment, namespace, labels, container, replicas) -> None:
+        template = {"metadata": {"labels": labels}, "spec": {"containers": [container]}}
+        existing = self._get("deployments", namespace, deployment)
+        if existing is not None and existing["spec"]["template"] == template and existing["spec"]["replicas"] == replicas:
+            return
+        if existing is not None:
+            self._quiet_delete("deployments", namespace, deployment)
+        selector = {"matchLabels": {"seldon-app": labels["seldon-app"], "seldon-deployment-id": labels["seldon-deployment-id"]}}
+        dep = self.store.create("deployments", namespace, {
+            "metadata": {"name": deployment, "labels": labels, "ownerReferences": [owner(sdep)]},
+            "spec": {"replicas": replicas, "selector": selector, "template": template},
+            "status": {"replicas": replicas, "readyReplicas": replicas},
+        })
+        template_hash = hashlib.sha1(repr(template).encode()).hexdigest()[:10]
+        rs = self.store.create("replicasets", namespace, {
+            "metadata": {"name": f"{deployment[:52]}-{template_hash}", "labels": labels, "ownerReferences": [owner(dep)]},
+            "spec": {"replicas": replicas, "selector": selector, "template": template},
+            "status": {"replicas": replicas},
+        })
+        failing = "crashloop" in container.get("image", "")
+        for _ in range(replicas):
+            waiting = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container"}}
+            self.store.create("pods", namespace, {
+                "metadata": {"name": f"{rs['metadata']['name'][:57]}-{uuid.uuid4().hex[:5]}", "labels": labels,
+                             "ownerReferences": [owner(rs)]},
+                "spec": {"containers": [container]},
+                "status": {"phase": "Pending" if failing else "Running", "containerStatuses": [{
+                    "name": container["name"], "image": container.get("image", ""), "imageID": "", "ready": not failing,
+                    "restartCount": 3 if failing else 0,
+                    "state": waiting if failing else {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+                }]},
+            })
+
+    def _ensure_service(self, sdep: dict, service: str, namespace: str) -> None:
+        if self._get("services", namespace, service) is None:
+            self.store.create("services", namespace, {
+                "metadata": {"name": service, "labels": {"seldon-deployment-id": sdep["metadata"]["name"],
+                                                         "app.kubernetes.io/managed-by": "seldon-core"},
+                             "ownerReferences": [owner(sdep)]},
+                "spec": {"type": "ClusterIP", "ports": [{"name": "http", "port": 8000, "protocol": "TCP"},
+                                                         {"name": "grpc", "port": 5001, "protocol": "TCP"}]},
+            })
+
+    def _finish(self, namespace: str, name: str) -> None:
+        sdep = self._get("seldondeployments", namespace, name)
+        if sdep is None:
+            return
+        images = [c.get("image", "") for p in sdep["spec"]["predictors"] for cs in p.get("componentSpecs", [])
+                  for c in cs["spec"]["containers"]]
+        failing = any("crashloop" in image for image in images)
+        status = {
+            "state": "Failed" if failing else "Available",
+            "observedGeneration": sdep["metadata"]["generation"],
+            "replicas": sum(p.get("replicas", 1) for p in sdep["spec"]["predictors"]),
+            "address": {"url": f"http://{name}-default.{namespace}.svc.cluster.local:8000/api/v1.0/predictions"},
+        }
+        if failing:
+            status["description"] = "Deployment has minimum availability: False; containers crashing"
+        self.store.patch("seldondeployments", namespace, name, {"status": status}, status_only=True)
+
+    # ---- leaks -----------------------------------------------------------------------------
+    def _orphan_pods(self, sdep_name: str, namespace: str) -> None:
+        for pod in self.store.list("pods", namespace, f"seldon-deployment-id={sdep_name}"):
+            self.store.patch("pods", namespace, pod["metadata"]["name"], {"metadata": {"ownerReferences": None}})
+
+    def _orphan_pods_of_deployment(self, deployment: dict) -> None:
+        namespace = deployment["metadata"]["namespace"]
+        for _, rs in self.store.children_of(deployment["metadata"]["uid"]):
+            for _, pod in self.store.children_of(rs["metadata"]["uid"]):
+                self.store.patch("pods", namespace, pod["metadata"]["name"], {"metadata": {"ownerReferences": None}})
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _get(self, plural: str, namespace: str, name: str) -> dict | None:
+        try:
+            return self.store.get(plural, namespace, name)
+        except ApiError:
+            return None
+
+    def _quiet_delete(self, plural: str, namespace: str, name: str) -> None:
+        try:
+            self.store.delete(plural, namespace, name)
+        except ApiError:
+            pass

@@ -1,0 +1,327 @@
+"""Cluster operations with the official kubernetes client against the Kubernetes API TEST DOUBLE.
+
+Nothing here talks to a real cluster: tests/k8s_double serves the real REST paths and simulates
+the Seldon operator (including its reported pod leaks). scripts/kind-e2e.sh is the real check.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from kubernetes.client.exceptions import ApiException
+
+from seldon_pkg import labels as L
+from seldon_pkg import manifests
+from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.k8s import cleanup, hooks as hooks_module, resources as R
+from seldon_pkg.k8s.connection import NoClusterConfig, connect
+from seldon_pkg.k8s.deploy import NotAvailable, deploy
+from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
+from seldon_pkg.k8s.inventory import list_deployments
+from seldon_pkg.k8s.plan import Refused
+from seldon_pkg.naming import derived_names
+from seldon_pkg.spec import load_spec
+from tests.k8s_double.operator import SimulatedSeldonOperator
+from tests.k8s_double.server import KubernetesDouble
+from tests.k8s_double.store import Store
+from tests.support.microservice import ROOT
+
+SHARED_CRD = ROOT.parent / "shared" / "k8s" / "seldondeployment-crd-v1.yaml"
+NODE_IP = "192.0.2.10"  # TEST-NET-1: data only, never connected to
+
+
+def crd_validator():
+    crd = yaml.safe_load(SHARED_CRD.read_text())
+    schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
+    validator = jsonschema.Draft4Validator(schema)
+    return lambda body: [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(body)]
+
+
+@pytest.fixture
+def api(tmp_path, monkeypatch):
+    store = Store(validators={"seldondeployments": crd_validator()})
+    operator = SimulatedSeldonOperator(store, ready_delay=0.2).start()
+    with KubernetesDouble(store) as double:
+        double.operator = operator
+        kubeconfig = tmp_path / "kubeconfig"
+        double.kubeconfig(kubeconfig, context="double")
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+        store.create("nodes", "", {"metadata": {"name": "node-1"},
+                                   "status": {"addresses": [{"type": "InternalIP", "address": NODE_IP}]}})
+        store.create("services", "istio-system", {
+            "metadata": {"name": "istio-ingressgateway"},
+            "spec": {"type": "NodePort", "ports": [{"name": "http2", "port": 80, "nodePort": 31380, "protocol": "TCP"}]},
+        })
+        double.cluster = connect()
+        yield double
+    operator.stop()
+
+
+@pytest.fixture
+def specs(tmp_path):
+    """The demo CNN spec, and versions 2 and 3 of it, and another model."""
+    def variant(version: str, image_tag: str, name: str = "mnist-cnn") -> Path:
+        folder = tmp_path / f"{name}-{version}"
+        folder.mkdir()
+        text = (ROOT / "demo_mnist" / "mnist-cnn.yaml").read_text()
+        text = text.replace("name: mnist-cnn", f"name: {name}").replace("version: v1", f"version: {version}")
+        (folder / "seldon-model.yaml").write_text(text.replace(":0.1", f":{image_tag}"))
+        return folder
+    return {
+        "cnn": load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"),
+        "mlp": load_spec(ROOT / "demo_mnist" / "mnist-mlp.yaml"),
+        "cnn-v2": load_spec(variant("v2", "0.2")),
+        "cnn-v3": load_spec(variant("v3", "0.3")),
+        "crashing": load_spec(variant("v9", "crashloop", name="crashing")),
+    }
+
+
+def sdep_names(api, namespace="default"):
+    return sorted(s["metadata"]["name"] for s in R.list_sdeps(api.cluster, namespace))
+
+
+def children_of(api, name, namespace="default"):
+    return [(plural, obj["metadata"]["name"]) for plural in ("deployments", "replicasets", "pods", "services")
+            for obj in api.store.list(plural, namespace, f"seldon-deployment-id={name}")]
+
+
+def test_connection_errors_are_clear(tmp_path, monkeypatch, api):
+    with pytest.raises(NoClusterConfig, match="no context 'nope'; available: double"):
+        connect("nope")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    with pytest.raises(NoClusterConfig, match="no Kubernetes configuration found"):
+        connect()
+
+
+def test_two_models_side_by_side_each_with_its_own_identity(api, specs):
+    progress: list[str] = []
+    cnn = deploy(api.cluster, specs["cnn"], progress=progress.append)
+    mlp = deploy(api.cluster, specs["mlp"])
+    assert cnn.name != mlp.name and cnn.state == mlp.state == "Available"
+    assert any("Creating" in line for line in progress) and any("Available" in line for line in progress)
+    assert cnn.url == f"http://{NODE_IP}:31380/seldon/default/{cnn.name}/api/v1.0/predictions"
+    for result, spec in ((cnn, specs["cnn"]), (mlp, specs["mlp"])):
+        sdep = api.store.get("seldondeployments", "default", result.name)
+        assert sdep["metadata"]["managedFields"][0]["manager"] == "seldon-pkg"
+        expected = derived_names(result.name)
+        deployments = api.store.list("deployments", "default", f"seldon-deployment-id={result.name}")
+        assert [d["metadata"]["name"] for d in deployments] == [expected["deployment"]]  # no md5 fallback
+        services = {s["metadata"]["name"] for s in api.store.list("services", "default", f"seldon-deployment-id={result.name}")}
+        assert services == {expected["predictor_service"], expected["container_service"]}
+        pods = api.store.list("pods", "default", f"seldon-deployment-id={result.name}")
+        assert pods and all(p["metadata"]["labels"][L.MODEL] == spec.name for p in pods)  # our labels reach pods
+    rows = {r["name"]: r for r in list_deployments(api.cluster, "default")}
+    assert rows[cnn.name]["model"] == "mnist-cnn" and rows[mlp.name]["version"] == "v1"
+    assert rows[cnn.name]["state"] == "Available" and rows[cnn.name]["url"] == cnn.url
+
+
+def test_redeploying_one_leaves_the_other_untouched(api, specs):
+    cnn = deploy(api.cluster, specs["cnn"])
+    mlp = deploy(api.cluster, specs["mlp"])
+    before = api.store.get("seldondeployments", "default", mlp.name)["metadata"]["resourceVersion"]
+    mlp_children = children_of(api, mlp.name)
+    again = deploy(api.cluster, specs["cnn"])
+    assert again.name == cnn.name and again.action == "update"
+    assert api.store.get("seldondeployments", "default", mlp.name)["metadata"]["resourceVersion"] == before
+    assert children_of(api, mlp.name) == mlp_children
+
+
+def test_replace_leaves_exactly_one_revision_and_runs_hooks(api, specs):
+    calls = []
+    hooks = hooks_module.Hooks(
+        before_delete=[lambda sdep: calls.append(("before", sdep["metadata"]["name"]))],
+        after_delete=[lambda sdep: calls.append(("after", sdep["metadata"]["name"])), lambda sdep: 1 / 0],
+        on_replace=[lambda old, new: calls.append(("replace", old["metadata"]["name"], new["metadata"]["name"]))],
+    )
+    first = deploy(api.cluster, specs["cnn"])
+    other = deploy(api.cluster, specs["mlp"])
+    second = deploy(api.cluster, specs["cnn-v2"], hooks=hooks)
+    assert second.replaced == [first.name]
+    assert sdep_names(api) == sorted([second.name, other.name])
+    assert children_of(api, first.name) == []
+    assert calls == [("replace", first.name, second.name), ("before", first.name), ("after", first.name)]
+    assert len(second.hook_failures) == 1 and "ZeroDivisionError" in second.hook_failures[0]
+
+
+def test_keep_policy_keeps_both_versions(api, specs):
+    first = deploy(api.cluster, specs["cnn"])
+    second = deploy(api.cluster, specs["cnn-v2"], policy="keep")
+    assert sdep_names(api) == sorted([first.name, second.name])
+
+
+def test_canary_splits_traffic_in_one_seldon_deployment(api, specs):
+    stable = deploy(api.cluster, specs["cnn"])
+    result = deploy(api.cluster, specs["cnn-v2"], canary=20)
+    assert result.name == stable.name and sdep_names(api) == [stable.name]
+    predictors = api.store.get("seldondeployments", "default", stable.name)["spec"]["predictors"]
+    assert [(p["name"], p["traffic"]) for p in predictors] == [("default", 80), ("canary", 20)]
+    assert predictors[1]["componentSpecs"][0]["spec"]["containers"][0]["image"].endswith(":0.2")
+    names = {d["metadata"]["name"] for d in api.store.list("deployments", "default", f"seldon-deployment-id={stable.name}")}
+    assert names == {derived_names(stable.name)["deployment"], derived_names(stable.name, "canary")["deployment"]}
+    rows = list_deployments(api.cluster, "default")
+    assert rows[0]["traffic"] == {"default": 80, "canary": 20}
+
+
+def test_foreign_seldon_deployment_of_the_same_name_is_not_overwritten(api, specs):
+    name = manifests.name_of(specs["cnn"])
+    foreign = manifests.seldon_deployment(specs["mlp"])
+    foreign["metadata"].update(name=name, labels={"team": "other"})
+    foreign["spec"]["name"] = name
+    api.store.create("seldondeployments", "default", foreign)
+    with pytest.raises(Refused, match="not created by seldon-pkg"):
+        deploy(api.cluster, specs["cnn"])
+    assert api.store.get("seldondeployments", "default", name)["metadata"]["labels"] == {"team": "other"}
+    forced = deploy(api.cluster, specs["cnn"], force=True)
+    assert forced.action == "update"
+    assert api.store.get("seldondeployments", "default", name)["metadata"]["labels"][L.MANAGED_BY] == "seldon-pkg"
+
+
+def test_another_identity_under_our_name_is_refused(api, specs):
+    name = manifests.name_of(specs["cnn"])
+    impostor = manifests.seldon_deployment(specs["mlp"])
+    impostor["metadata"]["name"] = impostor["spec"]["name"] = name
+    api.store.create("seldondeployments", "default", impostor)
+    with pytest.raises(Refused, match="belongs to model 'mnist-mlp'"):
+        deploy(api.cluster, specs["cnn"])
+
+
+def test_a_failing_model_reports_the_operator_and_pod_reasons(api, specs):
+    with pytest.raises(NotAvailable) as caught:
+        deploy(api.cluster, specs["crashing"], timeout=10)
+    message = str(caught.value)
+    assert "is Failed" in message and "containers crashing" in message and "CrashLoopBackOff" in message
+
+
+def test_timeout_is_reported(api, specs):
+    api.operator.ready_delay = 30
+    with pytest.raises(NotAvailable, match="is Creating after 1 s"):
+        deploy(api.cluster, specs["cnn"], timeout=1)
+
+
+def test_delete_waits_for_children_and_removes_leaked_pods(api, specs):
+    result = deploy(api.cluster, specs["cnn"])
+    assert children_of(api, result.name)
+    api.operator.leak_pods_on_delete = True
+    report = cleanup.delete(api.cluster, result.name, "default", timeout=10)
+    assert report.existed and children_of(api, result.name) == []
+    assert [leftover.kind for leftover in report.leftovers_removed] == ["Pod"]
+    again = cleanup.delete(api.cluster, result.name, "default", timeout=5)
+    assert not again.existed  # 404 is success
+
+
+def test_prune_finds_zombies_and_spares_everything_else(api, specs):
+    keep = deploy(api.cluster, specs["mlp"])
+    victim = deploy(api.cluster, specs["cnn"])
+    api.operator.leak_pods_on_delete = True
+    api.cluster.custom.delete_namespaced_custom_object(R.GROUP, R.VERSION, "default", R.PLURAL, victim.name)  # kubectl delete
+    leaked = api.store.list("pods", "default", f"seldon-deployment-id={victim.name}")
+    assert leaked  # the operator leaked them, as reported by users
+    bystanders = [
+        ("default", {"metadata": {"name": "unrelated", "labels": {"app": "web"}}}),
+        ("default", {"metadata": {"name": "no-labels"}}),
+        ("other", {"metadata": {"name": "zombie-elsewhere", "labels": {"seldon-deployment-id": "gone"}}}),
+    ]
+    for namespace, pod in bystanders:
+        api.store.create("pods", namespace, dict(pod, spec={"containers": [{"name": "c", "image": "i"}]}))
+
+    dry = cleanup.prune(api.cluster, ["default"])
+    assert {z.name for z in dry.zombies} == {p["metadata"]["name"] for p in leaked}
+    assert all(z.reason == "its SeldonDeployment no longer exists" for z in dry.zombies)
+    assert len(api.store.list("pods", "default", f"seldon-deployment-id={victim.name}")) == len(leaked)  # dry run
+
+    done = cleanup.prune(api.cluster, ["default"], yes=True)
+    assert done.deleted and api.store.list("pods", "default", f"seldon-deployment-id={victim.name}") == []
+    for namespace, pod in bystanders:
+        assert api.store.get("pods", namespace, pod["metadata"]["name"])  # untouched
+    assert children_of(api, keep.name)  # the live model keeps its pods
+    assert cleanup.find_zombies(api.cluster, ["default"]) == []
+
+
+def test_pods_leaked_by_a_predictor_rename_are_zombies(api, specs):
+    result = deploy(api.cluster, specs["cnn"])
+    api.operator.leak_pods_on_rename = True
+    sdep = api.store.get("seldondeployments", "default", result.name)
+    sdep["spec"]["predictors"][0]["name"] = "main"
+    api.store.replace("seldondeployments", "default", result.name, sdep)
+    zombies = cleanup.find_zombies(api.cluster, ["default"])
+    assert zombies and {z.kind for z in zombies} == {"Pod"}
+    assert all(z.reason == "not owned by its SeldonDeployment" and z.sdep == result.name for z in zombies)
+    cleanup.prune(api.cluster, ["default"], yes=True)
+    remaining = api.store.list("pods", "default", f"seldon-deployment-id={result.name}")
+    assert remaining and all(p["metadata"]["labels"]["seldon-app"].endswith("-main") for p in remaining)
+
+
+def test_keep_last_prunes_old_revisions(api, specs):
+    names = [deploy(api.cluster, specs[key], policy="keep").name for key in ("cnn", "cnn-v2", "cnn-v3")]
+    report = cleanup.prune(api.cluster, ["default"], keep_last=1)
+    assert sorted(s["metadata"]["name"] for s in report.old_revisions) == sorted(names[:2])
+    cleanup.prune(api.cluster, ["default"], keep_last=1, yes=True)
+    assert sdep_names(api) == [names[2]]
+
+
+def test_context_manager_deletes_even_on_error(api, specs):
+    with pytest.raises(RuntimeError):
+        with cleanup.deployed(api.cluster, specs["cnn"]) as result:
+            assert sdep_names(api) == [result.name]
+            raise RuntimeError("the notebook cell failed")
+    assert sdep_names(api) == [] and children_of(api, result.name) == []
+
+
+def test_endpoint_prefers_a_load_balancer_address(api):
+    assert find_ingress(api.cluster).base_url == f"http://{NODE_IP}:31380"
+    gateway = api.store.get("services", "istio-system", "istio-ingressgateway")
+    api.store.patch("services", "istio-system", "istio-ingressgateway",
+                    {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}}})
+    assert find_ingress(api.cluster).prediction_url("default", "m") == "http://203.0.113.7:80/seldon/default/m/api/v1.0/predictions"
+    api.store.delete("services", "istio-system", gateway["metadata"]["name"])
+    with pytest.raises(NoIngress, match="no Istio or Ambassador gateway"):
+        find_ingress(api.cluster)
+
+
+def test_the_double_answers_like_an_api_server(api, specs):
+    manifest = manifests.seldon_deployment(specs["cnn"])
+    R.create_sdep(api.cluster, manifest)
+    with pytest.raises(ApiException) as conflict:
+        R.create_sdep(api.cluster, manifest)
+    assert conflict.value.status == 409 and json.loads(conflict.value.body)["reason"] == "AlreadyExists"
+    stale = dict(manifest, metadata=dict(manifest["metadata"], resourceVersion="1"))
+    with pytest.raises(ApiException) as outdated:
+        R.replace_sdep(api.cluster, stale)
+    assert outdated.value.status == 409
+    broken = dict(manifest, metadata=dict(manifest["metadata"], name="broken"))
+    broken["spec"] = {"predictors": [{"name": "x"}]}  # graph is required by the CRD schema
+    with pytest.raises(ApiException) as invalid:
+        R.create_sdep(api.cluster, broken)
+    assert invalid.value.status == 422
+    assert R.get_sdep(api.cluster, "default", "nope") is None
+
+
+def test_cli_against_the_double(api, specs):
+    cli = str(Path(sys.executable).parent / "seldon-pkg")
+    env = dict(os.environ)
+
+    def run(*args):
+        return subprocess.run([cli, *args], capture_output=True, text=True, env=env, timeout=120)
+
+    deployed = run("deploy", str(ROOT / "demo_mnist" / "mnist-cnn.yaml"), "--target", "k8s", "--context", "double")
+    assert deployed.returncode == 0, deployed.stderr
+    name = manifests.name_of(specs["cnn"])
+    assert f"deployed {name}" in deployed.stdout
+    assert f"http://{NODE_IP}:31380/seldon/default/{name}/api/v1.0/predictions" in deployed.stdout
+    rows = json.loads(run("list", "--target", "k8s", "-o", "json").stdout)
+    assert [(r["name"], r["state"]) for r in rows] == [(name, "Available")]
+    assert run("endpoint", name, "--target", "k8s").stdout.strip().endswith(f"/seldon/default/{name}/api/v1.0/predictions")
+    api.operator.leak_pods_on_delete = True
+    api.cluster.custom.delete_namespaced_custom_object(R.GROUP, R.VERSION, "default", R.PLURAL, name)
+    dry = run("prune")
+    assert "would delete Pod default/" in dry.stdout and "dry run" in dry.stdout
+    assert run("prune", "--yes").returncode == 0
+    assert "nothing to prune" in run("prune").stdout
+    gone = run("delete", name, "--target", "k8s")
+    assert gone.returncode == 0 and "already gone" in gone.stdout
