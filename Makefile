@@ -15,11 +15,11 @@ help:  ## list the targets
 
 install: $(INSTALLED)  ## create .venv and install the package, its test tools and Chromium (idempotent)
 
-$(INSTALLED): setup.py constraints.txt scripts/ensure-browser.sh scripts/ensure-helm.sh
+$(INSTALLED): setup.py constraints.txt scripts/ensure-system-packages.sh scripts/ensure-helm.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt 'setuptools<81' wheel
 	$(PIP) install -q -c constraints.txt -e '.[dev]'
-	bash scripts/ensure-browser.sh
+	bash scripts/ensure-system-packages.sh
 	bash scripts/ensure-helm.sh
 	@touch $@
 
@@ -39,3 +39,16 @@ manifests: install  ## render the demo models' SeldonDeployments (and a canary) 
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --out manifests/rendered/mnist-cnn.yaml
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-mlp.yaml --out manifests/rendered/mnist-mlp.yaml
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --canary demo_mnist/mnist-cnn-v2.yaml --traffic 90 --out manifests/rendered/mnist-cnn-canary.yaml
+
+K8S_ARGS ?=
+PRUNE_ARGS ?=
+DEMO_SPECS := demo_mnist/mnist-cnn.yaml demo_mnist/mnist-mlp.yaml
+
+deploy: install  ## deploy both demo models to the cluster of the current kubeconfig context (K8S_ARGS="--context X")
+	@for spec in $(DEMO_SPECS); do $(VENV)/bin/seldon-pkg deploy $$spec --target k8s $(K8S_ARGS) || exit 1; done
+
+undeploy: install  ## delete both demo models from the cluster, waiting until their pods are gone
+	@for spec in $(DEMO_SPECS); do $(VENV)/bin/seldon-pkg delete $$spec --target k8s $(K8S_ARGS) || exit 1; done
+
+prune: install  ## list zombie pods/services/workloads on the cluster; PRUNE_ARGS=--yes deletes them
+	$(VENV)/bin/seldon-pkg prune $(K8S_ARGS) $(PRUNE_ARGS)

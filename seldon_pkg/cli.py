@@ -196,7 +196,13 @@ def list_(output: str, target: str, state_dir: Path | None, context: str | None,
 @state_dir_option
 @context_option
 def delete(name: str, namespace: str | None, target: str, state_dir: Path | None, context: str | None) -> None:
-    """Delete deployment NAME (and everything it started); a missing one is not an error on k8s."""
+    """Delete deployment NAME (or the deployment of a spec file); a missing one is fine on k8s."""
+    if Path(name).exists():
+        from seldon_pkg.manifests import name_of
+        from seldon_pkg.spec import load_spec
+
+        spec = load_spec(name)
+        name, namespace = name_of(spec), namespace or spec.namespace
     if target == "k8s":
         from seldon_pkg.k8s.cleanup import delete as delete_k8s
         from seldon_pkg.k8s.connection import connect
