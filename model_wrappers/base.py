@@ -13,9 +13,10 @@ deliberately so a subclass only writes what is specific to its model::
         def infer(self, batch: np.ndarray) -> np.ndarray:
             return batch * self.factor
 
-Request flow: ``predict_raw`` validates the raw message (payload.py) and hands back to Seldon's
-decoding; ``predict`` calls :meth:`decode` (bytes/arrays -> model input), :meth:`infer`,
-and returns the output with per-request tags and metrics. Bad input is a 400, a model that is not
+Request flow: ``predict_raw`` validates the raw message (payload.py), decodes it with Seldon's
+helpers and calls ``predict``, which runs :meth:`decode` (bytes/arrays -> model input) and
+:meth:`infer` and returns the output with per-request tags and metrics; ``predict_raw`` encodes
+the reply with Seldon's helpers and reports metrics in batches. Bad input is a 400, a model that is not
 loaded a 503, a crash inside the model a 500 - and never a ``TypeError``.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ from seldon_core.user_model import SeldonNotImplementedError, SeldonResponse
 
 from model_wrappers import http_guard, payload
 from model_wrappers.decoding import numeric_array
+from model_wrappers.metrics_batch import MetricsBatch
 from model_wrappers.errors import BadInput, ModelFailure, ModelNotReady
 from model_wrappers.parameters import bind_parameters, declared_parameters
 
@@ -62,6 +64,7 @@ class SeldonModel:
         self._load_error: str | None = None
         self._started = time.monotonic()
         self.limits = payload.Limits(max_values=self.max_values, max_bytes=self.max_body_bytes)
+        self._metrics = MetricsBatch()
         # Seldon registers this blueprint into its Flask app (see http_guard.py).
         self.model_error_handler = http_guard.make_blueprint(self.max_body_bytes)
 
@@ -121,14 +124,30 @@ class SeldonModel:
         return self._ready.is_set()
 
     def predict_raw(self, request: Any) -> Any:
-        """Validate the raw message, then hand it back to Seldon's normal decoding.
+        """The whole request path, with Seldon's own helpers for decoding and encoding.
 
-        Raising ``SeldonNotImplementedError`` is Seldon's documented way of saying "continue
-        with ``predict``"; we only use this hook to refuse malformed messages with a 400 that
-        Seldon's decoder would have turned into a 500.
+        1. validate the raw message (payload.py): malformed messages are a 400 here instead of
+           a 500 inside Seldon's decoder;
+        2. decode with Seldon's ``extract_request_parts[_json]`` and call :meth:`predict`;
+        3. encode with Seldon's ``construct_response[_json]``, so replies mirror the request's
+           form exactly as Seldon's default path does;
+        4. report custom metrics in batches (metrics_batch.py) instead of on every request.
         """
+        from seldon_core import utils
+
         payload.check_message(request, self.accepted_payloads, self.limits)
-        raise SeldonNotImplementedError("validated; continue with predict")
+        if isinstance(request, dict):
+            features, meta, datadef, _ = utils.extract_request_parts_json(request)
+            names = datadef.get("names", []) if isinstance(datadef, dict) else []
+            reply = self.predict(features, names, meta=meta)
+            return utils.construct_response_json(
+                self, False, request, reply.data, meta, self._metrics.add(reply.metrics), reply.tags
+            )
+        features, meta, datadef, _ = utils.extract_request_parts(request)
+        reply = self.predict(features, list(datadef.names), meta=meta)
+        return utils.construct_response(
+            self, False, request, reply.data, meta, self._metrics.add(reply.metrics), reply.tags
+        )
 
     def predict(
         self, X: Any, features_names: Iterable[str] | None = None, meta: dict | None = None

@@ -266,6 +266,15 @@ def prune(namespaces: tuple[str, ...], keep_last: int | None, yes: bool, target:
 
 
 @main.command()
+@click.option("--quick", is_flag=True, help="A third of the requests per measurement (for trying it out).")
+def bench(quick: bool) -> None:
+    """Run the benchmark; writes bench/results.json, bench/REPORT.md and bench/chart.png."""
+    from seldon_pkg.bench.run import main as run_bench
+
+    run_bench(quick=quick)
+
+
+@main.command()
 @click.option("--endpoint", default="http://127.0.0.1:8003", show_default=True,
               help="Seldon endpoint: the local gateway or a cluster ingress (`seldon-pkg endpoint`).")
 @click.option("--model", "models", multiple=True, required=True, help="Deployment name to show (repeat).")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from seldon_core.proto import prediction_pb2
-from seldon_core.user_model import SeldonNotImplementedError
 
 from model_wrappers.base import SeldonModel
 from model_wrappers.errors import BadInput, ModelFailure, ModelNotReady, PayloadTooLarge
@@ -172,16 +171,34 @@ def test_raw_message_checks(mnist, message, error):
         mnist.predict_raw(message)
 
 
-def test_valid_raw_messages_continue_to_predict(mnist):
-    for message in (
-        {"data": {"ndarray": [[0.0] * 784]}},
-        prediction_pb2.SeldonMessage(binData=b"\x89PNG"),
-        prediction_pb2.SeldonMessage(
-            data=prediction_pb2.DefaultData(tensor=prediction_pb2.Tensor(shape=[1, 784], values=[0.0] * 784))
-        ),
-    ):
-        with pytest.raises(SeldonNotImplementedError):
-            mnist.predict_raw(message)
+def test_raw_path_mirrors_the_request_form(mnist):
+    images, labels = held_out()
+    reply = mnist.predict_raw({"data": {"ndarray": images[:2].reshape(2, -1).tolist()}})
+    assert np.array(reply["data"]["ndarray"]).argmax(axis=1).tolist() == labels[:2].tolist()
+    assert reply["data"]["names"] == [str(d) for d in range(10)]
+    proto = prediction_pb2.SeldonMessage(
+        data=prediction_pb2.DefaultData(tensor=prediction_pb2.Tensor(shape=[1, 784], values=images[2].ravel().tolist()))
+    )
+    answer = mnist.predict_raw(proto)
+    assert list(answer.data.tensor.shape) == [1, 10]
+    assert int(np.argmax(answer.data.tensor.values)) == labels[2]
+
+
+def test_metrics_are_reported_in_batches():
+    from model_wrappers.metrics_batch import MetricsBatch
+
+    batch = MetricsBatch(interval=3600)
+    first = batch.add([{"type": "COUNTER", "key": "n", "value": 2}])
+    assert first == [{"type": "COUNTER", "key": "n", "value": 2}]  # the first request reports at once
+    for value in (1, 4):
+        assert batch.add([{"type": "COUNTER", "key": "n", "value": value},
+                          {"type": "TIMER", "key": "t", "value": 1.5},
+                          {"type": "GAUGE", "key": "g", "value": value}]) == []
+    batch.interval = 0
+    flushed = batch.add([])
+    assert {"type": "COUNTER", "key": "n", "value": 5} in flushed
+    assert sum(1 for m in flushed if m["type"] == "TIMER") == 2  # every observation kept
+    assert {"type": "GAUGE", "key": "g", "value": 4} in flushed
 
 
 def test_proto_tensor_mismatch_is_refused(mnist):

@@ -1,4 +1,4 @@
-"""Run ``seldon-core-microservice`` with every server bound to 127.0.0.1.
+"""Run ``seldon-core-microservice`` with every server bound to 127.0.0.1 (and no idle IPC).
 
 seldon-core 1.17.1 hard-codes ``0.0.0.0`` for its REST (gunicorn), gRPC and metrics servers,
 which would expose every local model to the network. This launcher is executed *by file path*
@@ -97,9 +97,26 @@ def patch_seldon() -> None:
     wrapper.get_grpc_server = get_loopback_grpc_server
 
 
+def skip_empty_metric_updates() -> None:
+    """Seldon writes custom metrics to a multiprocessing.Manager dict after every request, even
+    when there are none: four IPC round trips (~0.5 ms) per request for nothing. Skip those."""
+    from seldon_core import metrics
+
+    if not hasattr(metrics.SeldonMetrics, "update"):
+        raise RuntimeError("seldon_core.metrics.SeldonMetrics.update is missing: unsupported seldon-core version")
+    original = metrics.SeldonMetrics.update
+
+    def update(self, custom_metrics, method):
+        if custom_metrics:
+            original(self, custom_metrics, method)
+
+    metrics.SeldonMetrics.update = update
+
+
 def main() -> None:
     stop_group_when_orphaned()
     patch_seldon()
+    skip_empty_metric_updates()
     from seldon_core import microservice
 
     sys.argv = ["seldon-core-microservice", *sys.argv[1:]]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 from aiohttp import web
 
 from seldon_pkg.local.gateway import Gateway
 from seldon_pkg.local.process import State
+from seldon_pkg.local.upstream import UpstreamError, UpstreamPool
 
 MAX_BODY = 64 * 1024 * 1024
 HOP_HEADERS = {"content-type", "accept", "seldon-puid"}
@@ -27,14 +27,10 @@ def error(status: int, message: str, **extra) -> web.Response:
 
 def make_app(gateway: Gateway) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
-    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
-    upstream: dict[str, aiohttp.ClientSession] = {}
-
-    async def on_startup(_: web.Application) -> None:
-        upstream["session"] = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+    upstream = UpstreamPool()
 
     async def on_cleanup(_: web.Application) -> None:
-        await upstream["session"].close()
+        upstream.close()
 
     async def proxy(request: web.Request) -> web.StreamResponse:
         namespace, name = request.match_info["namespace"], request.match_info["name"]
@@ -46,19 +42,12 @@ def make_app(gateway: Gateway) -> web.Application:
             return error(503, f"{namespace}/{name} is {process.state.value.lower()}: {process.last_error[:500]}")
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() in HOP_HEADERS}
-        target = f"{process.http_base}/{request.match_info['tail']}"
+        path = "/" + request.match_info["tail"] + (f"?{request.query_string}" if request.query_string else "")
         deployment.enter()
         try:
-            async with upstream["session"].request(
-                request.method, target, params=request.query, data=body, headers=headers,
-                timeout=aiohttp.ClientTimeout(total=300),
-            ) as reply:
-                payload = await reply.read()
-                return web.Response(
-                    body=payload, status=reply.status,
-                    headers={"Content-Type": reply.headers.get("Content-Type", "application/json")},
-                )
-        except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
+            reply = await upstream.request(process.ports.http, request.method, path, body, headers)
+            return web.Response(body=reply.body, status=reply.status, headers={"Content-Type": reply.content_type})
+        except (UpstreamError, OSError, asyncio.TimeoutError) as failure:
             state = process.state
             if state is not State.AVAILABLE:
                 return error(503, f"{namespace}/{name} is {state.value.lower()}")
@@ -75,6 +64,5 @@ def make_app(gateway: Gateway) -> web.Application:
     app.router.add_route("*", "/seldon/{namespace}/{name}/{tail:.*}", proxy)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
-    app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app

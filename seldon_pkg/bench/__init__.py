@@ -1,0 +1,1 @@
+"""``make bench`` / ``seldon-pkg bench``: the project's own benchmark (see run.py)."""

@@ -1,0 +1,111 @@
+"""The processes a benchmark run starts: the gateway, peers, and helpers to measure them."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import requests
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with code {process.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer in {timeout:.0f} s")
+
+
+def group_pss_mib(leader: int) -> float:
+    """Proportional set size of a whole process group (a model's gunicorn, gRPC, metrics...)."""
+    total = 0
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == leader:
+                total += proc.memory_full_info().pss
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return round(total / 2**20, 1)
+
+
+def stop(process: subprocess.Popen, group: bool = False) -> None:
+    if process.poll() is None:
+        if group:
+            os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL) if group else process.kill()
+            process.wait(5)
+
+
+@dataclass
+class Gateway:
+    state_dir: Path
+    http_port: int
+    grpc_port: int
+    process: subprocess.Popen
+
+    @classmethod
+    def start(cls, state_dir: Path, log: Path) -> "Gateway":
+        http_port, grpc_port = free_port(), free_port()
+        process = subprocess.Popen(
+            [str(BIN / "seldon-pkg"), "serve", "--port", str(http_port), "--grpc-port", str(grpc_port),
+             "--state-dir", str(state_dir)], stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+        wait_http(f"http://127.0.0.1:{http_port}/health", 60, process)
+        return cls(state_dir, http_port, grpc_port, process)
+
+    def cli(self, *args: str) -> dict | list | str:
+        result = subprocess.run([str(BIN / "seldon-pkg"), *args, "--state-dir", str(self.state_dir)],
+                                capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            raise RuntimeError(f"seldon-pkg {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def deployments(self) -> list[dict]:
+        return json.loads(self.cli("list", "-o", "json"))
+
+    def find(self, model: str) -> dict:
+        return next(d for d in self.deployments() if d["model"] == model)
+
+    def timed_deploy(self, spec: Path, body: bytes) -> tuple[dict, float]:
+        """Seconds from the deploy command to the first successful prediction."""
+        started = time.perf_counter()
+        self.cli("deploy", str(spec))
+        row = next(d for d in self.deployments() if d["name"] == _name_of(spec))
+        reply = requests.post(row["url"], data=body, headers={"Content-Type": "application/json"}, timeout=60)
+        reply.raise_for_status()
+        return row, round(time.perf_counter() - started, 2)
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def _name_of(spec: Path) -> str:
+    from seldon_pkg.manifests import name_of
+    from seldon_pkg.spec import load_spec
+
+    return name_of(load_spec(spec))
