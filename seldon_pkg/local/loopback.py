@@ -113,10 +113,48 @@ def skip_empty_metric_updates() -> None:
     metrics.SeldonMetrics.update = update
 
 
+def fewer_processes() -> None:
+    """Run the metrics server and a single gRPC worker without their extra processes.
+
+    seldon-core starts the metrics endpoint as a second gunicorn (master + worker) and, even for
+    one gRPC worker, a manager process that forks the worker. Locally, a threaded werkzeug
+    server for ``/metrics`` and the gRPC server in its own process are enough: two processes
+    and about 30 MiB less per model, with the same ports and endpoints.
+    """
+    from seldon_core import microservice, wrapper
+
+    for name in ("_make_rest_metrics_server", "_make_grpc_server", "_run_grpc_server"):
+        if not hasattr(microservice, name):
+            raise RuntimeError(f"seldon_core.microservice.{name} is missing: unsupported seldon-core version")
+    original_grpc = microservice._make_grpc_server
+
+    def make_metrics_server(seldon_metrics, args):
+        def server() -> None:
+            from werkzeug.serving import make_server
+
+            app = wrapper.get_metrics_microservice(seldon_metrics)
+            make_server(HOST, args.metrics_port, app, threaded=True).serve_forever()
+
+        return server
+
+    def make_grpc_server(user_object, seldon_metrics, args, annotations):
+        if args.grpc_workers != 1:
+            return original_grpc(user_object, seldon_metrics, args, annotations)
+
+        def server() -> None:
+            microservice._run_grpc_server(user_object, seldon_metrics, args, annotations, f"{HOST}:{args.grpc_port}")
+
+        return server
+
+    microservice._make_rest_metrics_server = make_metrics_server
+    microservice._make_grpc_server = make_grpc_server
+
+
 def main() -> None:
     stop_group_when_orphaned()
     patch_seldon()
     skip_empty_metric_updates()
+    fewer_processes()
     from seldon_core import microservice
 
     sys.argv = ["seldon-core-microservice", *sys.argv[1:]]
