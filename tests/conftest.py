@@ -20,34 +20,25 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def _serve(interface: str, parameters: dict, artifacts: Path, name: str):
-    service = Microservice(interface, parameters)
-    service.start(artifacts / f"{name}.log")
+def _serve_mnist(artifacts: Path, model_file: str):
+    """MnistClassifier serving ``model_file`` under a real seldon-core-microservice process."""
+    service = Microservice("model_wrappers.mnist.MnistClassifier", {"model_uri": f"demo_mnist/models/{model_file}"})
+    service.start(artifacts / f"microservice-{model_file.replace('.', '-')}.log")
     return service
 
 
 @pytest.fixture(scope="session")
 def mnist_onnx(artifacts):
-    """The CNN's ONNX export under seldon-core-microservice (a real process)."""
-    service = _serve(
-        "model_wrappers.mnist.MnistClassifier",
-        {"model_uri": "demo_mnist/models/mnist-cnn.onnx"},
-        artifacts,
-        "microservice-mnist-onnx",
-    )
+    """The CNN's ONNX export (ONNX Runtime)."""
+    service = _serve_mnist(artifacts, "mnist-cnn.onnx")
     yield service
     service.stop()
 
 
 @pytest.fixture(scope="session")
 def mnist_keras(artifacts):
-    """The CNN's .keras file under seldon-core-microservice, served by TensorFlow."""
-    service = _serve(
-        "model_wrappers.mnist.MnistClassifier",
-        {"model_uri": "demo_mnist/models/mnist-cnn.keras"},
-        artifacts,
-        "microservice-mnist-keras",
-    )
+    """The CNN's .keras file (TensorFlow)."""
+    service = _serve_mnist(artifacts, "mnist-cnn.keras")
     yield service
     service.stop()
 

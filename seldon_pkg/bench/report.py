@@ -83,6 +83,11 @@ def write_markdown(results: dict, path: Path) -> None:
               "| layer | TF-free (ONNX) | TensorFlow (Keras) |", "| --- | ---: | ---: |"]
     for key in results["overhead"]["onnx"]:
         lines.append(f"| {key.removesuffix('_ms').replace('_', ' ')} | {results['overhead']['onnx'][key]:.3f} | {results['overhead']['keras'][key]:.3f} |")
+    if "one_worker_pss_mib" in results:
+        lines += ["", "Local models run two gunicorn workers by default on a machine with two or more cores; "
+                      f"with `GUNICORN_WORKERS: '1'` in the spec's env the model process group uses "
+                      f"{results['one_worker_pss_mib']:.0f} MiB (PSS) instead of "
+                      f"{results['cold_start']['tf_free']['pss_mib']:.0f} MiB."]
     cold = results["cold_start"]
     lines += ["", "## Cold start and memory", "", "| model process | deploy command to first answer | PSS (whole process group) |",
               "| --- | ---: | ---: |"]
@@ -114,6 +119,11 @@ def write_chart(results: dict, path: Path) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     left.barh(labels, p50, color="#3b6fd8")
     left.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    left.xaxis.set_major_locator(FixedLocator([1, 2, 5, 10, 20, 50, 100]))
+    left.xaxis.set_major_formatter(ScalarFormatter())
+    left.xaxis.set_minor_formatter(NullFormatter())
     left.set_xlabel("p50 latency, one digit, concurrency 1 (ms, log scale)")
     right.barh(labels, rps, color="#1f9d55")
     right.set_xlabel("throughput at concurrency 16 (requests/s)")

@@ -53,14 +53,15 @@ def one_digit() -> tuple[bytes, bytes, np.ndarray]:
     return rest, proto, digit
 
 
-def write_spec(folder: Path, name: str, model_file: str, runtime: str, wrapper: str = "model_wrappers.mnist.MnistClassifier") -> Path:
+def write_spec(folder: Path, name: str, model_file: str, runtime: str, workers: int | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / Path(model_file).name
     if not target.exists():
         shutil.copy(MODELS / model_file, target)
     (folder / "seldon-model.yaml").write_text(
-        f"name: {name}\nversion: v1\nwrapper: {wrapper}\nruntime: {runtime}\n"
-        f"parameters: {{model_uri: {Path(model_file).name}}}\n")
+        f"name: {name}\nversion: v1\nwrapper: model_wrappers.mnist.MnistClassifier\nruntime: {runtime}\n"
+        f"parameters: {{model_uri: {Path(model_file).name}}}\n"
+        + (f"env: {{GUNICORN_WORKERS: '{workers}'}}\n" if workers else ""))
     return folder
 
 
@@ -223,6 +224,13 @@ def main(quick: bool = False) -> dict:
         print("latency matrix...", flush=True)
         matrix = latency_matrix("TF-free (ONNX)", rows["tf_free"], gateway, rest, proto, budget)
         matrix += latency_matrix("TensorFlow (Keras)", rows["keras_tf"], gateway, rest, proto, budget)
+        one_worker, _ = gateway.timed_deploy(
+            write_spec(specs / "one-worker", "bench-cnn-onnx-1w", "mnist-cnn.onnx", "isolated", workers=1), rest)
+        for concurrency, (count, seconds) in ((1, budget.c1), (16, budget.c16)):
+            matrix.append(rest_load("TF-free (ONNX), 1 gunicorn worker, gateway REST", one_worker["url"], rest,
+                                    concurrency=concurrency, requests=count, seconds=seconds))
+        results["one_worker_pss_mib"] = group_pss_mib(one_worker["pid"])
+        gateway.cli("delete", one_worker["name"])
         results["latency"] = [s.as_dict() for s in matrix]
         gateway.cli("delete", rows["onnx_in_tf_env"]["name"])
         gateway.cli("delete", rows["keras_tf"]["name"])
