@@ -119,6 +119,19 @@ def test_every_backend_gives_the_same_answers(suffix):
     assert np.abs(reference.predict(images[:100], []).data - probs).max() < 1e-4
 
 
+def test_a_saved_model_folder_is_served_by_tensorflow(tmp_path):
+    import keras
+
+    images, labels = held_out()
+    folder = tmp_path / "cnn_saved_model"
+    keras.models.load_model("demo_mnist/models/mnist-cnn.keras").export(str(folder), verbose=False)
+    model = MnistClassifier(model_uri=str(folder))
+    model.load()
+    assert model.kind == "keras" and model.tags()["runtime"] == "keras"
+    probs = model.predict(images[:50], []).data
+    assert (probs.argmax(axis=1) == labels[:50]).mean() >= 0.95
+
+
 def test_inverted_arrays_need_the_parameter(mnist):
     images, labels = held_out()
     paper = 1.0 - images[:50]

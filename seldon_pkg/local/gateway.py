@@ -86,10 +86,7 @@ class Gateway:
             await self._session.close()
 
     async def _restore(self, record: Record) -> None:
-        spec = record.spec()
-        process = await self._new_process(record.name, spec)
-        self.deployments[record.key] = Deployment(record, process)
-        await process.start(self._session, self.ready_timeout)
+        await self._start_with_retry(record, record.spec(), publish=True)
 
     async def _supervise(self) -> None:
         while True:
@@ -106,11 +103,7 @@ class Gateway:
         spec = load_spec(spec_path)
         record = Record.from_spec(spec, spec_file(spec_path).read_text())
         async with self._lock(record.key):
-            process = await self._new_process(record.name, spec)
-            try:
-                await process.start(self._session, self.ready_timeout)
-            except StartError as error:
-                raise DeployError(str(error)) from None
+            process = await self._start_with_retry(record, spec, publish=False)
             previous = self.deployments.get(record.key)
             fresh = Deployment(record, process)
             self.deployments[record.key] = fresh  # the switch: new requests go to the new process
@@ -162,6 +155,24 @@ class Gateway:
         loop = asyncio.get_running_loop()
         environment = await loop.run_in_executor(None, ensure_environment, spec, self.state.envs)
         return ModelProcess(name, spec, environment, self.state.logs / f"{spec.namespace}.{name}.log", self.wrappers_lib)
+
+    async def _start_with_retry(self, record: Record, spec: ModelSpec, *, publish: bool) -> ModelProcess:
+        """Start a process; if its free ports were grabbed meanwhile, once more on new ones.
+
+        ``publish`` routes requests to it while it starts (they get 503 until it is ready): right
+        for a restore, wrong for a redeploy, where the old process serves until the switch.
+        """
+        for attempt in (1, 2):
+            process = await self._new_process(record.name, spec)
+            if publish:
+                self.deployments[record.key] = Deployment(record, process)
+            try:
+                await process.start(self._session, self.ready_timeout)
+                return process
+            except StartError as error:
+                if attempt == 2 or not error.port_taken:
+                    raise DeployError(str(error)) from None
+        raise AssertionError("unreachable")
 
     async def _retire(self, deployment: Deployment) -> None:
         """Let in-flight requests finish (bounded), then stop the process group."""

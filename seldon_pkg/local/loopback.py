@@ -158,7 +158,16 @@ def main() -> None:
     from seldon_core import microservice
 
     sys.argv = ["seldon-core-microservice", *sys.argv[1:]]
-    microservice.main()
+    try:
+        microservice.main()
+    finally:
+        # The REST server has stopped or failed to start (e.g. its port was taken). End the gRPC
+        # and metrics processes too: multiprocessing would otherwise wait for them at exit, and
+        # the gateway would see a process that neither serves nor exits.
+        import multiprocessing
+
+        for child in multiprocessing.active_children():
+            child.terminate()
 
 
 if __name__ == "__main__":

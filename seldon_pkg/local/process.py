@@ -47,6 +47,11 @@ class State(str, Enum):
 class StartError(Exception):
     """The model process exited or never became ready; carries the tail of its log."""
 
+    @property
+    def port_taken(self) -> bool:
+        """The free ports we picked were taken by someone else before the model bound them."""
+        return any(sign in str(self) for sign in ("Address already in use", "Connection in use"))
+
 
 @dataclass(frozen=True)
 class Ports:
@@ -106,6 +111,7 @@ class ModelProcess:
                 "PYTHONPATH": os.pathsep.join(python_path),
                 "PREDICTIVE_UNIT_PARAMETERS": parameters_env(self.spec.parameters),
                 "PREDICTIVE_UNIT_ID": "classifier",
+                "PREDICTIVE_UNIT_IMAGE": self.spec.image or f"local/{self.name}:{self.spec.version}",
                 "GUNICORN_WORKERS": self.spec.env.get("GUNICORN_WORKERS", str(DEFAULT_WORKERS)),
                 "GUNICORN_THREADS": self.spec.env.get("GUNICORN_THREADS", "8"),
                 "GRPC_WORKERS": self.spec.env.get("GRPC_WORKERS", "1"),
