@@ -15,12 +15,12 @@ help:  ## list the targets
 
 install: $(INSTALLED)  ## create .venv and install the package, its test tools and Chromium (idempotent)
 
-$(INSTALLED): setup.py constraints.txt scripts/ensure-system-packages.sh scripts/ensure-helm.sh
+$(INSTALLED): setup.py constraints.txt scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt 'setuptools<81' wheel
 	$(PIP) install -q -c constraints.txt -e '.[dev]'
 	bash scripts/ensure-system-packages.sh
-	bash scripts/ensure-helm.sh
+	bash scripts/ensure-cluster-tools.sh
 	@touch $@
 
 demo: install  ## gateway + both MNIST models + drawing board on http://127.0.0.1:8880 (Ctrl-C stops all)

@@ -18,7 +18,7 @@ CHART = ROOT / "manifests" / "charts" / "seldon-model"
 def helm() -> str:
     found = shutil.which("helm") or str(ROOT / ".tools" / "helm")
     assert subprocess.run([found, "version", "--short"], capture_output=True).returncode == 0, (
-        "no Helm binary: `make install` provides .tools/helm (scripts/ensure-helm.sh)"
+        "no Helm binary: `make install` provides .tools/helm (scripts/ensure-cluster-tools.sh)"
     )
     return found
 

@@ -15,6 +15,32 @@ PATH = re.compile(
 )
 
 
+def DISCOVERY_PATHS() -> set[str]:
+    groups = {(r.group, r.version) for r in RESOURCES.values()}
+    return {"/version", "/api", "/apis"} | {f"/apis/{g}/{v}" if g else f"/api/{v}" for g, v in groups}
+
+
+def discovery(path: str) -> dict:
+    """The discovery documents kubectl reads before any request (legacy, non-aggregated form)."""
+    if path == "/version":
+        return {"major": "1", "minor": "30", "gitVersion": "v1.30.0-test-double", "platform": "linux/amd64"}
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
+    if path == "/apis":
+        groups = sorted({(r.group, r.version) for r in RESOURCES.values() if r.group})
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
+             "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v}} for g, v in groups]}
+    group_version = path.removeprefix("/apis/").removeprefix("/api/")
+    short = {"seldondeployments": ["sdep"], "services": ["svc"], "pods": ["po"], "deployments": ["deploy"],
+             "replicasets": ["rs"], "nodes": ["no"]}
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": [
+        {"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced, "kind": r.kind,
+         "verbs": ["create", "delete", "get", "list", "patch", "update"], "shortNames": short.get(r.plural, [])}
+        for r in RESOURCES.values() if r.api_version == group_version]}
+
+
 class KubernetesDouble:
     """Start with ``with KubernetesDouble() as api: api.url``; ``api.store`` holds the objects."""
 
@@ -45,6 +71,9 @@ class KubernetesDouble:
                 url = urlparse(self.path)
                 query = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 double.requests.append((method, self.path))
+                if method == "GET" and url.path in DISCOVERY_PATHS():
+                    self._reply(200, discovery(url.path))
+                    return
                 match = PATH.match(url.path)
                 try:
                     if not match or match["plural"] not in RESOURCES:
