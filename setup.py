@@ -12,13 +12,12 @@ EXTRAS = {
     "litert": ["ai-edge-litert>=1.2"],
     "k8s": ["kubernetes>=30", "kubernetes-validate>=1.28,<1.29", "jsonschema>=3.2"],
     "train": ["tensorflow-cpu==2.19.*", "tf2onnx>=1.16", "mlxtend>=0.23"],
+    "bench": ["matplotlib>=3.7"],
     "test": [
         "pytest>=8",
         "pytest-timeout>=2.3",
         "playwright>=1.45",
         "hypothesis>=6",
-        "aiohttp>=3.9",
-        "psutil>=5.9",
     ],
 }
 EXTRAS["dev"] = sorted({req for group in EXTRAS.values() for req in group})
@@ -34,7 +33,11 @@ setup(
     packages=find_packages(include=["seldon_pkg", "seldon_pkg.*", "model_wrappers", "model_wrappers.*", "demo_mnist", "demo_mnist.*"]),
     include_package_data=True,
     package_data={"seldon_pkg": ["data/*", "templates/*"], "demo_mnist": ["models/*", "web/*"]},
-    install_requires=["pyyaml>=6", "click>=8", "requests>=2.28", "numpy>=1.26,<2", "pillow>=10", "grpcio>=1.50"],
+    # the CLI, manifests and the local gateway; model processes get their own environments
+    install_requires=[
+        "pyyaml>=6", "click>=8", "requests>=2.28", "numpy>=1.26,<2", "pillow>=10", "grpcio>=1.50",
+        "aiohttp>=3.9", "uvloop>=0.19; sys_platform != 'win32'", "jsonschema>=3.2", "psutil>=5.9",
+    ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["seldon-pkg=seldon_pkg.cli:main"]},
 )

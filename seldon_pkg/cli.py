@@ -122,7 +122,14 @@ def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
     from seldon_pkg.local.server import serve as run
     from seldon_pkg.local.state import StateDir
 
-    asyncio.run(run(StateDir.open(state_dir), host, port, grpc_port))
+    try:
+        import uvloop
+    except ImportError:
+        uvloop = None
+    if uvloop is not None:
+        uvloop.run(run(StateDir.open(state_dir), host, port, grpc_port))
+    else:
+        asyncio.run(run(StateDir.open(state_dir), host, port, grpc_port))
 
 
 @main.command()
