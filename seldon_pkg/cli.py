@@ -24,6 +24,23 @@ class _Group(click.Group):
         except SeldonPkgError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(2)
+        except Exception as error:
+            if type(error).__module__.startswith("kubernetes."):  # ApiException: 403, 409, 500...
+                click.echo(f"error: Kubernetes API answered {_api_error_text(error)}", err=True)
+                sys.exit(2)
+            raise
+
+
+def _api_error_text(error: Exception) -> str:
+    """'403 Forbidden: <the API server's message>' from a kubernetes ApiException."""
+    import json
+
+    status, reason, body = getattr(error, "status", ""), getattr(error, "reason", ""), getattr(error, "body", "")
+    try:
+        message = json.loads(body).get("message", "")
+    except (TypeError, ValueError):
+        message = str(body or "")[:300]
+    return f"{status} {reason}: {message}".strip()
 
 
 @click.group(cls=_Group)

@@ -18,7 +18,6 @@ from kubernetes.client.exceptions import ApiException
 
 from seldon_pkg import labels as L
 from seldon_pkg import manifests
-from seldon_pkg.errors import SeldonPkgError
 from seldon_pkg.k8s import cleanup, hooks as hooks_module, resources as R
 from seldon_pkg.k8s.connection import NoClusterConfig, connect
 from seldon_pkg.k8s.deploy import NotAvailable, deploy
@@ -325,3 +324,16 @@ def test_cli_against_the_double(api, specs):
     assert "nothing to prune" in run("prune").stdout
     gone = run("delete", name, "--target", "k8s")
     assert gone.returncode == 0 and "already gone" in gone.stdout
+
+
+def test_cli_reports_api_errors_in_one_line(api, specs):
+    cli = str(Path(sys.executable).parent / "seldon-pkg")
+    name = manifests.name_of(specs["cnn"])
+    broken = manifests.seldon_deployment(specs["cnn"])
+    api.store.create("seldondeployments", "default", broken)
+    api.store.validators["seldondeployments"] = lambda body: ["spec.predictors: rejected by the test"]
+    result = subprocess.run([cli, "deploy", str(ROOT / "demo_mnist" / "mnist-cnn.yaml"), "--target", "k8s"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Kubernetes API answered 422 Unprocessable Entity" in result.stderr
+    assert f'SeldonDeployment "{name}" is invalid' in result.stderr

@@ -1,12 +1,8 @@
 """Image build contexts: complete enough to serve from a fresh venv built from them alone."""
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 import venv
-from pathlib import Path
 
 import pytest
 import requests

@@ -22,7 +22,7 @@ import aiohttp
 
 from seldon_pkg.errors import SeldonPkgError
 from seldon_pkg.local.environments import ensure_environment, sync_wrappers
-from seldon_pkg.local.process import ModelProcess, StartError, State
+from seldon_pkg.local.process import ModelProcess, StartError
 from seldon_pkg.local.registry import Record, Registry
 from seldon_pkg.local.state import StateDir
 from seldon_pkg.spec import ModelSpec, load_spec, spec_file
