@@ -1,0 +1,60 @@
+"""`make demo`'s program end to end: gateway + both models + board, the printed curl line works,
+and SIGTERM stops everything it started."""
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+import requests
+
+from tests.support.digits import held_out, png_bytes
+from tests.support.microservice import ROOT
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
+    ports = {"DEMO_GATEWAY_PORT": free_port(), "DEMO_GRPC_PORT": free_port(), "DEMO_BOARD_PORT": free_port()}
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "SELDON_PKG_STATE_DIR": str(tmp_path / "state")}
+    log = artifacts / "run-demo.log"
+    demo = subprocess.Popen([sys.executable, "-m", "demo_mnist.run_demo"], cwd=ROOT, env=env,
+                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while "Ctrl-C stops" not in log.read_text(errors="replace"):
+            assert demo.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the demo did not come up"
+            time.sleep(0.5)
+        output = log.read_text()
+        board = f"http://127.0.0.1:{ports['DEMO_BOARD_PORT']}"
+        assert f"Drawing board:  {board}" in output
+        models = requests.get(f"{board}/api/models", timeout=5).json()["models"]
+        assert len(models) == 2 and all(m.startswith(("mnist-cnn-v1-", "mnist-mlp-v1-")) for m in models)
+
+        curl = re.search(r"Try REST:\s+(curl .+)", output).group(1)
+        reply = subprocess.run(shlex.split(curl), cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert '"names":["0","1","2","3","4","5","6","7","8","9"]' in reply.stdout.replace(" ", "")
+
+        images, labels = held_out()
+        drawing = "data:image/png;base64," + base64.b64encode(png_bytes(images[5], black_on_white=True, scale=10)).decode()
+        for model in models:
+            answer = requests.post(f"{board}/api/predict/{model}", json={"image": drawing}, timeout=30).json()
+            assert answer["digit"] == labels[5] and len(answer["probabilities"]) == 10
+
+        started = {p.pid for p in psutil.Process(demo.pid).children(recursive=True)}
+        assert len(started) >= 10  # gateway, board, two model process groups
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(90) == 0
+    time.sleep(1)
+    alive = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
