@@ -14,7 +14,8 @@ if [[ "${3:-}" == "--context" ]]; then
   args+=(--context "$4")
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-kubectl "${args[@]}" -n "$namespace" get seldondeployment "$name" >/dev/null
+# "--" ends kubectl's options: a name starting with "-" stays a name
+kubectl "${args[@]}" -n "$namespace" get seldondeployment -o name -- "$name" >/dev/null
 
 for candidate in istio-system/istio-ingressgateway ambassador/ambassador emissary/emissary-ingress; do
   ns=${candidate%%/*}

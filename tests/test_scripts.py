@@ -67,9 +67,12 @@ def test_kubectl_scripts_against_the_double(kubectl_against_the_double):
 
 
 def test_hostile_names_are_arguments_not_shell(kubectl_against_the_double, tmp_path):
-    _, env = kubectl_against_the_double
+    double, env = kubectl_against_the_double
     marker = tmp_path / "pwned"
     for name in (f"$(touch {marker})", f"x; touch {marker}", f"`touch {marker}`", "-n kube-system"):
         result = run_script("get-seldon-endpoint.sh", name, "default", env=env)
         assert result.returncode != 0
     assert not marker.exists()
+    # the name that looks like an option was looked up as a name, in the namespace asked for
+    assert any(path.startswith("/apis/machinelearning.seldon.io/v1/namespaces/default/seldondeployments/-n")
+               for _, path in double.requests), double.requests[-5:]
