@@ -97,6 +97,15 @@ def make_app(config: BoardConfig) -> web.Application:
     return app
 
 
+def demo_model_names() -> list[str]:
+    """Deployment names of demo_mnist/mnist-cnn.yaml and mnist-mlp.yaml (as `make demo` deploys them)."""
+    from seldon_pkg.manifests import name_of
+    from seldon_pkg.spec import load_spec
+
+    here = Path(__file__).resolve().parent
+    return [name_of(load_spec(here / f"{model}.yaml")) for model in ("mnist-cnn", "mnist-mlp")]
+
+
 def _reason(text: str) -> str:
     try:
         return json.loads(text)["status"]["info"]
@@ -107,13 +116,14 @@ def _reason(text: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="MNIST drawing board for deployed models")
     parser.add_argument("--endpoint", default="http://127.0.0.1:8003", help="Seldon gateway / ingress base URL")
-    parser.add_argument("--model", action="append", dest="models", required=True, help="deployment name (repeat)")
+    parser.add_argument("--model", action="append", dest="models",
+                        help="deployment name (repeat; default: the two demo models)")
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--token", help="bearer token for a cluster gateway")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
-    config = BoardConfig(args.endpoint, tuple(args.models), args.namespace, args.token)
+    config = BoardConfig(args.endpoint, tuple(args.models or demo_model_names()), args.namespace, args.token)
     print(f"drawing board on http://{args.host}:{args.port} -> {args.endpoint}", flush=True)
     web.run_app(make_app(config), host=args.host, port=args.port, print=None, access_log=None)
 

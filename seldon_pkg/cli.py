@@ -301,7 +301,7 @@ def bench(quick: bool) -> None:
 @main.command()
 @click.option("--endpoint", default="http://127.0.0.1:8003", show_default=True,
               help="Seldon endpoint: the local gateway or a cluster ingress (`seldon-pkg endpoint`).")
-@click.option("--model", "models", multiple=True, required=True, help="Deployment name to show (repeat).")
+@click.option("--model", "models", multiple=True, help="Deployment name to show (repeat; default: the two demo models).")
 @namespace_option
 @click.option("--token", help="Bearer token for a cluster gateway.")
 @click.option("--port", default=8880, show_default=True)

@@ -58,3 +58,28 @@ def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
     time.sleep(1)
     alive = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert alive == []
+
+
+def test_board_defaults_to_the_two_demo_models():
+    from demo_mnist.board import demo_model_names
+    from seldon_pkg.manifests import name_of
+    from seldon_pkg.spec import load_spec
+
+    names = demo_model_names()
+    assert names == [name_of(load_spec(ROOT / "demo_mnist" / f"{m}.yaml")) for m in ("mnist-cnn", "mnist-mlp")]
+    port = free_port()
+    board = subprocess.Popen([sys.executable, "-m", "demo_mnist", "--port", str(port)], cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                listed = requests.get(f"http://127.0.0.1:{port}/api/models", timeout=1).json()
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline and board.poll() is None
+                time.sleep(0.2)
+        assert listed == {"models": names, "endpoint": "http://127.0.0.1:8003"}
+    finally:
+        board.terminate()
+        board.wait(10)
