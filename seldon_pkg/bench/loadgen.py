@@ -119,13 +119,32 @@ def grpc_load(label: str, target: str, method: str, message: bytes, *, metadata:
     return asyncio.run(main())
 
 
-def in_process(label: str, call: Callable[[], object], iterations: int) -> Stats:
+def in_process(label: str, call: Callable[[], object], iterations: int, concurrency: int = 1) -> Stats:
+    """Call ``call`` ``iterations`` times from ``concurrency`` threads (as gunicorn threads would)."""
+    import threading
+
     for _ in range(20):
         call()
-    latencies = []
+    latencies: list[float] = []
+    remaining = [iterations]
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if remaining[0] <= 0:
+                    return
+                remaining[0] -= 1
+            begin = time.perf_counter()
+            call()
+            elapsed = time.perf_counter() - begin
+            with lock:
+                latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     started = time.perf_counter()
-    for _ in range(iterations):
-        begin = time.perf_counter()
-        call()
-        latencies.append(time.perf_counter() - begin)
-    return summarise(label, 1, latencies, 0, time.perf_counter() - started)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return summarise(label, concurrency, latencies, 0, time.perf_counter() - started)

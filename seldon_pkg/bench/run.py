@@ -161,6 +161,8 @@ def in_process_rows() -> list[Stats]:
         rows.append(in_process(f"{kind} wrapper predict (decode + centre + model)", lambda: model.predict(flat, []), 2000))
         message = {"data": {"ndarray": flat.tolist()}}
         rows.append(in_process(f"{kind} wrapper predict_raw (+ validate, Seldon encode)", lambda: model.predict_raw(message), 2000))
+        rows.append(in_process(f"{kind} wrapper predict_raw (+ validate, Seldon encode)", lambda: model.predict_raw(message),
+                               3000, concurrency=16))
     return rows
 
 
