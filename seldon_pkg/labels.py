@@ -48,6 +48,11 @@ def managed_selector() -> str:
     return f"{MANAGED_BY}={MANAGER}"
 
 
+def model_selector(identity: Identity) -> str:
+    """Label selector for every revision (any version) of one model that seldon_pkg manages."""
+    return f"{managed_selector()},{MODEL}={label_value(identity.model)}"
+
+
 def children_selector(sdep_name: str) -> str:
     """Label selector for the operator's children of one SeldonDeployment."""
     return f"{SELDON_DEPLOYMENT_ID}={sdep_name}"

@@ -18,7 +18,7 @@ import requests
 from tests.support.digits import held_out
 from tests.support.gateway import GatewayProcess
 from tests.support.microservice import ROOT
-from tests.support.ports import free_port
+from seldon_pkg.local.ostools import free_port
 
 pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -17,7 +17,7 @@ import requests
 
 from tests.support.digits import held_out, png_bytes
 from tests.support.microservice import ROOT
-from tests.support.ports import free_port
+from seldon_pkg.local.ostools import free_port
 
 pytestmark = pytest.mark.slow
 

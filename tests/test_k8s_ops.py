@@ -13,7 +13,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 from kubernetes.client.exceptions import ApiException
 
 from seldon_pkg import labels as L
@@ -29,16 +28,14 @@ from seldon_pkg.spec import load_spec
 from tests.k8s_double.operator import SimulatedSeldonOperator
 from tests.k8s_double.server import KubernetesDouble
 from tests.k8s_double.store import Store
+from tests.support.crd import shared_schema
 from tests.support.microservice import ROOT
 
-SHARED_CRD = ROOT.parent / "shared" / "k8s" / "seldondeployment-crd-v1.yaml"
 NODE_IP = "192.0.2.10"  # TEST-NET-1: data only, never connected to
 
 
 def crd_validator():
-    crd = yaml.safe_load(SHARED_CRD.read_text())
-    schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
-    validator = jsonschema.Draft4Validator(schema)
+    validator = jsonschema.Draft4Validator(shared_schema())
     return lambda body: [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(body)]
 
 

@@ -19,7 +19,8 @@ from google.protobuf.json_format import MessageToDict
 from seldon_core.seldon_client import SeldonClient
 
 from tests.support.digits import held_out
-from tests.support.gateway import GatewayProcess, predict, process_group, wait_until
+from seldon_pkg.local.ostools import group_members as process_group
+from tests.support.gateway import GatewayProcess, predict, wait_until
 from tests.support.microservice import ROOT
 
 pytestmark = pytest.mark.slow

@@ -11,16 +11,10 @@ from seldon_pkg import labels as L
 from seldon_pkg import manifests, schema
 from seldon_pkg.errors import ManifestError, SpecError
 from seldon_pkg.spec import load_spec
+from tests.support.crd import SHARED_CRD, shared_schema
 from tests.support.microservice import ROOT
 
-SHARED_CRD = ROOT.parent / "shared" / "k8s" / "seldondeployment-crd-v1.yaml"
 DEMO_SPECS = sorted((ROOT / "demo_mnist").glob("mnist-*.yaml"))
-
-
-def shared_schema() -> dict:
-    """The schema from ../shared (the source of truth), not our bundled copy."""
-    crd = yaml.safe_load(SHARED_CRD.read_text())
-    return next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
 
 
 def test_bundled_crd_is_the_shared_one():

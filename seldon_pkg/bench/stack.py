@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +13,9 @@ from pathlib import Path
 import psutil
 import requests
 
+from seldon_pkg.local.ostools import free_port, group_members
+
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
@@ -40,12 +35,11 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None)
 def group_pss_mib(leader: int) -> float:
     """Proportional set size of a whole process group (a model's gunicorn, gRPC, metrics...)."""
     total = 0
-    for proc in psutil.process_iter():
+    for proc in group_members(leader):
         try:
-            if os.getpgid(proc.pid) == leader:
-                total += proc.memory_full_info().pss
-        except (ProcessLookupError, psutil.Error):
-            continue
+            total += proc.memory_full_info().pss
+        except psutil.Error:
+            continue  # ended between listing and reading
     return round(total / 2**20, 1)
 
 

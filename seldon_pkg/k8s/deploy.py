@@ -122,8 +122,7 @@ def _canary_manifest(cluster: Cluster, spec: ModelSpec, desired: dict, percent: 
 
 def _other_revisions(cluster: Cluster, spec: ModelSpec, name: str) -> list[dict]:
     """Managed SeldonDeployments of the same model (same namespace and model label), other names."""
-    model = manifests.seldon_deployment(spec)["metadata"]["labels"][L.MODEL]
-    selector = f"{L.managed_selector()},{L.MODEL}={model}"
+    selector = L.model_selector(manifests.identity_of(spec))
     return [s for s in R.list_sdeps(cluster, spec.namespace, selector) if s["metadata"]["name"] != name]
 
 

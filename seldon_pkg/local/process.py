@@ -23,6 +23,7 @@ from pathlib import Path
 import aiohttp
 
 from seldon_pkg.local.environments import RuntimeEnvironment
+from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.parameters import parameters_env
 from seldon_pkg.spec import ModelSpec
 
@@ -61,15 +62,7 @@ class Ports:
 
     @classmethod
     def free(cls) -> "Ports":
-        sockets = [socket.socket() for _ in range(3)]
-        try:
-            for sock in sockets:
-                sock.bind(("127.0.0.1", 0))
-            http, grpc, metrics = (sock.getsockname()[1] for sock in sockets)
-        finally:
-            for sock in sockets:
-                sock.close()
-        return cls(http, grpc, metrics)
+        return cls(*free_ports(3))
 
 
 @dataclass

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -10,10 +9,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 import requests
 
-from tests.support.ports import free_port
+from seldon_pkg.local.ostools import free_port
 
 CLI = str(Path(sys.executable).parent / "seldon-pkg")
 
@@ -64,18 +62,6 @@ class GatewayProcess:
             self.process.send_signal(signal.SIGTERM)
             return self.process.wait(60)
         return self.process.returncode if self.process else 0
-
-
-def process_group(leader: int) -> list[psutil.Process]:
-    """Every live process whose process group is ``leader`` (a model's whole process tree)."""
-    members = []
-    for proc in psutil.process_iter():
-        try:
-            if os.getpgid(proc.pid) == leader and proc.status() != psutil.STATUS_ZOMBIE:
-                members.append(proc)
-        except (ProcessLookupError, psutil.Error):
-            continue
-    return members
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1):

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from seldon_pkg.parameters import parameters_env
-from tests.support.ports import free_port
+from seldon_pkg.local.ostools import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "seldon-core-microservice"
