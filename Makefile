@@ -51,7 +51,7 @@ deploy: install  ## deploy both demo models to the cluster of the current kubeco
 	@for spec in $(DEMO_SPECS); do $(VENV)/bin/seldon-pkg deploy $$spec --target k8s $(K8S_ARGS) || exit 1; done
 
 undeploy: install  ## delete both demo models from the cluster, waiting until their pods are gone
-	@for spec in $(DEMO_SPECS); do $(VENV)/bin/seldon-pkg delete $$spec --target k8s $(K8S_ARGS) || exit 1; done
+	@for spec in $(DEMO_SPECS); do $(VENV)/bin/seldon-pkg delete --spec $$spec --target k8s --ignore-not-found $(K8S_ARGS) || exit 1; done
 
 prune: install  ## list zombie pods/services/workloads on the cluster; PRUNE_ARGS=--yes deletes them
 	$(VENV)/bin/seldon-pkg prune $(K8S_ARGS) $(PRUNE_ARGS)

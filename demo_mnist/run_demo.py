@@ -66,7 +66,7 @@ def main() -> int:
         names = []
         for spec in SPECS:
             print(f"deploying {spec.name} (the first time builds its runtime environment)...", flush=True)
-            deployed = client.deploy(spec)
+            deployed = client.deploy(spec, policy="keep")["deployment"]
             names.append(deployed["name"])
             print(f"  {deployed['name']}: {deployed['state']}  {deployed['url']}", flush=True)
         board = subprocess.Popen([str(BIN / "python"), "-m", "demo_mnist.board", "--endpoint", endpoint,

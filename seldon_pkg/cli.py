@@ -9,25 +9,29 @@ from pathlib import Path
 import click
 
 from seldon_pkg import __version__
-from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.errors import Invalid, NotFound, SeldonPkgError
 
 # the kubernetes client imports kubernetes-validate, which imports the deprecated pkg_resources
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 
+API_EXIT_CODES = {400: Invalid.exit_code, 422: Invalid.exit_code, 404: NotFound.exit_code}
+"""A Kubernetes API refusal of what we sent is invalid input (2), a 404 is not found (3), the rest 1."""
+
+
 class _Group(click.Group):
-    """Prints library errors as one line (exit 2) instead of a traceback."""
+    """Prints library errors as one line, exiting with the error's code (seldon_pkg.errors)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except SeldonPkgError as error:
             click.echo(f"error: {error}", err=True)
-            sys.exit(2)
+            sys.exit(error.exit_code)
         except Exception as error:
             if type(error).__module__.startswith("kubernetes."):  # ApiException: 403, 409, 500...
                 click.echo(f"error: Kubernetes API answered {_api_error_text(error)}", err=True)
-                sys.exit(2)
+                sys.exit(API_EXIT_CODES.get(getattr(error, "status", 0), 1))
             raise
 
 
@@ -43,7 +47,7 @@ def _api_error_text(error: Exception) -> str:
     return f"{status} {reason}: {message}".strip()
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seldon-pkg")
 def main() -> None:
     """Package, serve and deploy models with Seldon Core, many side by side."""
@@ -108,7 +112,7 @@ def init(name: str, directory: Path | None) -> None:
         click.echo(f"created {path}")
 
 
-# ---- the local runtime ----------------------------------------------------------------------
+# ---- deployments, on any target -------------------------------------------------------------
 
 state_dir_option = click.option(
     "--state-dir", type=click.Path(file_okay=False, path_type=Path), envvar="SELDON_PKG_STATE_DIR",
@@ -117,14 +121,36 @@ state_dir_option = click.option(
 target_option = click.option("--target", type=click.Choice(["local", "k8s"]), default="local", show_default=True,
                              help="local: the gateway of `seldon-pkg serve`; k8s: the cluster of --context.")
 context_option = click.option("--context", help="kubeconfig context (--target k8s; default: the current one).")
-namespace_option = click.option("--namespace", "-n", help="Namespace of the deployment (when a name is ambiguous).")
+namespace_option = click.option("--namespace", "-n", help="Namespace of the deployment (default: the target's).")
+reference_options = [
+    click.argument("reference", required=False),
+    click.option("--spec", "spec_path", type=click.Path(exists=True, path_type=Path),
+                 help="The deployment of this spec file (or folder with seldon-model.yaml)."),
+    click.option("--version", "model_version", help="With a model name: which version."),
+    namespace_option, target_option, state_dir_option, context_option,
+]
 
 
-def _local_client(state_dir: Path | None):
-    from seldon_pkg.local.client import LocalClient
-    from seldon_pkg.local.state import StateDir
+def _with(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
 
-    return LocalClient(StateDir.open(state_dir))
+
+def _target(target: str, state_dir: Path | None, context: str | None):
+    from seldon_pkg.targets import open_target
+
+    return open_target(target, state_dir=state_dir, context=context,
+                       progress=lambda line: click.echo(f"  {line}", err=True))
+
+
+def _resolve(target, reference: str | None, namespace: str | None, model_version: str | None,
+             spec_path: Path | None) -> tuple[str, str | None]:
+    from seldon_pkg.targets.references import resolve
+
+    return resolve(target, reference, namespace=namespace, version=model_version, spec=spec_path)
 
 
 @main.command()
@@ -155,114 +181,98 @@ def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
 @state_dir_option
 @context_option
 @click.option("--replace", "policy", flag_value="replace", default=True,
-              help="k8s: once the new version is Available, delete the model's previous versions (default).")
-@click.option("--keep", "policy", flag_value="keep", help="k8s: keep the model's previous versions running.")
+              help="Once the new version is ready, delete the model's other versions (default).")
+@click.option("--keep", "policy", flag_value="keep", help="Keep the model's other versions running.")
 @click.option("--canary", type=click.IntRange(1, 99), help="k8s: send N% of the current version's traffic to this one.")
 @click.option("--force", is_flag=True, help="k8s: update a same-named SeldonDeployment that is not this model's.")
 @click.option("--timeout", default=300.0, show_default=True, help="k8s: seconds to wait for Available.")
 def deploy(spec: Path, target: str, state_dir: Path | None, context: str | None, policy: str,
            canary: int | None, force: bool, timeout: float) -> None:
     """Deploy SPEC and wait until it answers; print its name and prediction URL."""
-    if target == "k8s":
-        from seldon_pkg.k8s.connection import connect
-        from seldon_pkg.k8s.deploy import deploy as deploy_k8s
-        from seldon_pkg.spec import load_spec
+    from seldon_pkg.spec import load_spec
+    from seldon_pkg.targets import DeployPolicy
 
-        result = deploy_k8s(connect(context), load_spec(spec), policy=policy, canary=canary, force=force,
-                            timeout=timeout, progress=lambda line: click.echo(f"  {line}", err=True))
-        click.echo(f"deployed {result.name} ({result.action}, {result.state}) in namespace {result.namespace}")
-        click.echo(f"REST  {result.url or '(no ingress gateway found; see `seldon-pkg endpoint`)'}")
-        for old in result.replaced:
-            click.echo(f"replaced {old}")
-        for failure in result.hook_failures:
-            click.echo(f"warning: {failure}", err=True)
-        return
-    result = _local_client(state_dir).deploy(spec)
-    click.echo(f"deployed {result['name']} ({result['model']} {result['version']}, {result['state']})")
-    click.echo(f"REST  {result['url']}")
-    click.echo(f"gRPC  {result['grpc']}  (metadata seldon={result['name']}, namespace={result['namespace']})")
+    outcome = _target(target, state_dir, context).deploy(
+        load_spec(spec), DeployPolicy(mode=policy, canary=canary, force=force, timeout=timeout))
+    info = outcome.info
+    click.echo(f"deployed {info.name} ({info.model} {info.version}, {outcome.action}, {info.state}) "
+               f"in namespace {info.namespace}")
+    click.echo(f"REST  {info.url or '(no ingress gateway found; see `seldon-pkg endpoint`)'}")
+    if info.grpc:
+        click.echo(f"gRPC  {info.grpc}  (metadata seldon={info.name}, namespace={info.namespace})")
+    for old in outcome.replaced:
+        click.echo(f"replaced {old}")
+    for warning in outcome.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+LIST_COLUMNS = ("name", "model", "version", "namespace", "state", "url")
+WIDE_COLUMNS = ("name", "model", "version", "namespace", "target", "protocol", "state", "revision", "replicas",
+                "restarts", "age_seconds", "url", "grpc")
 
 
 @main.command(name="list")
-@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Choice(["table", "wide", "json", "yaml"]), default="table", show_default=True)
 @target_option
 @state_dir_option
 @context_option
 @namespace_option
-@click.option("--all-namespaces", "-A", is_flag=True, help="k8s: every namespace.")
+@click.option("--all-namespaces", "-A", is_flag=True, help="Every namespace (the local target always lists all).")
 def list_(output: str, target: str, state_dir: Path | None, context: str | None, namespace: str | None,
           all_namespaces: bool) -> None:
-    """List deployments with their state and URL."""
+    """List deployments with their state and URL (the same fields on every target)."""
     import json
 
-    if target == "k8s":
-        from seldon_pkg.k8s.connection import connect
-        from seldon_pkg.k8s.inventory import list_deployments
-
-        cluster = connect(context)
-        rows = list_deployments(cluster, None if all_namespaces else (namespace or cluster.default_namespace))
-    else:
-        rows = _local_client(state_dir).list()
+    chosen = _target(target, state_dir, context)
+    rows = [info.to_dict() for info in chosen.list(None if all_namespaces else (namespace or chosen.default_namespace))]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
-        return
-    columns = ("name", "model", "version", "namespace", "state", "restarts" if target == "local" else "replicas", "url")
-    table = [columns] + [tuple(str(row[c]) for c in columns) for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    for line in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    elif output == "yaml":
+        import yaml
+
+        click.echo(yaml.safe_dump(rows, sort_keys=False), nl=False)
+    else:
+        from seldon_pkg.tables import render_table
+
+        click.echo(render_table(rows, LIST_COLUMNS if output == "table" else WIDE_COLUMNS))
 
 
 @main.command()
-@click.argument("name")
-@namespace_option
-@target_option
-@state_dir_option
-@context_option
-def delete(name: str, namespace: str | None, target: str, state_dir: Path | None, context: str | None) -> None:
-    """Delete deployment NAME (or the deployment of a spec file); a missing one is fine on k8s."""
-    if Path(name).exists():
-        from seldon_pkg.manifests import name_of
-        from seldon_pkg.spec import load_spec
+@_with(reference_options)
+@click.option("--ignore-not-found", is_flag=True, help="Exit 0 when there is nothing to delete.")
+def delete(reference: str | None, spec_path: Path | None, model_version: str | None, namespace: str | None,
+           target: str, state_dir: Path | None, context: str | None, ignore_not_found: bool) -> None:
+    """Delete a deployment: REFERENCE is its name, a model name, or a spec (see README).
 
-        spec = load_spec(name)
-        name, namespace = name_of(spec), namespace or spec.namespace
-    if target == "k8s":
-        from seldon_pkg.k8s.cleanup import delete as delete_k8s
-        from seldon_pkg.k8s.connection import connect
+    A deployment that does not exist is an error (exit 3) on every target, unless
+    --ignore-not-found."""
+    from seldon_pkg.errors import NotFound
 
-        cluster = connect(context)
-        report = delete_k8s(cluster, name, namespace or cluster.default_namespace)
-        click.echo(f"deleted {report.namespace}/{name}" if report.existed else f"{report.namespace}/{name} was already gone")
-        for leftover in report.leftovers_removed:
-            click.echo(f"removed leftover {leftover}")
-        for failure in report.hook_failures:
-            click.echo(f"warning: {failure}", err=True)
+    chosen = _target(target, state_dir, context)
+    try:
+        name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
+        outcome = chosen.delete(name, namespace)
+    except NotFound as error:
+        if not ignore_not_found:
+            raise
+        click.echo(f"nothing to delete: {error}")
         return
-    _local_client(state_dir).delete(name, namespace)
-    click.echo(f"deleted {name}")
+    for message in outcome.messages:
+        click.echo(message)
+    for warning in outcome.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @main.command()
-@click.argument("name")
-@namespace_option
+@_with(reference_options)
 @click.option("--grpc", "show_grpc", is_flag=True, help="Print the gRPC endpoint instead of the REST URL.")
-@target_option
-@state_dir_option
-@context_option
-def endpoint(name: str, namespace: str | None, show_grpc: bool, target: str, state_dir: Path | None,
-             context: str | None) -> None:
-    """Print the prediction URL of deployment NAME (through the ingress on k8s)."""
-    if target == "k8s":
-        from seldon_pkg.k8s.connection import connect
-        from seldon_pkg.k8s.endpoint import find_ingress
-
-        cluster = connect(context)
-        ingress = find_ingress(cluster)
-        click.echo(ingress.grpc_endpoint if show_grpc else ingress.prediction_url(namespace or cluster.default_namespace, name))
-        return
-    found = _local_client(state_dir).find(name, namespace)
-    click.echo(found["grpc"] if show_grpc else found["url"])
+def endpoint(reference: str | None, spec_path: Path | None, model_version: str | None, namespace: str | None,
+             target: str, state_dir: Path | None, context: str | None, show_grpc: bool) -> None:
+    """Print the prediction URL of a deployment (through the ingress on k8s)."""
+    chosen = _target(target, state_dir, context)
+    name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
+    found = chosen.endpoint(name, namespace)
+    click.echo(found.grpc if show_grpc else found.rest)
 
 
 @main.command()

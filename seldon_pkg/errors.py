@@ -1,12 +1,63 @@
-"""The library's error types: each names what is wrong so the CLI can print it as is."""
+"""The library's error types: each names what is wrong so the CLI can print it as is.
+
+Every error carries the exit code the CLI ends with, and the codes are the same for every
+target (local runtime or cluster), so a script can tell "not there" from "not ready" from
+"refused" without parsing text:
+
+==========  ====  ==========================================================================
+error       code  meaning
+==========  ====  ==========================================================================
+(any)       1     something failed (a process, a download, the API server)
+Invalid     2     the input is wrong: a spec field, an option, a reference; nothing was done
+NotFound    3     the deployment (or gateway, or object) named does not exist
+NotReady    4     it was applied but did not become ready in time; the cause is in the text
+Refused     5     it would overwrite or delete something that is not ours; nothing was done
+==========  ====  ==========================================================================
+"""
 from __future__ import annotations
+
+from typing import Any
 
 
 class SeldonPkgError(Exception):
-    """Base of every error the CLI reports as a message (exit code 2) instead of a traceback."""
+    """Base of every error the CLI reports as a message instead of a traceback."""
+
+    exit_code = 1
 
 
-class SpecError(SeldonPkgError):
+class Invalid(SeldonPkgError):
+    """The input is wrong (spec, option, reference); nothing was changed."""
+
+    exit_code = 2
+
+
+class NotFound(SeldonPkgError):
+    """The deployment (or what it refers to) does not exist."""
+
+    exit_code = 3
+
+
+class NotReady(SeldonPkgError):
+    """Applied, but it did not become ready; ``outcome`` says what the apply step did.
+
+    Callers that clean up (``targets.deployed``) use ``outcome`` to remove exactly what was
+    created, and nothing when it is ``None`` (the failure came before anything was applied).
+    """
+
+    exit_code = 4
+
+    def __init__(self, message: str, outcome: Any = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class Refused(SeldonPkgError):
+    """Doing it would overwrite or delete something seldon-pkg does not own."""
+
+    exit_code = 5
+
+
+class SpecError(Invalid):
     """The model spec is invalid; the message names the file, the field and the reason."""
 
     def __init__(self, field: str, reason: str, source: str = "spec") -> None:
@@ -15,5 +66,5 @@ class SpecError(SeldonPkgError):
         super().__init__(f"{source}: field '{field}': {reason}")
 
 
-class ManifestError(SeldonPkgError):
+class ManifestError(Invalid):
     """A rendered manifest breaks the SeldonDeployment schema or Seldon's webhook rules."""

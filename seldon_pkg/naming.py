@@ -70,6 +70,14 @@ def deployment_name(identity: Identity) -> str:
     return fit(readable, identity.digest(), SDEP_MAX)
 
 
+DEPLOYMENT_NAME = re.compile(rf"^[a-z]([-a-z0-9]*[a-z0-9])?-[0-9a-f]{{{HASH_LENGTH}}}$")
+
+
+def is_deployment_name(text: str) -> bool:
+    """True when ``text`` has the shape :func:`deployment_name` gives (slug + hash, <= 42)."""
+    return len(text) <= SDEP_MAX and bool(DEPLOYMENT_NAME.match(text))
+
+
 def derived_names(sdep: str, predictor: str = PREDICTOR, container: str = CONTAINER) -> dict[str, str]:
     """The names the Seldon operator derives from a SeldonDeployment (for checks and lookups)."""
     return {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.errors import Refused
 from seldon_pkg.naming import slug
 
 MODEL_TEMPLATE = '''"""{class_name}: served by seldon-core-microservice as ``{class_name}.{class_name}``."""
@@ -94,7 +94,7 @@ def scaffold(name: str, directory: Path) -> list[Path]:
     }
     existing = [str(p) for p in files if p.exists()]
     if existing:
-        raise SeldonPkgError(f"refusing to overwrite {', '.join(existing)}")
+        raise Refused(f"refusing to overwrite {', '.join(existing)}")
     directory.mkdir(parents=True, exist_ok=True)
     for path, text in files.items():
         path.write_text(text)

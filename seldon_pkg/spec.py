@@ -7,6 +7,7 @@ resolve from it (as in Seldon's own image builder).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ class ModelSpec:
     source_dir: Path = Path(".")
     requirements: tuple[str, ...] = ()
     """The model's own pip requirements (``requirements.txt`` beside the spec, or inline)."""
+    path: Path | None = field(default=None, compare=False)
+    """The spec file it was read from (``None`` when built in memory)."""
 
     @property
     def module(self) -> str:
@@ -77,7 +80,8 @@ def load_spec(path: str | Path) -> ModelSpec:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise SpecError("(file)", f"is not valid YAML: {error}", source) from None
-    return parse_spec(raw, source_dir=spec_path.resolve().parent, source=source)
+    spec = parse_spec(raw, source_dir=spec_path.resolve().parent, source=source)
+    return dataclasses.replace(spec, path=spec_path.resolve())
 
 
 def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec:

@@ -64,4 +64,4 @@ def test_init_scaffolds_a_model_that_passes_its_own_test(tmp_path):
     assert rendered.returncode == 0, rendered.stderr
     assert yaml.safe_load(rendered.stdout)["spec"]["predictors"][0]["graph"]["parameters"][0]["name"] == "scale"
     again = run("init", "fraud detector", "--dir", str(folder))
-    assert again.returncode == 2 and "refusing to overwrite" in again.stderr
+    assert again.returncode == 5 and "refusing to overwrite" in again.stderr

@@ -5,6 +5,7 @@ the Seldon operator (including its reported pod leaks). scripts/kind-e2e.sh is t
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -22,20 +23,23 @@ from seldon_pkg.k8s.connection import NoClusterConfig, connect
 from seldon_pkg.k8s.deploy import NotAvailable, deploy
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.inventory import list_deployments
-from seldon_pkg.k8s.plan import Refused
+from seldon_pkg.errors import NotReady, Refused
+from seldon_pkg.targets import DeploymentInfo, DeployPolicy, deployed
+from seldon_pkg.targets.kubernetes import KubernetesTarget
+from tests.support.gateway import wait_until
 from seldon_pkg.naming import derived_names
 from seldon_pkg.spec import load_spec
 from tests.k8s_double.operator import SimulatedSeldonOperator
 from tests.k8s_double.server import KubernetesDouble
 from tests.k8s_double.store import Store
-from tests.support.crd import shared_schema
+from tests.support.crd import crd_schema
 from tests.support.microservice import ROOT
 
 NODE_IP = "192.0.2.10"  # TEST-NET-1: data only, never connected to
 
 
 def crd_validator():
-    validator = jsonschema.Draft4Validator(shared_schema())
+    validator = jsonschema.Draft4Validator(crd_schema())
     return lambda body: [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(body)]
 
 
@@ -123,7 +127,7 @@ def test_redeploying_one_leaves_the_other_untouched(api, specs):
     before = api.store.get("seldondeployments", "default", mlp.name)["metadata"]["resourceVersion"]
     mlp_children = children_of(api, mlp.name)
     again = deploy(api.cluster, specs["cnn"])
-    assert again.name == cnn.name and again.action == "update"
+    assert again.name == cnn.name and again.action == "updated"
     assert api.store.get("seldondeployments", "default", mlp.name)["metadata"]["resourceVersion"] == before
     assert children_of(api, mlp.name) == mlp_children
 
@@ -174,7 +178,7 @@ def test_foreign_seldon_deployment_of_the_same_name_is_not_overwritten(api, spec
         deploy(api.cluster, specs["cnn"])
     assert api.store.get("seldondeployments", "default", name)["metadata"]["labels"] == {"team": "other"}
     forced = deploy(api.cluster, specs["cnn"], force=True)
-    assert forced.action == "update"
+    assert forced.action == "updated"
     assert api.store.get("seldondeployments", "default", name)["metadata"]["labels"][L.MANAGED_BY] == "seldon-pkg"
 
 
@@ -261,12 +265,56 @@ def test_keep_last_prunes_old_revisions(api, specs):
     assert sdep_names(api) == [names[2]]
 
 
-def test_context_manager_deletes_even_on_error(api, specs):
+def _image(api, name):
+    sdep = api.store.get("seldondeployments", "default", name)
+    return [p["componentSpecs"][0]["spec"]["containers"][0]["image"] for p in sdep["spec"]["predictors"]]
+
+
+def test_deployed_deletes_what_it_created_even_on_error(api, specs):
+    target = KubernetesTarget(api.cluster)
     with pytest.raises(RuntimeError):
-        with cleanup.deployed(api.cluster, specs["cnn"]) as result:
-            assert sdep_names(api) == [result.name]
+        with deployed(target, specs["cnn"]) as info:
+            assert sdep_names(api) == [info.name] and info.state == "Available"
             raise RuntimeError("the notebook cell failed")
-    assert sdep_names(api) == [] and children_of(api, result.name) == []
+    assert sdep_names(api) == []
+    assert wait_until(lambda: children_of(api, info.name) == [], 10)
+
+
+def test_deployed_restores_a_deployment_that_existed_before(api, specs, tmp_path):
+    target = KubernetesTarget(api.cluster)
+    before = deploy(api.cluster, specs["cnn"])
+    changed = dataclasses.replace(specs["cnn"], image="example.org/mnist:patched")  # same identity, new revision
+    with deployed(target, changed) as info:
+        assert info.name == before.name and _image(api, info.name) == ["example.org/mnist:patched"]
+    assert sdep_names(api) == [before.name]  # not deleted: it was there before the block
+    assert _image(api, before.name) == [specs["cnn"].image]  # and put back as it was
+
+
+def test_deployed_touches_nothing_when_the_failure_comes_before_applying(api, specs):
+    foreign = manifests.seldon_deployment(specs["cnn"])
+    foreign["metadata"]["labels"] = {"team": "someone-else"}
+    api.store.create("seldondeployments", "default", foreign)
+    with pytest.raises(Refused):
+        with deployed(KubernetesTarget(api.cluster), specs["cnn"]):
+            pytest.fail("the block must not run")
+    kept = api.store.get("seldondeployments", "default", foreign["metadata"]["name"])
+    assert kept["metadata"]["labels"] == {"team": "someone-else"}
+
+
+def test_deployed_with_a_canary_removes_only_the_canary(api, specs):
+    stable = deploy(api.cluster, specs["cnn"])
+    with deployed(KubernetesTarget(api.cluster), specs["cnn-v2"], DeployPolicy(mode="keep", canary=20)) as info:
+        assert info.name == stable.name and info.traffic == {"default": 80, "canary": 20}
+    sdep = api.store.get("seldondeployments", "default", stable.name)
+    assert [p["name"] for p in sdep["spec"]["predictors"]] == ["default"]
+    assert _image(api, stable.name) == [specs["cnn"].image]
+
+
+def test_deployed_undoes_an_apply_that_never_became_ready(api, specs):
+    with pytest.raises(NotReady, match="CrashLoopBackOff"):
+        with deployed(KubernetesTarget(api.cluster), specs["crashing"], DeployPolicy(mode="keep", timeout=5)):
+            pytest.fail("the block must not run")
+    assert sdep_names(api) == []
 
 
 def test_endpoint_prefers_a_load_balancer_address(api):
@@ -312,6 +360,7 @@ def test_cli_against_the_double(api, specs):
     assert f"http://{NODE_IP}:31380/seldon/default/{name}/api/v1.0/predictions" in deployed.stdout
     rows = json.loads(run("list", "--target", "k8s", "-o", "json").stdout)
     assert [(r["name"], r["state"]) for r in rows] == [(name, "Available")]
+    assert set(rows[0]) == {f.name for f in dataclasses.fields(DeploymentInfo)}  # the local target's shape too
     assert run("endpoint", name, "--target", "k8s").stdout.strip().endswith(f"/seldon/default/{name}/api/v1.0/predictions")
     api.operator.leak_pods_on_delete = True
     api.cluster.custom.delete_namespaced_custom_object(R.GROUP, R.VERSION, "default", R.PLURAL, name)
@@ -320,7 +369,8 @@ def test_cli_against_the_double(api, specs):
     assert run("prune", "--yes").returncode == 0
     assert "nothing to prune" in run("prune").stdout
     gone = run("delete", name, "--target", "k8s")
-    assert gone.returncode == 0 and "already gone" in gone.stdout
+    assert gone.returncode == 3 and "no SeldonDeployment" in gone.stderr  # NotFound, as locally
+    assert run("delete", name, "--target", "k8s", "--ignore-not-found").returncode == 0
 
 
 def test_cli_reports_api_errors_in_one_line(api, specs):

@@ -6,6 +6,7 @@ SeldonClient over REST and gRPC) and then break things on purpose.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import requests
 from google.protobuf.json_format import MessageToDict
 from seldon_core.seldon_client import SeldonClient
 
+from seldon_pkg.targets import DeploymentInfo
 from tests.support.digits import held_out
 from seldon_pkg.local.ostools import group_members as process_group
 from tests.support.gateway import GatewayProcess, predict, wait_until
@@ -54,10 +56,11 @@ def reply_array(reply: dict) -> np.ndarray:
 
 
 def test_deploy_prints_name_and_url_and_list_has_the_fields(gateway):
-    rows = gateway.deployments()
+    rows = gateway.listed()
     assert {r["model"] for r in rows} == {"mnist-cnn", "mnist-mlp", "Echo Model (tests)"}
     for row in rows:
-        assert {"name", "model", "version", "namespace", "state", "url"} <= set(row)
+        assert set(row) == {f.name for f in dataclasses.fields(DeploymentInfo)}  # the cluster target's shape too
+        assert row["target"] == "local" and row["protocol"] == "seldon"
         assert row["state"] == "Available"
         assert row["url"] == f"{gateway.url}/seldon/{row['namespace']}/{row['name']}/api/v1.0/predictions"
     again = gateway.cli("endpoint", gateway.deployment("mnist-cnn")["name"])
@@ -195,7 +198,7 @@ def test_redeploy_under_load_loses_no_request(gateway):
 def test_missing_wrapper_class_fails_with_the_models_own_error(gateway):
     before = {d["name"]: d["pid"] for d in gateway.deployments()}
     result = gateway.cli("deploy", str(BROKEN))
-    assert result.returncode == 2
+    assert result.returncode == 4  # NotReady: applied, never became ready
     assert "NoSuchClassifier" in result.stderr  # seldon-core's own traceback text
     assert {d["name"]: d["pid"] for d in gateway.deployments()} == before
 
@@ -220,6 +223,7 @@ def test_a_second_gateway_on_a_busy_port_is_refused(gateway, tmp_path):
     )
     assert result.returncode == 2
     assert f"http port 127.0.0.1:{gateway.http_port} is not available" in result.stderr
+    assert "choose another with --port" in result.stderr
 
 
 def test_stop_leaves_no_child_and_restart_restores_every_model(gateway, artifacts):
@@ -247,7 +251,9 @@ def test_delete_stops_the_model_and_frees_its_name(gateway):
     assert result.returncode == 0, result.stderr
     assert wait_until(lambda: not process_group(row["pid"]), 30)
     assert requests.post(row["url"], json={"data": {"ndarray": [[1]]}}, timeout=5).status_code == 404
-    assert gateway.cli("delete", row["name"]).returncode == 2
+    again = gateway.cli("delete", row["name"])
+    assert again.returncode == 3 and "no local deployment" in again.stderr  # NotFound, as on k8s
+    assert gateway.cli("delete", row["name"], "--ignore-not-found").returncode == 0
 
 
 def _alive(pid: int) -> bool:

@@ -11,21 +11,21 @@ from seldon_pkg import labels as L
 from seldon_pkg import manifests, schema
 from seldon_pkg.errors import ManifestError, SpecError
 from seldon_pkg.spec import load_spec
-from tests.support.crd import SHARED_CRD, shared_schema
+from tests.support.crd import bundled_digest, crd_schema, recorded_digest
 from tests.support.microservice import ROOT
 
 DEMO_SPECS = sorted((ROOT / "demo_mnist").glob("mnist-*.yaml"))
 
 
-def test_bundled_crd_is_the_shared_one():
-    bundled = (ROOT / "seldon_pkg" / "data" / "seldondeployment-crd-v1.yaml").read_text()
-    assert bundled == SHARED_CRD.read_text()
+def test_bundled_crd_is_the_recorded_copy():
+    assert bundled_digest() == recorded_digest()
+    assert schema.crd_schema() == crd_schema()
 
 
 @pytest.mark.parametrize("spec_path", DEMO_SPECS, ids=lambda p: p.name)
 def test_demo_manifests_validate_against_the_crd(spec_path):
     manifest = manifests.seldon_deployment(load_spec(spec_path))
-    jsonschema.Draft4Validator(shared_schema()).validate(manifest)
+    jsonschema.Draft4Validator(crd_schema()).validate(manifest)
     schema.validate(manifest)
 
 
@@ -75,7 +75,7 @@ def test_canary_form():
     canary = load_spec(ROOT / "demo_mnist" / "mnist-cnn-v2.yaml")
     manifest = manifests.canary_deployment(stable, canary, 10)
     schema.validate(manifest)
-    jsonschema.Draft4Validator(shared_schema()).validate(manifest)
+    jsonschema.Draft4Validator(crd_schema()).validate(manifest)
     predictors = manifest["spec"]["predictors"]
     assert [(p["name"], p["traffic"]) for p in predictors] == [("default", 90), ("canary", 10)]
     assert predictors[1]["componentSpecs"][0]["spec"]["containers"][0]["image"].endswith(":0.2")

@@ -80,7 +80,11 @@ class Gateway:
         return result.stdout
 
     def deployments(self) -> list[dict]:
-        return json.loads(self.cli("list", "-o", "json"))
+        """The gateway's full description of each deployment (pid and ports included)."""
+        from seldon_pkg.local.client import LocalClient
+        from seldon_pkg.local.state import StateDir
+
+        return LocalClient(StateDir.open(self.state_dir)).list()
 
     def find(self, model: str) -> dict:
         return next(d for d in self.deployments() if d["model"] == model)

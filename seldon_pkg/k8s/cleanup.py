@@ -7,11 +7,9 @@ where SeldonDeployment X does not exist or is not at the top of its owner chain.
 """
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from seldon_pkg import labels as L
 from seldon_pkg.errors import SeldonPkgError
@@ -147,27 +145,3 @@ def prune(cluster: Cluster, namespaces: list[str], *, keep_last: int | None = No
         for zombie in sorted(zombies, key=lambda z: order[z.kind]):
             R.delete_child(cluster, kinds[zombie.kind], zombie.namespace, zombie.name)
     return PruneReport(zombies, surplus, deleted=yes)
-
-
-@contextlib.contextmanager
-def deployed(cluster: Cluster, spec, **deploy_options) -> Iterator[object]:
-    """Deploy ``spec`` for the duration of a ``with`` block; delete it on exit, even on error.
-
-    Also deletes it when the deploy itself fails after applying (e.g. it never became
-    Available), but never when the plan refused to touch a foreign SeldonDeployment.
-    """
-    from seldon_pkg.k8s.deploy import deploy
-    from seldon_pkg.k8s.plan import Refused
-    from seldon_pkg.manifests import name_of
-
-    try:
-        result = deploy(cluster, spec, **deploy_options)
-    except Refused:
-        raise
-    except BaseException:
-        delete(cluster, name_of(spec), spec.namespace)
-        raise
-    try:
-        yield result
-    finally:
-        delete(cluster, result.name, result.namespace)

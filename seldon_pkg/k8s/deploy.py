@@ -15,7 +15,7 @@ from typing import Callable
 
 from seldon_pkg import labels as L
 from seldon_pkg import manifests, schema
-from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.errors import Invalid, NotReady
 from seldon_pkg.k8s import cleanup, plan
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import Cluster
@@ -27,7 +27,7 @@ from seldon_pkg.spec import ModelSpec
 POLICIES = ("replace", "keep")
 
 
-class NotAvailable(SeldonPkgError):
+class NotAvailable(NotReady):
     """The SeldonDeployment did not become Available; carries the operator's and pods' reasons."""
 
 
@@ -36,8 +36,11 @@ class DeployResult:
     name: str
     namespace: str
     action: str
+    """``created``, ``updated`` or ``canary`` (a canary predictor added to ``previous``)."""
     state: str
     url: str | None
+    previous: dict | None = None
+    """The SeldonDeployment as it was before this apply (for undo), ``None`` when created."""
     replaced: list[str] = field(default_factory=list)
     hook_failures: list[str] = field(default_factory=list)
 
@@ -46,7 +49,7 @@ def deploy(cluster: Cluster, spec: ModelSpec, *, policy: str = "replace", canary
            force: bool = False, timeout: float = 300.0, progress: Callable[[str], None] = lambda _: None,
            hooks: Hooks = DEFAULT) -> DeployResult:
     if policy not in POLICIES:
-        raise SeldonPkgError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
+        raise Invalid(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
     desired = manifests.seldon_deployment(spec)
     desired["metadata"]["annotations"][L.ANNOTATION_DEPLOYED_AT] = _now()
     if canary is not None:
@@ -60,8 +63,14 @@ def deploy(cluster: Cluster, spec: ModelSpec, *, policy: str = "replace", canary
         R.create_sdep(cluster, desired)
     else:
         R.replace_sdep(cluster, plan.for_update(existing, desired))
-    state = wait_available(cluster, namespace, name, timeout, progress)
-    result = DeployResult(name, namespace, decision.action, state, _url(cluster, namespace, name))
+    action = "canary" if canary is not None else ("created" if decision.action == "create" else "updated")
+    result = DeployResult(name, namespace, action, "Unknown", None, previous=existing)
+    try:
+        result.state = wait_available(cluster, namespace, name, timeout, progress)
+    except NotReady as error:
+        error.outcome = result
+        raise
+    result.url = _url(cluster, namespace, name)
     if policy == "replace" and canary is None:
         for old in _other_revisions(cluster, spec, name):
             old_name = old["metadata"]["name"]
@@ -114,7 +123,7 @@ def _canary_manifest(cluster: Cluster, spec: ModelSpec, desired: dict, percent: 
     current = [s for s in _other_revisions(cluster, spec, desired["metadata"]["name"])
                if (s.get("status") or {}).get("state") == "Available"]
     if not current:
-        raise SeldonPkgError(f"--canary needs a running version of model {spec.name!r} in {spec.namespace}")
+        raise Invalid(f"--canary needs a running version of model {spec.name!r} in {spec.namespace}")
     stable = max(current, key=lambda s: s["metadata"].get("creationTimestamp", ""))
     predictor = dict(desired["spec"]["predictors"][0], name=CANARY_PREDICTOR)
     return plan.with_canary(stable, predictor, percent)

@@ -31,6 +31,8 @@ def list_deployments(cluster: Cluster, namespace: str | None) -> list[dict]:
             "traffic": {p["name"]: p.get("traffic", 100) for p in predictors} if len(predictors) > 1 else None,
             "age_seconds": _age(meta.get("creationTimestamp")),
             "url": ingress.prediction_url(meta["namespace"], meta["name"]) if ingress else None,
+            "grpc": ingress.grpc_endpoint if ingress else None,
+            "protocol": sdep["spec"].get("protocol", "seldon"),
         })
     return sorted(rows, key=lambda r: (r["namespace"], r["name"]))
 

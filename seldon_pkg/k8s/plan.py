@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_pkg import labels as L
-from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.errors import Invalid, Refused
 
-
-class Refused(SeldonPkgError):
-    """The plan would overwrite something that is not ours (or not this model)."""
+__all__ = ["Plan", "Refused", "for_update", "plan_apply", "with_canary"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def for_update(existing: dict, desired: dict) -> dict:
 def with_canary(stable: dict, canary_predictor: dict, percent: int) -> dict:
     """``stable`` with its first predictor at 100-percent and ``canary_predictor`` at percent."""
     if not 0 < percent < 100:
-        raise SeldonPkgError(f"--canary must be between 1 and 99, got {percent}")
+        raise Invalid(f"--canary must be between 1 and 99, got {percent}")
     manifest: dict[str, Any] = {
         "apiVersion": stable["apiVersion"], "kind": stable["kind"],
         "metadata": {k: copy.deepcopy(v) for k, v in stable["metadata"].items()

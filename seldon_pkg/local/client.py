@@ -1,4 +1,8 @@
-"""What ``--target local`` CLI commands use: find the running gateway and call its control API."""
+"""The HTTP client of the gateway's control API (what ``LocalTarget`` and ``make demo`` use).
+
+Maps the control API's statuses back to the library's errors, so a local ``NotFound`` is the
+same exception (and exit code) as a cluster one.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,19 +10,20 @@ from typing import Any
 
 import requests
 
-from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.errors import Invalid, NotFound, NotReady, Refused, SeldonPkgError
 from seldon_pkg.local.state import StateDir
 
 DEPLOY_TIMEOUT = 900.0
+ERRORS_BY_STATUS: dict[int, type[SeldonPkgError]] = {
+    400: Invalid, 404: NotFound, 409: Refused, 422: Invalid, 502: NotReady,
+}
 
 
 class LocalClient:
     def __init__(self, state: StateDir) -> None:
         info = state.read_json(state.gateway_file, default=None)
         if not info:
-            raise SeldonPkgError(
-                f"no local gateway is running for {state.root}; start one with `seldon-pkg serve`"
-            )
+            raise NotFound(f"no local gateway is running for {state.root}; start one with `seldon-pkg serve`")
         self._base = f"http://127.0.0.1:{info['control_port']}/v1"
         self._headers = {"Authorization": f"Bearer {state.token()}"}
         self.info = info
@@ -28,26 +33,29 @@ class LocalClient:
             reply = requests.request(method, self._base + path, headers=self._headers, timeout=timeout, **kwargs)
         except requests.ConnectionError:
             raise SeldonPkgError("the local gateway does not answer; is `seldon-pkg serve` still running?") from None
-        body = reply.json()
+        try:
+            body = reply.json()
+        except ValueError:
+            body = {"error": reply.text[:500]}
         if reply.status_code >= 400:
-            raise SeldonPkgError(body.get("error", reply.text))
+            raise ERRORS_BY_STATUS.get(reply.status_code, SeldonPkgError)(body.get("error", reply.text))
         return body
 
-    def deploy(self, spec: Path) -> dict:
-        return self._call("POST", "/deployments", timeout=DEPLOY_TIMEOUT, json={"spec": str(spec.resolve())})
+    def deploy(self, spec: Path | None = None, *, policy: str = "replace",
+               record: dict[str, Any] | None = None) -> dict:
+        """Deploy a spec file (or a registry record, to restore a previous revision).
+
+        Returns ``{"deployment": {...}, "action": ..., "previous": record|None, "replaced": [...]}``."""
+        body: dict[str, Any] = {"policy": policy}
+        if record is not None:
+            body["record"] = record
+        else:
+            assert spec is not None
+            body["spec"] = str(Path(spec).resolve())
+        return self._call("POST", "/deployments", timeout=DEPLOY_TIMEOUT, json=body)
 
     def list(self) -> list[dict]:
         return self._call("GET", "/deployments")
 
-    def find(self, name: str, namespace: str | None) -> dict:
-        """A deployment by name (and namespace when several namespaces use the name)."""
-        matches = [d for d in self.list() if d["name"] == name and namespace in (None, d["namespace"])]
-        if not matches:
-            raise SeldonPkgError(f"no local deployment named {name!r}")
-        if len(matches) > 1:
-            raise SeldonPkgError(f"{name!r} exists in several namespaces; pass --namespace")
-        return matches[0]
-
-    def delete(self, name: str, namespace: str | None) -> dict:
-        found = self.find(name, namespace)
-        return self._call("DELETE", f"/deployments/{found['namespace']}/{name}", timeout=120)
+    def delete(self, namespace: str, name: str) -> dict:
+        return self._call("DELETE", f"/deployments/{namespace}/{name}", timeout=120)

@@ -1,9 +1,14 @@
 """The control API the CLI talks to: loopback only, bearer token from the state folder.
 
     GET    /v1/deployments                      list
-    POST   /v1/deployments  {"spec": PATH}      deploy (returns when ready, or the error)
+    POST   /v1/deployments  {"spec": PATH, "policy": "replace"|"keep"}
+                            or {"record": {...}} (restore a previous revision)
+                            -> {"deployment", "action", "previous", "replaced"}
     GET    /v1/deployments/{namespace}/{name}   one deployment (URLs, state, pid, ports)
     DELETE /v1/deployments/{namespace}/{name}   delete
+
+Errors are JSON ``{"error": ...}`` with the status the client maps back to the library's
+errors: 400/422 invalid, 404 not found, 502 the model did not start.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from aiohttp import web
 
 from seldon_pkg.errors import SeldonPkgError
 from seldon_pkg.local.gateway import DeployError, Gateway
+from seldon_pkg.local.registry import Record
 
 
 def make_app(gateway: Gateway, token: str) -> web.Application:
@@ -28,17 +34,25 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
         return web.json_response([gateway.describe(d) for _, d in sorted(gateway.deployments.items())])
 
     async def deploy(request: web.Request) -> web.Response:
-        body = await request.json()
-        spec = body.get("spec")
-        if not isinstance(spec, str):
-            return web.json_response({"error": "body must be {\"spec\": \"/path/to/seldon-model.yaml\"}"}, status=400)
         try:
-            deployment = await gateway.deploy(Path(spec))
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not (isinstance(body.get("spec"), str) or isinstance(body.get("record"), dict)):
+            return web.json_response({"error": "body must be {\"spec\": \"/path/to/seldon-model.yaml\"}"}, status=400)
+        policy = body.get("policy", "replace")
+        if policy not in ("replace", "keep"):
+            return web.json_response({"error": f"unknown policy {policy!r}"}, status=400)
+        try:
+            if "record" in body:
+                outcome = await gateway.deploy_record(Record.from_dict(body["record"]), policy=policy)
+            else:
+                outcome = await gateway.deploy(Path(body["spec"]), policy=policy)
         except DeployError as error:
             return web.json_response({"error": str(error)}, status=502)
         except SeldonPkgError as error:
             return web.json_response({"error": str(error)}, status=422)
-        return web.json_response(gateway.describe(deployment))
+        return web.json_response(outcome)
 
     async def show(request: web.Request) -> web.Response:
         deployment = gateway.route(request.match_info["namespace"], request.match_info["name"])
@@ -47,10 +61,12 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
         return web.json_response(gateway.describe(deployment))
 
     async def delete(request: web.Request) -> web.Response:
-        found = await gateway.delete(request.match_info["namespace"], request.match_info["name"])
+        namespace, name = request.match_info["namespace"], request.match_info["name"]
+        found = await gateway.delete(namespace, name)
         if not found:
-            return web.json_response({"error": "not found", "deployments": gateway.names()}, status=404)
-        return web.json_response({"deleted": request.match_info["name"]})
+            return web.json_response({"error": f"no local deployment {namespace}/{name}",
+                                      "deployments": gateway.names()}, status=404)
+        return web.json_response({"deleted": name, "namespace": namespace})
 
     app = web.Application(middlewares=[require_token])
     app.router.add_get("/v1/deployments", list_deployments)

@@ -99,18 +99,40 @@ class Gateway:
                     process.schedule_restart(self._session, self.ready_timeout, reason)
 
     # ---- what the control API calls ---------------------------------------------------------
-    async def deploy(self, spec_path: Path) -> Deployment:
+    async def deploy(self, spec_path: Path, policy: str = "replace") -> dict:
+        """Deploy a spec file; see :meth:`deploy_record`."""
         spec = load_spec(spec_path)
-        record = Record.from_spec(spec, spec_file(spec_path).read_text())
+        return await self.deploy_record(Record.from_spec(spec, spec_file(spec_path).read_text()), spec, policy)
+
+    async def deploy_record(self, record: Record, spec: ModelSpec | None = None, policy: str = "replace") -> dict:
+        """Start ``record``'s process, switch traffic to it, retire what it replaces.
+
+        Returns what the control API answers: the deployment, the ``action`` (created or
+        updated), the ``previous`` record of that name (for undo) and the names ``replace``
+        removed (the model's other versions, once this one is ready).
+        """
+        spec = spec or record.spec()
         async with self._lock(record.key):
             process = await self._start_with_retry(record, spec, publish=False)
             previous = self.deployments.get(record.key)
+            previous_record = self.registry.get(*record.key)
             fresh = Deployment(record, process)
             self.deployments[record.key] = fresh  # the switch: new requests go to the new process
             self.registry.put(record)
             if previous is not None:
                 await self._retire(previous)
-            return fresh
+        replaced = []
+        if policy == "replace":
+            for key, other in list(self.deployments.items()):
+                if key != record.key and key[0] == record.namespace and other.record.model == record.model:
+                    if await self.delete(*key):
+                        replaced.append(key[1])
+        return {
+            "deployment": self.describe(fresh),
+            "action": "updated" if previous_record is not None else "created",
+            "previous": previous_record.to_dict() if previous_record is not None else None,
+            "replaced": replaced,
+        }
 
     async def delete(self, namespace: str, name: str) -> bool:
         key = (namespace, name)
@@ -136,6 +158,8 @@ class Gateway:
             "version": record.version,
             "namespace": record.namespace,
             "revision": record.revision,
+            "protocol": "seldon",
+            "platform": "local",
             "state": process.state.value,
             "url": f"{prefix}/api/v1.0/predictions",
             "grpc": f"{self.url_host}:{self.grpc_port}",

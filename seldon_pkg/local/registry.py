@@ -5,12 +5,14 @@ restores exactly what was deployed, even if the spec file was edited since.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
 
+from seldon_pkg.errors import Invalid, SeldonPkgError
 from seldon_pkg.local.state import StateDir
 from seldon_pkg.manifests import identity_of, name_of, revision_of
 from seldon_pkg.spec import ModelSpec, parse_spec
@@ -40,6 +42,17 @@ class Record:
             source_dir=str(spec.source_dir),
         )
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Record":
+        """A record sent back by a client (restore); unknown keys are refused by the constructor."""
+        try:
+            return cls(**data)
+        except TypeError as error:
+            raise Invalid(f"not a deployment record: {error}") from None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
     @property
     def key(self) -> tuple[str, str]:
         return (self.namespace, self.name)
@@ -53,8 +66,26 @@ class Registry:
 
     def __init__(self, state: StateDir) -> None:
         self._state = state
-        raw = state.read_json(state.registry_file, default={"deployments": []})
-        self._records = {(r["namespace"], r["name"]): Record(**r) for r in raw["deployments"]}
+        self._records = {(r.namespace, r.name): r for r in self._load(state.registry_file)}
+
+    @staticmethod
+    def _load(path: Path) -> list[Record]:
+        """The records of ``path``; a damaged file stops the gateway with the way out.
+
+        Starting with an empty registry instead would silently forget every deployed model
+        (and the next write would overwrite the damaged file). Every write also refreshes
+        ``registry.json.bak``, so the last good copy is always one ``cp`` away.
+        """
+        if not path.exists():
+            return []
+        backup = path.with_name(path.name + ".bak")
+        try:
+            raw = json.loads(path.read_text())
+            return [Record(**r) for r in raw["deployments"]]
+        except (ValueError, KeyError, TypeError) as error:
+            hint = (f"the last good copy is {backup}: `cp {backup} {path}` restores it"
+                    if backup.exists() else "there is no backup; move the file away to start empty")
+            raise SeldonPkgError(f"the local registry {path} is damaged ({type(error).__name__}: {error}); {hint}") from None
 
     def records(self) -> list[Record]:
         return sorted(self._records.values(), key=lambda r: (r.namespace, r.name))
@@ -72,4 +103,7 @@ class Registry:
         return record
 
     def _save(self) -> None:
-        self._state.write_json(self._state.registry_file, {"deployments": [asdict(r) for r in self.records()]})
+        data = {"deployments": [asdict(r) for r in self.records()]}
+        path = self._state.registry_file
+        self._state.write_json(path, data)
+        self._state.write_json(path.with_name(path.name + ".bak"), data)

@@ -14,19 +14,19 @@ import socket
 
 from aiohttp import web
 
-from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.errors import Invalid, SeldonPkgError
 from seldon_pkg.local import control, grpc_router, rest
 from seldon_pkg.local.gateway import Gateway
 from seldon_pkg.local.state import StateDir
 
 
-def _check_free(host: str, port: int, what: str) -> None:
+def _check_free(host: str, port: int, what: str, option: str) -> None:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as error:
-            raise SeldonPkgError(f"{what} port {host}:{port} is not available ({error.strerror}); choose another with --{what}-port") from None
+            raise Invalid(f"{what} port {host}:{port} is not available ({error.strerror}); choose another with {option}") from None
 
 
 def running_gateway_pid(state: StateDir) -> int | None:
@@ -44,8 +44,8 @@ async def serve(state: StateDir, host: str, port: int, grpc_port: int, ready: as
     pid = running_gateway_pid(state)
     if pid is not None and pid != os.getpid():
         raise SeldonPkgError(f"a gateway (pid {pid}) already uses the state folder {state.root}")
-    _check_free(host, port, "http")
-    _check_free(host, grpc_port, "grpc")
+    _check_free(host, port, "http", "--port")
+    _check_free(host, grpc_port, "grpc", "--grpc-port")
     url_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
     gateway = Gateway(state, url_host=url_host, http_port=port, grpc_port=grpc_port)
 

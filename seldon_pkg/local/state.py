@@ -75,7 +75,7 @@ class StateDir:
 
     def write_json(self, path: Path, data: Any) -> None:
         """Atomic replace, so a crash never leaves half a registry."""
-        temporary = path.with_suffix(".tmp")
+        temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(json.dumps(data, indent=2, sort_keys=True))
         os.replace(temporary, path)
 

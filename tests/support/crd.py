@@ -1,16 +1,33 @@
-"""The SeldonDeployment schema from ../shared (the source of truth), not the bundled copy."""
+"""The SeldonDeployment schema the tests validate against: the copy bundled in the package.
+
+Its origin (Seldon Core 1.17.1, Apache-2.0) and SHA-256 are recorded in
+seldon_pkg/data/NOTICE-seldondeployment-crd.md; tests/test_manifests.py checks the digest, so
+the suite needs nothing outside the repository.
+"""
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
 
 import yaml
 
 from tests.support.microservice import ROOT
 
-SHARED_CRD = ROOT.parent / "shared" / "k8s" / "seldondeployment-crd-v1.yaml"
+BUNDLED_CRD = ROOT / "seldon_pkg" / "data" / "seldondeployment-crd-v1.yaml"
+NOTICE = ROOT / "seldon_pkg" / "data" / "NOTICE-seldondeployment-crd.md"
+
+
+def recorded_digest() -> str:
+    return re.search(r"`([0-9a-f]{64})`", NOTICE.read_text()).group(1)
+
+
+def bundled_digest() -> str:
+    return hashlib.sha256(BUNDLED_CRD.read_bytes()).hexdigest()
 
 
 @functools.lru_cache(maxsize=1)
-def shared_schema() -> dict:
-    crd = yaml.safe_load(SHARED_CRD.read_text())
+def crd_schema() -> dict:
+    """Parsed here from the file (not through seldon_pkg.schema), so the product's loader is checked too."""
+    crd = yaml.safe_load(BUNDLED_CRD.read_text())
     return next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]

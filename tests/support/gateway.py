@@ -49,10 +49,18 @@ class GatewayProcess:
         return subprocess.run([CLI, *args, "--state-dir", str(self.state_dir)],
                               capture_output=True, text=True, timeout=timeout)
 
-    def deployments(self) -> list[dict]:
+    def listed(self) -> list[dict]:
+        """What `seldon-pkg list -o json` prints."""
         result = self.cli("list", "-o", "json")
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
+
+    def deployments(self) -> list[dict]:
+        """The gateway's full description of each deployment (pid, ports: what tests inspect)."""
+        from seldon_pkg.local.client import LocalClient
+        from seldon_pkg.local.state import StateDir
+
+        return LocalClient(StateDir.open(self.state_dir)).list()
 
     def deployment(self, model: str) -> dict:
         return next(d for d in self.deployments() if d["model"] == model)

@@ -1,0 +1,125 @@
+"""What every deployment target offers, and the one shape its answers take.
+
+A target is where deployments live: the local runtime (``local``) or a Kubernetes cluster
+(``k8s``). Both implement :class:`Target`, answer with the same frozen :class:`DeploymentInfo`
+and raise the same errors (``seldon_pkg.errors``: ``NotFound``, ``NotReady``, ``Refused``,
+``Invalid``), so the CLI and library users never branch on the target.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from seldon_pkg.errors import Invalid
+from seldon_pkg.spec import ModelSpec
+
+POLICIES = ("replace", "keep")
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    """One deployment as a person (``list``) or a script (``list -o json``) sees it.
+
+    Fields a target cannot know are ``None`` (e.g. ``restarts`` on a cluster, ``traffic``
+    locally), never missing, so the JSON shape is identical for every target.
+    """
+
+    name: str
+    model: str
+    version: str
+    namespace: str
+    state: str
+    url: str | None
+    grpc: str | None
+    revision: str | None
+    replicas: int
+    age_seconds: float | None
+    target: str
+    protocol: str = "seldon"
+    platform: str = "seldon"
+    restarts: int | None = None
+    traffic: dict[str, int] | None = None
+    last_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DeployPolicy:
+    """How a new revision treats the model's other versions.
+
+    ``replace`` (default): once the new one is ready, the model's other versions are deleted;
+    ``keep``: they stay. ``canary`` N (cluster only): the current version keeps 100-N % of the
+    traffic in the same deployment. ``force``: update a same-named object that is not ours.
+    """
+
+    mode: str = "replace"
+    canary: int | None = None
+    force: bool = False
+    timeout: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in POLICIES:
+            raise Invalid(f"unknown policy {self.mode!r}; use one of {', '.join(POLICIES)}")
+        if self.canary is not None and not 0 < self.canary < 100:
+            raise Invalid(f"--canary must be between 1 and 99, got {self.canary}")
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    """What one ``deploy`` did, precisely enough to undo it (see ``Target.undo``).
+
+    ``action`` is ``created`` (nothing of that name existed), ``updated`` (the same identity
+    was there: ``previous`` holds what it was) or ``canary`` (a canary predictor was added to
+    ``previous``).
+    """
+
+    info: DeploymentInfo
+    action: str
+    previous: Any = None
+    replaced: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    rest: str
+    grpc: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Headers a client must send (e.g. the Host an ingress routes on); usually none."""
+
+
+@dataclass(frozen=True)
+class DeleteOutcome:
+    name: str
+    namespace: str
+    messages: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Target(Protocol):
+    """Where deployments live. Every method raises ``NotFound`` for an unknown name."""
+
+    kind: str
+    default_namespace: str | None
+    """Namespace used when none is given; ``None`` means "every namespace"."""
+
+    def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
+        """Create or update ``spec``'s deployment and wait until it is ready (``NotReady``)."""
+
+    def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
+        """Deployments in ``namespace`` (every namespace when ``None``), sorted by namespace, name."""
+
+    def get(self, name: str, namespace: str | None = None) -> DeploymentInfo:
+        """One deployment by its name."""
+
+    def delete(self, name: str, namespace: str | None = None) -> DeleteOutcome:
+        """Delete it and wait until nothing of it is left running."""
+
+    def endpoint(self, name: str, namespace: str | None = None) -> Endpoint:
+        """Where clients call it."""
+
+    def undo(self, outcome: DeployOutcome) -> None:
+        """Remove what ``deploy`` created; restore what it updated; drop only an added canary."""

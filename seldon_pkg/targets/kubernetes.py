@@ -1,0 +1,104 @@
+"""A Kubernetes cluster with Seldon Core as a target (official ``kubernetes`` client)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from seldon_pkg import manifests
+from seldon_pkg.errors import NotFound
+from seldon_pkg.k8s import cleanup, deploy as k8s_deploy, plan
+from seldon_pkg.k8s import resources as R
+from seldon_pkg.k8s.connection import Cluster, connect
+from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
+from seldon_pkg.k8s.hooks import DEFAULT, Hooks
+from seldon_pkg.k8s.inventory import list_deployments
+from seldon_pkg.spec import ModelSpec
+from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
+
+
+def info_from_row(row: dict) -> DeploymentInfo:
+    return DeploymentInfo(
+        name=row["name"], model=row["model"], version=row["version"], namespace=row["namespace"],
+        state=row["state"], url=row["url"], grpc=row["grpc"], revision=row["revision"], replicas=row["replicas"],
+        age_seconds=row["age_seconds"], target="k8s", protocol=row["protocol"], platform="seldon",
+        traffic=row["traffic"],
+    )
+
+
+class KubernetesTarget:
+    kind = "k8s"
+
+    def __init__(self, cluster: Cluster | None = None, *, context: str | None = None, hooks: Hooks = DEFAULT,
+                 progress: Callable[[str], None] = lambda _: None) -> None:
+        self._cluster = cluster
+        self._context = context
+        self.hooks = hooks
+        self.progress = progress
+
+    @property
+    def cluster(self) -> Cluster:
+        """Connected on first use (reads the kubeconfig then, not at construction)."""
+        if self._cluster is None:
+            self._cluster = connect(self._context)
+        return self._cluster
+
+    @property
+    def default_namespace(self) -> str | None:
+        return self.cluster.default_namespace
+
+    def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
+        result = k8s_deploy.deploy(self.cluster, spec, policy=policy.mode, canary=policy.canary, force=policy.force,
+                                   timeout=policy.timeout, progress=self.progress, hooks=self.hooks)
+        return DeployOutcome(self.get(result.name, result.namespace), result.action, result.previous,
+                             tuple(result.replaced), tuple(result.hook_failures))
+
+    def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
+        return [info_from_row(row) for row in list_deployments(self.cluster, namespace)]
+
+    def get(self, name: str, namespace: str | None = None) -> DeploymentInfo:
+        namespace = namespace or self.default_namespace
+        for row in list_deployments(self.cluster, namespace):
+            if row["name"] == name:
+                return info_from_row(row)
+        raise NotFound(f"no SeldonDeployment {namespace}/{name} managed by seldon-pkg")
+
+    def delete(self, name: str, namespace: str | None = None) -> DeleteOutcome:
+        """Delete it and its children; leftovers of a SeldonDeployment already gone are removed too."""
+        namespace = namespace or self.default_namespace or "default"
+        report = cleanup.delete(self.cluster, name, namespace, hooks=self.hooks)
+        if not report.existed and not report.leftovers_removed:
+            raise NotFound(f"no SeldonDeployment {namespace}/{name}, and nothing left of one")
+        messages = [f"deleted {namespace}/{name}" if report.existed else f"{namespace}/{name} was already gone"]
+        messages += [f"removed leftover {leftover}" for leftover in report.leftovers_removed]
+        return DeleteOutcome(name, namespace, tuple(messages), tuple(report.hook_failures))
+
+    def endpoint(self, name: str, namespace: str | None = None) -> Endpoint:
+        found = self.get(name, namespace)
+        try:
+            ingress = find_ingress(self.cluster)
+        except NoIngress as error:
+            raise NotFound(str(error)) from None
+        return Endpoint(ingress.prediction_url(found.namespace, found.name), ingress.grpc_endpoint)
+
+    def undo(self, outcome: DeployOutcome) -> None:
+        """``created``: delete it; ``updated``/``canary``: put back the SeldonDeployment as it was."""
+        info = outcome.info
+        if outcome.action == "created":
+            try:
+                self.delete(info.name, info.namespace)
+            except NotFound:
+                pass
+            return
+        previous = outcome.previous
+        current = R.get_sdep(self.cluster, info.namespace, info.name)
+        if current is None:  # deleted meanwhile: recreate what was there
+            R.create_sdep(self.cluster, _restorable(previous))
+        else:
+            R.replace_sdep(self.cluster, plan.for_update(current, _restorable(previous)))
+
+
+def _restorable(sdep: dict) -> dict:
+    """The parts of a stored SeldonDeployment that can be written back (no status, no server fields)."""
+    meta = sdep["metadata"]
+    keep = ("name", "namespace", "labels", "annotations")
+    return {"apiVersion": sdep.get("apiVersion", manifests.API_VERSION), "kind": sdep.get("kind", manifests.KIND),
+            "metadata": {k: meta[k] for k in keep if k in meta}, "spec": sdep["spec"]}

@@ -1,0 +1,48 @@
+"""``deployed()``: a model for the duration of a ``with`` block, then exactly what was there.
+
+It records what the apply step did (``DeployOutcome``) and undoes only that:
+
+* the deployment did not exist before: it is deleted on exit;
+* it existed (same identity) and the block's deploy updated it: the previous revision is put
+  back on exit, not deleted;
+* a canary was added: only the canary predictor is removed, the stable model keeps serving;
+* the failure came before anything was applied (invalid spec, refusal, API error): nothing
+  is touched;
+* it was applied but never became ready: what was applied is undone, then the error is raised.
+
+The policy defaults to ``keep`` so that entering the block never deletes the model's other
+versions (``replace`` would, and they could not be brought back on exit).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from seldon_pkg.errors import NotReady
+from seldon_pkg.spec import ModelSpec
+from seldon_pkg.targets.base import DeploymentInfo, DeployPolicy, Target
+
+
+@contextlib.contextmanager
+def deployed(target: Target, spec: ModelSpec, policy: DeployPolicy = DeployPolicy(mode="keep")) -> Iterator[DeploymentInfo]:
+    try:
+        outcome = target.deploy(spec, policy)
+    except NotReady as error:
+        if error.outcome is not None:
+            target.undo(_as_outcome(target, error.outcome))
+        raise
+    try:
+        yield outcome.info
+    finally:
+        target.undo(outcome)
+
+
+def _as_outcome(target: Target, partial):
+    """A target's own partial result (e.g. the cluster's DeployResult) as a DeployOutcome."""
+    from seldon_pkg.targets.base import DeployOutcome, DeploymentInfo
+
+    if isinstance(partial, DeployOutcome):
+        return partial
+    info = DeploymentInfo(name=partial.name, model="", version="", namespace=partial.namespace, state=partial.state,
+                          url=None, grpc=None, revision=None, replicas=0, age_seconds=None, target=target.kind)
+    return DeployOutcome(info, partial.action, partial.previous)

@@ -1,0 +1,82 @@
+"""The local runtime as a target: the gateway of ``seldon-pkg serve``, through its control API."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from seldon_pkg.errors import Invalid, NotFound
+from seldon_pkg.local.client import LocalClient
+from seldon_pkg.local.state import StateDir
+from seldon_pkg.spec import ModelSpec, SPEC_FILENAME
+from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
+
+
+def info_from_row(row: dict[str, Any]) -> DeploymentInfo:
+    """The control API's description of one deployment as a ``DeploymentInfo``."""
+    return DeploymentInfo(
+        name=row["name"], model=row["model"], version=row["version"], namespace=row["namespace"],
+        state=row["state"], url=row["url"], grpc=row["grpc"], revision=row["revision"], replicas=1,
+        age_seconds=row["age_seconds"], target="local", protocol=row.get("protocol", "seldon"),
+        platform=row.get("platform", "local"), restarts=row["restarts"], last_error=row["last_error"] or None,
+    )
+
+
+class LocalTarget:
+    kind = "local"
+    default_namespace: str | None = None
+
+    def __init__(self, state_dir: str | Path | None = None) -> None:
+        self._state = StateDir.open(state_dir)
+        self._client: LocalClient | None = None
+
+    @property
+    def client(self) -> LocalClient:
+        """Connected on first use, so a target can be built before ``serve`` runs."""
+        if self._client is None:
+            self._client = LocalClient(self._state)
+        return self._client
+
+    def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
+        if policy.canary is not None:
+            raise Invalid("--canary needs a cluster target: the local runtime serves one revision per deployment")
+        answer = self.client.deploy(_spec_path(spec), policy=policy.mode)
+        return DeployOutcome(info_from_row(answer["deployment"]), answer["action"], answer["previous"],
+                             tuple(answer["replaced"]))
+
+    def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
+        rows = [info_from_row(row) for row in self.client.list()]
+        return sorted((r for r in rows if namespace in (None, r.namespace)), key=lambda r: (r.namespace, r.name))
+
+    def get(self, name: str, namespace: str | None = None) -> DeploymentInfo:
+        matches = [r for r in self.list(namespace) if r.name == name]
+        if not matches:
+            raise NotFound(f"no local deployment named {name!r}" + (f" in namespace {namespace}" if namespace else ""))
+        if len(matches) > 1:
+            raise Invalid(f"{name!r} exists in namespaces {', '.join(m.namespace for m in matches)}; pass --namespace")
+        return matches[0]
+
+    def delete(self, name: str, namespace: str | None = None) -> DeleteOutcome:
+        found = self.get(name, namespace)
+        self.client.delete(found.namespace, found.name)
+        return DeleteOutcome(found.name, found.namespace, (f"deleted {found.namespace}/{found.name}",))
+
+    def endpoint(self, name: str, namespace: str | None = None) -> Endpoint:
+        found = self.get(name, namespace)
+        return Endpoint(found.url or "", found.grpc)
+
+    def undo(self, outcome: DeployOutcome) -> None:
+        info = outcome.info
+        if outcome.action == "updated" and outcome.previous:
+            self.client.deploy(record=outcome.previous, policy="keep")
+        elif outcome.action == "created":
+            try:
+                self.client.delete(info.namespace, info.name)
+            except NotFound:
+                pass  # already gone: the goal of undo is reached
+
+
+def _spec_path(spec: ModelSpec) -> Path:
+    """The spec file the gateway reads (it keeps the text, so later edits do not leak in)."""
+    if spec.path is not None:
+        return spec.path
+    return spec.source_dir / SPEC_FILENAME

@@ -1,0 +1,158 @@
+"""The gateway's upstream HTTP client against a scripted HTTP server on loopback.
+
+Each test's server answers with exact bytes (valid, chunked, closing, truncated, oversized,
+malformed), so every branch of the client is exercised over a real TCP connection.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from seldon_pkg.local.upstream import UpstreamError, UpstreamPool
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+class ScriptedServer:
+    """Answers the n-th request on any connection with ``answers[n]``; ``None`` closes without a word."""
+
+    def __init__(self, answers, close_after_each: bool = False) -> None:
+        self.answers = list(answers)
+        self.requests = 0
+        self.connections = 0
+        self.close_after_each = close_after_each
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+                await reader.readexactly(length)
+                answer = self.answers[min(self.requests, len(self.answers) - 1)]
+                self.requests += 1
+                if answer is None:
+                    break
+                writer.write(answer)
+                await writer.drain()
+                if self.close_after_each:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    async def __aenter__(self) -> int:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def __aexit__(self, *_) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_content_length_answer_and_keep_alive_reuse():
+    async def scenario():
+        server = ScriptedServer([OK])
+        async with server as port:
+            pool = UpstreamPool()
+            for _ in range(3):
+                reply = await pool.request(port, "POST", "/predict", b'{"a":1}', {"Content-Type": "application/json"})
+                assert (reply.status, reply.body, reply.content_type) == (200, b"{}", "application/json")
+            pool.close()
+        assert server.connections == 1 and server.requests == 3
+    run(scenario())
+
+
+def test_chunked_answer_with_trailers():
+    answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+              b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n")
+
+    async def scenario():
+        async with ScriptedServer([answer]) as port:
+            pool = UpstreamPool()
+            reply = await pool.request(port, "GET", "/", b"", {})
+            assert reply.body == b"hello world" and reply.content_type == "text/plain"
+            again = await pool.request(port, "GET", "/", b"", {})
+            assert again.body == b"hello world"
+            pool.close()
+    run(scenario())
+
+
+def test_connection_close_is_honoured():
+    answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"
+
+    async def scenario():
+        server = ScriptedServer([answer], close_after_each=True)
+        async with server as port:
+            pool = UpstreamPool()
+            for _ in range(2):
+                assert (await pool.request(port, "GET", "/", b"", {})).status == 200
+            pool.close()
+        assert server.connections == 2  # never reused after Connection: close
+    run(scenario())
+
+
+def test_a_stale_pooled_connection_is_retried_once_on_a_new_one():
+    async def scenario():
+        server = ScriptedServer([OK, None, OK])  # the 2nd request finds the server closing the idle connection
+        async with server as port:
+            pool = UpstreamPool()
+            assert (await pool.request(port, "POST", "/", b"{}", {})).status == 200
+            assert (await pool.request(port, "POST", "/", b"{}", {})).status == 200
+            pool.close()
+        assert server.connections == 2 and server.requests == 3
+    run(scenario())
+
+
+def test_a_request_is_never_sent_twice_once_an_answer_began():
+    truncated = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial"
+
+    async def scenario():
+        server = ScriptedServer([OK, truncated])
+        async with server as port:
+            pool = UpstreamPool()
+            await pool.request(port, "POST", "/", b"{}", {})
+            with pytest.raises(UpstreamError, match="IncompleteRead"):
+                await pool.request(port, "POST", "/", b"{}", {})
+            pool.close()
+        assert server.requests == 2  # the model ran it once, not again
+    run(scenario())
+
+
+@pytest.mark.parametrize("answer, message", [
+    (b"garbage\r\n\r\n", "bad status line"),
+    (b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n", "bad status line"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n", "Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", "repeated Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n0\r\n\r\n", "both"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "Transfer-Encoding"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX", "CRLF"),
+    (b"HTTP/1.1 200 OK\r\nNoColonHere\r\n\r\n", "malformed header"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5", "inside its headers"),
+    (b"HTTP/1.1 200 OK\r\n" + b"X: " + b"a" * 70000 + b"\r\n\r\n", "ValueError"),
+])
+def test_malformed_answers_are_upstream_errors(answer, message):
+    async def scenario():
+        async with ScriptedServer([answer], close_after_each=True) as port:
+            with pytest.raises(UpstreamError, match=message):
+                await UpstreamPool().request(port, "GET", "/", b"", {})
+    run(scenario())
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + b"x" * 2000,
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"400\r\n" + b"x" * 1024 + b"\r\n" + b"400\r\n" + b"x" * 1024 + b"\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 2000,  # no length: read to close, still bounded
+])
+def test_answers_are_bounded(answer):
+    async def scenario():
+        async with ScriptedServer([answer], close_after_each=True) as port:
+            with pytest.raises(UpstreamError, match="limit"):
+                await UpstreamPool(max_body=1500).request(port, "GET", "/", b"", {})
+    run(scenario())
