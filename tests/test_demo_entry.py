@@ -17,13 +17,14 @@ import requests
 
 from tests.support.digits import held_out, png_bytes
 from tests.support.microservice import ROOT
-from seldon_pkg.local.ostools import free_port
+from seldon_pkg.local.ostools import free_port, free_ports
+from tests.support.gateway import wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
-    ports = {"DEMO_GATEWAY_PORT": free_port(), "DEMO_GRPC_PORT": free_port(), "DEMO_BOARD_PORT": free_port()}
+    ports = dict(zip(("DEMO_GATEWAY_PORT", "DEMO_GRPC_PORT", "DEMO_BOARD_PORT"), free_ports(3)))
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "SELDON_PKG_STATE_DIR": str(tmp_path / "state")}
     log = artifacts / "run-demo.log"
     demo = subprocess.Popen([sys.executable, "-m", "demo_mnist.run_demo"], cwd=ROOT, env=env,
@@ -55,9 +56,14 @@ def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
     finally:
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(90) == 0
-    time.sleep(1)
-    alive = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
-    assert alive == []
+    def alive() -> list[int]:
+        return [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+
+    try:
+        wait_until(lambda: not alive(), 10)
+    except TimeoutError:
+        pass
+    assert alive() == []
 
 
 def test_board_defaults_to_the_two_demo_models():

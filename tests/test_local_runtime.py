@@ -19,6 +19,8 @@ import requests
 from google.protobuf.json_format import MessageToDict
 from seldon_core.seldon_client import SeldonClient
 
+from seldon_pkg.manifests import name_of
+from seldon_pkg.spec import load_spec
 from seldon_pkg.targets import DeploymentInfo
 from tests.support.digits import held_out
 from seldon_pkg.local.ostools import group_members as process_group
@@ -32,15 +34,33 @@ ECHO = ROOT / "tests" / "fixtures" / "echo_model"
 BROKEN = ROOT / "tests" / "fixtures" / "broken_model"
 
 
+SPECS = (CNN, MLP, ECHO)
+
+
+def _ensure_all_deployed(process: GatewayProcess) -> None:
+    """Bring back what an earlier test stopped or deleted, so no test depends on the order."""
+    if process.process is None or process.process.poll() is not None:
+        process.start()
+    present = {row["name"] for row in process.deployments() if row["state"] == "Available"}
+    for spec in SPECS:
+        if name_of(load_spec(spec)) not in present:
+            result = process.cli("deploy", str(spec), "--keep")
+            assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory, artifacts):
+def running_gateway(tmp_path_factory, artifacts):
     state = tmp_path_factory.mktemp("state")
     process = GatewayProcess(state, artifacts / "gateway.log").start()
-    for spec in (CNN, MLP, ECHO):
-        result = process.cli("deploy", str(spec))
-        assert result.returncode == 0, result.stdout + result.stderr
     yield process
     process.stop()
+
+
+@pytest.fixture
+def gateway(running_gateway):
+    """The module's gateway with all three models Available, whatever the previous test did."""
+    _ensure_all_deployed(running_gateway)
+    return running_gateway
 
 
 def digits_body(count: int = 5) -> tuple[dict, np.ndarray]:
@@ -180,10 +200,11 @@ def test_redeploy_under_load_loses_no_request(gateway):
     for thread in threads:
         thread.start()
     try:
-        time.sleep(0.5)
+        wait_until(lambda: successes[0] >= 10, 30)  # load is flowing before the redeploy
         result = gateway.cli("deploy", str(CNN))
         assert result.returncode == 0, result.stderr
-        time.sleep(0.5)
+        after_switch = successes[0]
+        wait_until(lambda: successes[0] >= after_switch + 10, 30)  # and keeps flowing after it
     finally:
         stop.set()
         for thread in threads:
@@ -232,8 +253,7 @@ def test_stop_leaves_no_child_and_restart_restores_every_model(gateway, artifact
     members = [p.pid for leader in groups for p in process_group(leader)]
     assert members
     assert gateway.stop() == 0
-    time.sleep(0.5)
-    assert [leader for leader in groups if process_group(leader)] == []
+    wait_until(lambda: not any(process_group(leader) for leader in groups), 10)
     for pid in members:
         assert not _alive(pid), pid
 

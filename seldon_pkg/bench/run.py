@@ -23,6 +23,7 @@ import numpy as np
 from seldon_pkg.bench import report
 from seldon_pkg.bench.loadgen import Stats, grpc_load, in_process, rest_load
 from seldon_pkg.bench.stack import BIN, Gateway, free_port, group_pss_mib, stop, wait_http
+from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.requirements import ROOT
 
 BENCH = ROOT / "bench"
@@ -106,7 +107,7 @@ def run_mlserver(rest_body_digit: np.ndarray, budget: Budget, log: Path) -> list
     folder = WORK / "mlserver" / "mnist"
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(MODELS / "mnist-cnn.onnx", folder / "mnist-cnn.onnx")
-    http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
+    http_port, grpc_port, metrics_port = free_ports(3)
     (folder.parent / "settings.json").write_text(json.dumps({
         "http_port": http_port, "grpc_port": grpc_port, "metrics_port": metrics_port,
         "parallel_workers": 0, "host": "127.0.0.1", "debug": False}))

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from seldon_pkg.local.ostools import free_port, group_members
+from seldon_pkg.local.ostools import free_port, free_ports, group_members
 
 BIN = Path(sys.executable).parent
 
@@ -65,7 +65,7 @@ class Gateway:
 
     @classmethod
     def start(cls, state_dir: Path, log: Path) -> "Gateway":
-        http_port, grpc_port = free_port(), free_port()
+        http_port, grpc_port = free_ports(2)
         process = subprocess.Popen(
             [str(BIN / "seldon-pkg"), "serve", "--port", str(http_port), "--grpc-port", str(grpc_port),
              "--state-dir", str(state_dir)], stdout=open(log, "wb"), stderr=subprocess.STDOUT)

@@ -38,6 +38,8 @@ class SeldonRouter(grpc.GenericRpcHandler):
             if not name:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "missing 'seldon' metadata (the deployment name)")
             deployment = self._gateway.route(namespace, name)
+            if deployment is None and self._gateway.registry.get(namespace, name) is not None:
+                await context.abort(grpc.StatusCode.UNAVAILABLE, f"{namespace}/{name} is being restored")
             if deployment is None:
                 await context.abort(
                     grpc.StatusCode.NOT_FOUND,

@@ -36,6 +36,8 @@ def make_app(gateway: Gateway) -> web.Application:
         namespace, name = request.match_info["namespace"], request.match_info["name"]
         deployment = gateway.route(namespace, name)
         if deployment is None:
+            if gateway.registry.get(namespace, name) is not None:  # registered, its process not started yet
+                return error(503, f"{namespace}/{name} is being restored")
             return error(404, f"no deployment {namespace}/{name}", deployments=gateway.names())
         process = deployment.process
         if process.state is not State.AVAILABLE:

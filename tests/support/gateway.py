@@ -6,12 +6,12 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from seldon_pkg.local.ostools import free_port
+from seldon_pkg.local.ostools import free_ports
 
 CLI = str(Path(sys.executable).parent / "seldon-pkg")
 
@@ -20,22 +20,26 @@ CLI = str(Path(sys.executable).parent / "seldon-pkg")
 class GatewayProcess:
     state_dir: Path
     log_path: Path
-    http_port: int = field(default_factory=free_port)
-    grpc_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    http_port: int = 0
+    grpc_port: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.http_port and self.grpc_port):
+            self.http_port, self.grpc_port = free_ports(2)  # one call: two distinct ports
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    def command(self) -> list[str]:
+        return [CLI, "serve", "--port", str(self.http_port), "--grpc-port", str(self.grpc_port),
+                "--state-dir", str(self.state_dir)]
+
     def start(self, timeout: float = 300) -> "GatewayProcess":
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [CLI, "serve", "--port", str(self.http_port), "--grpc-port", str(self.grpc_port),
-             "--state-dir", str(self.state_dir)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from seldon_pkg.parameters import parameters_env
-from seldon_pkg.local.ostools import free_port
+from seldon_pkg.local.ostools import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "seldon-core-microservice"
@@ -25,12 +25,16 @@ class Microservice:
     parameters: dict[str, Any]
     cwd: Path = ROOT
     env: dict[str, str] = field(default_factory=dict)
-    http_port: int = field(default_factory=free_port)
-    grpc_port: int = field(default_factory=free_port)
-    metrics_port: int = field(default_factory=free_port)
     executable: Path = BIN
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    http_port: int = 0
+    grpc_port: int = 0
+    metrics_port: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.http_port and self.grpc_port and self.metrics_port):
+            self.http_port, self.grpc_port, self.metrics_port = free_ports(3)  # one call: three distinct ports
 
     @property
     def url(self) -> str:
