@@ -8,7 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve-model test bench train manifests deploy undeploy prune clean
+.PHONY: help install demo serve-model test lint bench train manifests deploy undeploy prune clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -28,6 +28,11 @@ demo: install  ## gateway + both MNIST models + drawing board on http://127.0.0.
 
 test: install  ## run the whole test suite (real microservices, real HTTP/gRPC, real browser)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install  ## ruff (lint + formatting) over the repository, mypy over seldon_pkg/ and model_wrappers/
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: install  ## benchmark (latency, peers, overhead, cold start, density, isolation) -> bench/REPORT.md
 	$(VENV)/bin/seldon-pkg bench $(BENCH_ARGS)

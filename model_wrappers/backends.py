@@ -14,12 +14,14 @@ file                               runtime           package needed at serve tim
 Never ``model.predict`` per request: it builds a data pipeline each call (about 75 ms per digit
 here, against 0.6 ms for a compiled call and 0.03 ms for ONNX Runtime).
 """
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -30,6 +32,8 @@ class Backend(Protocol):
     """What a wrapper needs from a loaded model file."""
 
     kind: str
+    input_shape: tuple[int | None, ...]
+    """The model's input shape, batch dimension first (``None`` where it is free)."""
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Run the model on a float32 batch; return its first output as a NumPy array."""
@@ -46,8 +50,7 @@ def backend_kind(path: str | os.PathLike[str]) -> str:
     if suffix == ".tflite":
         return "tflite"
     raise ValueError(
-        f"cannot tell the model type of {str(path)!r}: expected .keras, .h5, a SavedModel "
-        "folder, .onnx or .tflite"
+        f"cannot tell the model type of {str(path)!r}: expected .keras, .h5, a SavedModel folder, .onnx or .tflite"
     )
 
 
@@ -131,9 +134,7 @@ class OnnxBackend:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
         first = self._session.get_inputs()[0]
         self._input = first.name
         self.input_shape = tuple(first.shape)

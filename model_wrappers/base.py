@@ -19,21 +19,23 @@ helpers and calls ``predict``, which runs :meth:`decode` (bytes/arrays -> model 
 the reply with Seldon's helpers and reports metrics in batches. Bad input is a 400, a model that is not
 loaded a 503, a crash inside the model a 500 - and never a ``TypeError``.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import threading
 import time
-from typing import Any, ClassVar, Iterable
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 import numpy as np
 from seldon_core.user_model import SeldonNotImplementedError, SeldonResponse
 
 from model_wrappers import http_guard, payload
 from model_wrappers.decoding import numeric_array
-from model_wrappers.metrics_batch import MetricsBatch
 from model_wrappers.errors import BadInput, ModelFailure, ModelNotReady
+from model_wrappers.metrics_batch import MetricsBatch
 from model_wrappers.parameters import bind_parameters, declared_parameters
 
 logger = logging.getLogger(__name__)
@@ -149,9 +151,7 @@ class SeldonModel:
             self, False, request, reply.data, meta, self._metrics.add(reply.metrics), reply.tags
         )
 
-    def predict(
-        self, X: Any, features_names: Iterable[str] | None = None, meta: dict | None = None
-    ) -> SeldonResponse:
+    def predict(self, X: Any, features_names: Iterable[str] | None = None, meta: dict | None = None) -> SeldonResponse:
         """Seldon's ``predict``: decode, infer, and return outputs with tags and metrics."""
         if not self.ready:
             raise ModelNotReady(self._load_error or "the model is still loading")
@@ -166,7 +166,7 @@ class SeldonModel:
             raise ModelFailure(f"inference failed: {type(error).__name__}: {error}") from None
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         metrics = [
-            {"type": "COUNTER", "key": "seldon_pkg_items_total", "value": int(len(batch))},
+            {"type": "COUNTER", "key": "seldon_pkg_items_total", "value": len(batch)},
             {"type": "TIMER", "key": "seldon_pkg_infer_ms", "value": elapsed_ms},
             *self.request_metrics(batch, outputs),
         ]
@@ -202,6 +202,4 @@ class SeldonModel:
 
     def metrics(self) -> list[dict[str, Any]]:
         """Process-level gauges reported after every call (per-request ones come with it)."""
-        return [
-            {"type": "GAUGE", "key": "seldon_pkg_model_ready", "value": 1.0 if self.ready else 0.0}
-        ]
+        return [{"type": "GAUGE", "key": "seldon_pkg_model_ready", "value": 1.0 if self.ready else 0.0}]

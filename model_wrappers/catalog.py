@@ -5,9 +5,11 @@ installed (3 s). Tools that only need to know a wrapper's requirements (image bu
 runtime environments) read this table instead; the classes' ``runtime_requirements`` use it too,
 so there is one answer.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from model_wrappers.backends import REQUIREMENTS, backend_kind
 

@@ -4,6 +4,7 @@ Seldon gives ``predict`` a NumPy array for ``data`` payloads (of any dtype: stri
 lists arrive as ``object``/``<U`` arrays), raw ``bytes`` for ``binData`` and ``str`` for
 ``strData``. Each helper here checks one thing and raises :class:`BadInput` saying what was wrong.
 """
+
 from __future__ import annotations
 
 import base64

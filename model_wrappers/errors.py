@@ -4,6 +4,7 @@ Seldon turns a ``SeldonMicroserviceException`` into an HTTP reply with that stat
 body ``{"status": {"status": 1, "info": ..., "code": -1, "reason": ...}}``; anything else becomes
 a 500. These subclasses fix the status and the reason so callers never pick them by hand.
 """
+
 from __future__ import annotations
 
 from seldon_core.flask_utils import SeldonMicroserviceException

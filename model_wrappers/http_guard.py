@@ -9,6 +9,7 @@ We use that hook for what the wrapper cannot do from ``predict``:
 * answer every HTTP error (404, 405, ...) as Seldon-style JSON, because Seldon's catch-all
   handler turns werkzeug's HTTP errors into 500s with an HTML-derived message.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
@@ -22,9 +23,7 @@ FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 def error_response(status: int, message: str, reason: str = "MICROSERVICE_BAD_DATA") -> Response:
     """The Seldon error body with an HTTP status."""
-    response = jsonify(
-        {"status": {"status": 1, "info": message, "code": -1, "reason": reason}}
-    )
+    response = jsonify({"status": {"status": 1, "info": message, "code": -1, "reason": reason}})
     response.status_code = status
     return response
 
@@ -39,18 +38,14 @@ def make_blueprint(max_body_bytes: int) -> Blueprint:
             return None
         length = request.content_length
         if length is not None and length > max_body_bytes:
-            return error_response(
-                413, f"request body of {length} bytes exceeds the limit of {max_body_bytes}"
-            )
+            return error_response(413, f"request body of {length} bytes exceeds the limit of {max_body_bytes}")
         if length is None and request.headers.get("Transfer-Encoding", "") == "chunked":
             return error_response(411, "chunked bodies are not accepted; send Content-Length")
         mimetype = request.mimetype or ""
         if "json" in request.args or mimetype in FORM_TYPES:
             return None  # Seldon's form / query-string JSON forms
         if mimetype not in JSON_TYPES:
-            return error_response(
-                415, f"Content-Type must be application/json, got {mimetype or 'none'}"
-            )
+            return error_response(415, f"Content-Type must be application/json, got {mimetype or 'none'}")
         return None
 
     @guard.app_errorhandler(HTTPException)

@@ -5,6 +5,7 @@ run in TensorFlow through one compiled ``tf.function``; ``.onnx`` and ``.tflite`
 ONNX Runtime or LiteRT and the serving process never imports TensorFlow (provided TensorFlow is
 not installed in its environment: seldon-core imports it whenever it can).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from model_wrappers.backends import Backend, backend_kind, load_backend
-from model_wrappers.catalog import requirements_for
 from model_wrappers.base import SeldonModel
+from model_wrappers.catalog import requirements_for
 from model_wrappers.errors import BadInput
 
 
@@ -61,9 +62,10 @@ class KerasModel(SeldonModel):
 
     def _item_shape(self) -> tuple[int, ...]:
         dims = self.input_shape[1:]
-        if any(not isinstance(d, (int, np.integer)) or d is None or d < 0 for d in dims):
+        known = [int(d) for d in dims if isinstance(d, (int, np.integer)) and d >= 0]
+        if len(known) != len(dims):
             raise ValueError(f"the model input has unknown dimensions {self.input_shape}")
-        return tuple(int(d) for d in dims)
+        return tuple(known)
 
     def decode(self, features: Any, feature_names: list[str]) -> np.ndarray:
         """A numeric batch reshaped to the model's input: ``(N, *item)`` or one flat item."""

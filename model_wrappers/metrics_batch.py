@@ -7,6 +7,7 @@ default path does two per request. We hand Seldon one aggregated batch at most o
 histogram is unchanged), gauges at their last value. Prometheus scrapes every few seconds, so
 nothing visible is lost.
 """
+
 from __future__ import annotations
 
 import threading

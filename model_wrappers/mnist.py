@@ -10,6 +10,7 @@ Accepted input (the reply is always ``N x 10`` probabilities named ``"0"``..``"9
 Every digit is normalised the MNIST way (bounding box to 20x20, centre of mass in 28x28, see
 mnist_preprocessing.py) unless ``centre: false``, so drawings score like MNIST test digits.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -34,9 +35,7 @@ class MnistClassifier(KerasModel):
     max_batch: int = 256
     """Most digits one request may carry."""
 
-    accepted_payloads: ClassVar[frozenset[str]] = frozenset(
-        {"tensor", "ndarray", "tftensor", "binData", "strData"}
-    )
+    accepted_payloads: ClassVar[frozenset[str]] = frozenset({"tensor", "ndarray", "tftensor", "binData", "strData"})
     output_names: ClassVar[tuple[str, ...]] = DIGITS
 
     def decode(self, features: Any, feature_names: list[str]) -> np.ndarray:
@@ -65,9 +64,7 @@ class MnistClassifier(KerasModel):
         elif array.ndim == 4 and array.shape[1:] in ((FIELD, FIELD, 1), (1, FIELD, FIELD)):
             digits = array.reshape(-1, FIELD, FIELD)
         else:
-            raise BadInput(
-                f"expected 784 values, 28x28, Nx784 or Nx28x28 digits; got shape {list(array.shape)}"
-            )
+            raise BadInput(f"expected 784 values, 28x28, Nx784 or Nx28x28 digits; got shape {list(array.shape)}")
         low, high = float(digits.min()), float(digits.max())
         if low < 0.0 or high > 255.0:
             raise BadInput(f"pixel values must be in 0..1 or 0..255, got {low:g}..{high:g}")
@@ -79,7 +76,7 @@ class MnistClassifier(KerasModel):
     def request_metrics(self, batch: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
         """``mnist_digits_total`` and the mean top-class confidence, for drift dashboards."""
         return [
-            {"type": "COUNTER", "key": "mnist_digits_total", "value": int(len(outputs))},
+            {"type": "COUNTER", "key": "mnist_digits_total", "value": len(outputs)},
             {"type": "GAUGE", "key": "mnist_top_confidence", "value": float(outputs.max(axis=1).mean())},
         ]
 

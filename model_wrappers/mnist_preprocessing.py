@@ -9,6 +9,7 @@ page get the same answers the model was trained for.
 
 Only NumPy and Pillow are used, so the TF-free serving image stays small.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,7 +43,7 @@ def to_mnist_field(image: np.ndarray) -> np.ndarray:
     scale = BOX / max(height, width)
     new_h = max(1, int(round(height * scale)))
     new_w = max(1, int(round(width * scale)))
-    resized = Image.fromarray(crop, mode="F").resize((new_w, new_h), Image.BILINEAR)
+    resized = Image.fromarray(crop, mode="F").resize((new_w, new_h), Image.Resampling.BILINEAR)
     digit = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
@@ -72,9 +73,7 @@ def _centre_mass(field: np.ndarray) -> np.ndarray:
     return shifted
 
 
-def normalise_batch(
-    images: np.ndarray, *, black_on_white: bool = False, centre: bool = True
-) -> np.ndarray:
+def normalise_batch(images: np.ndarray, *, black_on_white: bool = False, centre: bool = True) -> np.ndarray:
     """Turn a batch ``(N, H, W)`` of 0..1 images into ``(N, 28, 28)`` float32 MNIST fields.
 
     ``black_on_white`` inverts first (paper-style scans and canvas exports). ``centre=False``

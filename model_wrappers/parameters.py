@@ -12,6 +12,7 @@ request::
 Values arrive already typed when the manifest gives Seldon types (INT, FLOAT, DOUBLE, STRING,
 BOOL); strings are converted where the conversion is unambiguous, so ``"0.5"`` works too.
 """
+
 from __future__ import annotations
 
 import typing
@@ -54,7 +55,7 @@ def declared_parameters(cls: type) -> dict[str, Parameter]:
             hint = hints.get(name)
             if typing.get_origin(hint) is ClassVar or hint is ClassVar:
                 continue
-            found[name] = Parameter(name, hint, klass.__dict__.get(name, _MISSING))
+            found[name] = Parameter(name, hints[name], klass.__dict__.get(name, _MISSING))
     return found
 
 
@@ -89,10 +90,7 @@ def coerce(parameter: Parameter, value: Any) -> Any:
             return value
     elif isinstance(value, wanted):
         return value
-    raise ParameterError(
-        f"parameter {parameter.name!r} must be {getattr(wanted, '__name__', wanted)}, "
-        f"got {value!r}"
-    )
+    raise ParameterError(f"parameter {parameter.name!r} must be {getattr(wanted, '__name__', wanted)}, got {value!r}")
 
 
 def bind_parameters(instance: object, given: dict[str, Any]) -> None:
@@ -112,6 +110,4 @@ def bind_parameters(instance: object, given: dict[str, Any]) -> None:
         if name in given:
             setattr(instance, name, coerce(parameter, given[name]))
         elif parameter.required:
-            raise ParameterError(
-                f"parameter {name!r} is required by {type(instance).__name__}"
-            )
+            raise ParameterError(f"parameter {name!r} is required by {type(instance).__name__}")

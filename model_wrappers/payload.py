@@ -7,13 +7,15 @@ not base64, ``data`` that is not an object. These checks run first (from ``predi
 raise :class:`BadInput` with a precise reason. They are pure functions over the JSON dict or the
 ``SeldonMessage`` proto, so REST and gRPC share one set of rules.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Collection
+from typing import Any
 
 from model_wrappers.errors import BadInput, PayloadTooLarge
 
@@ -65,9 +67,7 @@ def check_message(message: Any, accepted: Collection[str], limits: Limits) -> st
     """Validate the raw message; return its form. Raise :class:`BadInput` on any problem."""
     form = payload_form(message)
     if form not in accepted:
-        raise BadInput(
-            f"this model does not accept '{form}' payloads; accepted: {', '.join(sorted(accepted))}"
-        )
+        raise BadInput(f"this model does not accept '{form}' payloads; accepted: {', '.join(sorted(accepted))}")
     if isinstance(message, dict):
         _check_json(message, form, limits)
     else:
@@ -102,9 +102,7 @@ def _check_json(message: dict, form: str, limits: Limits) -> None:
         if not isinstance(message["strData"], str):
             raise BadInput("'strData' must be a string")
     names = message.get("data", {}).get("names") if form in DATA_FORMS else None
-    if names is not None and (
-        not isinstance(names, list) or not all(isinstance(n, str) for n in names)
-    ):
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
         raise BadInput("'data.names' must be a list of strings")
 
 
@@ -129,9 +127,7 @@ def _check_tensor(shape: Any, values: Any, limits: Limits) -> None:
     if expected > limits.max_values:
         raise PayloadTooLarge(f"the tensor has {expected} values; the limit is {limits.max_values}")
     if len(values) != expected:
-        raise BadInput(
-            f"'tensor.values' has {len(values)} values but shape {shape} needs {expected}"
-        )
+        raise BadInput(f"'tensor.values' has {len(values)} values but shape {shape} needs {expected}")
 
 
 def _rectangular(value: list) -> bool:
@@ -154,6 +150,5 @@ def _require_tensorflow() -> None:
         utils.tf  # noqa: B018 - present only when TensorFlow imported
     except (ImportError, AttributeError):
         raise BadInput(
-            "'tftensor' needs TensorFlow, which this model's runtime does not have; "
-            "send 'tensor' or 'ndarray'"
+            "'tftensor' needs TensorFlow, which this model's runtime does not have; send 'tensor' or 'ndarray'"
         ) from None

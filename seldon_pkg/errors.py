@@ -14,6 +14,7 @@ NotReady    4     it was applied but did not become ready in time; the cause is 
 Refused     5     it would overwrite or delete something that is not ours; nothing was done
 ==========  ====  ==========================================================================
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ Labels are what cleanup relies on: we only ever delete objects that carry our
 ``metadata.labels`` are not copied to pods by the operator, so the manifest also puts them in
 ``predictors[].labels`` and ``componentSpecs[].metadata.labels``.
 """
+
 from __future__ import annotations
 
 from seldon_pkg.naming import Identity, label_value

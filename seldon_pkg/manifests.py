@@ -4,6 +4,7 @@ One model = one SeldonDeployment (named by naming.py) with one predictor ``defau
 graph is a single MODEL node ``classifier`` served by a container of the same name. A canary
 is one SeldonDeployment with two predictors (``default`` and ``canary``) splitting traffic.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -14,6 +14,7 @@ that deployment, so two models that end up with the same name replace each other
   ``default`` (or ``canary``) and the container ``classifier`` that leaves 42 characters;
 * it starts with a letter, because the Services must be DNS-1035 labels.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -64,10 +65,44 @@ def fit(prefix: str, suffix: str, limit: int) -> str:
 
 def deployment_name(identity: Identity) -> str:
     """The SeldonDeployment name for an identity (<= 42 chars, DNS-1035, stable)."""
-    readable = slug(f"{identity.model}-{identity.version}")
+    return _named(f"{identity.model}-{identity.version}", identity.digest())
+
+
+def chart_release_name(namespace: str, release: str, model: str, version: str) -> str:
+    """The name the Helm chart gives a release (manifests/charts/seldon-model/templates/_helpers.tpl).
+
+    The same rule as :func:`deployment_name`, with the release in the identity so that two
+    releases of one model never share a name. Two differences come from Helm, not from us:
+    the readable part is the release name (Helm already limits it to ``[a-z0-9.-]``), and the
+    identity is hashed as Helm's ``toJson`` writes it (Go's encoding: no spaces, ``<>&`` and
+    U+2028/9 escaped). ``tests/test_helm.py`` renders hostile values with the real ``helm``
+    and compares them with this function.
+    """
+    return _named(
+        release, hashlib.sha256(go_json([namespace, release, model, version]).encode()).hexdigest()[:HASH_LENGTH]
+    )
+
+
+def go_json(value: object) -> str:
+    """``value`` as Go's ``encoding/json`` (hence Helm's ``toJson``) writes it."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def _named(readable_source: str, digest: str) -> str:
+    """Slug of ``readable_source`` (starting with a letter) + ``-`` + ``digest``, within 42."""
+    readable = slug(readable_source)
     if not readable or not readable[0].isalpha():
         readable = f"m-{readable}".rstrip("-")
-    return fit(readable, identity.digest(), SDEP_MAX)
+    return fit(readable, digest, SDEP_MAX)
 
 
 DEPLOYMENT_NAME = re.compile(rf"^[a-z]([-a-z0-9]*[a-z0-9])?-[0-9a-f]{{{HASH_LENGTH}}}$")

@@ -4,10 +4,11 @@ Seldon passes every value as a string plus a type (INT, FLOAT, DOUBLE, STRING, B
 converts it back before calling ``Class(**parameters)``; booleans must be ``true``/``false``
 text (Seldon parses them with ``strtobool``).
 """
+
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 Scalar = str | int | float | bool
 

@@ -4,6 +4,7 @@ Generates ``<Class>.py`` (a :class:`SeldonModel` subclass whose ``infer`` you fi
 ``seldon-model.yaml`` and ``test_<module>.py``. The generated test passes as generated, so
 the first edit starts from green.
 """
+
 from __future__ import annotations
 
 import re
@@ -89,7 +90,9 @@ def scaffold(name: str, directory: Path) -> list[Path]:
     class_name = class_name_for(name)
     files = {
         directory / f"{class_name}.py": MODEL_TEMPLATE.format(class_name=class_name),
-        directory / "seldon-model.yaml": SPEC_TEMPLATE.format(name=name, class_name=class_name, slug=slug(name) or "model"),
+        directory / "seldon-model.yaml": SPEC_TEMPLATE.format(
+            name=name, class_name=class_name, slug=slug(name) or "model"
+        ),
         directory / f"test_{class_name}.py": TEST_TEMPLATE.format(class_name=class_name),
     }
     existing = [str(p) for p in files if p.exists()]

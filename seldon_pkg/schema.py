@@ -9,11 +9,13 @@ change) at deploy time:
 3. Seldon's admission-webhook rules: a container for every graph node, unique predictor names,
    traffic summing to 100 across several predictors, and derived names that fit in 63.
 """
+
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 import yaml
@@ -41,7 +43,9 @@ def schema_errors(manifest: dict[str, Any]) -> list[str]:
         f"{'.'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
         for error in validator.iter_errors(manifest)
     ]
-    problems.extend(f"{path}: unknown field (the API server would drop it)" for path in _unknown_fields(manifest, schema, ""))
+    problems.extend(
+        f"{path}: unknown field (the API server would drop it)" for path in _unknown_fields(manifest, schema, "")
+    )
     return problems
 
 

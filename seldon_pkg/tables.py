@@ -4,10 +4,12 @@ Cells come from specs and clusters (model names, versions, error text): control 
 newlines and bidi overrides are shown escaped so a value can never break a row, move the
 cursor or reorder what a person reads.
 """
+
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 def printable(value: Any) -> str:
@@ -19,4 +21,6 @@ def printable(value: Any) -> str:
 def render_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
     table = [list(columns)] + [[printable(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table
+    )

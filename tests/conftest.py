@@ -1,4 +1,5 @@
 """Fixtures shared by the suite. Everything here starts real things on loopback."""
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 (Speed itself is measured by `make bench`, never asserted here.)
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Held-out MNIST digits are traced on the canvas as real mouse strokes (one horizo
 per row of ink), each model's panel is read through its stable hooks, and a screenshot is kept
 in test-artifacts/. Then one model is taken down and the board must keep working for the other.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,10 +16,10 @@ import numpy as np
 import pytest
 import requests
 
+from seldon_pkg.local.ostools import free_port
 from tests.support.digits import held_out
 from tests.support.gateway import GatewayProcess
 from tests.support.microservice import ROOT
-from seldon_pkg.local.ostools import free_port
 
 pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -38,9 +39,22 @@ def stack(tmp_path_factory, artifacts):
     port = free_port()
     log = open(artifacts / "board-server.log", "wb")
     board = subprocess.Popen(
-        [sys.executable, "-m", "demo_mnist", "--endpoint", gateway.url, "--port", str(port),
-         "--model", names["mnist-cnn"], "--model", names["mnist-mlp"]],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "demo_mnist",
+            "--endpoint",
+            gateway.url,
+            "--port",
+            str(port),
+            "--model",
+            names["mnist-cnn"],
+            "--model",
+            names["mnist-mlp"],
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -66,8 +80,13 @@ def page(stack):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
         )
         page = browser.new_page(viewport={"width": 1100, "height": 700})
         page.goto(stack["url"])
@@ -85,7 +104,9 @@ def strokes_for(image: np.ndarray, threshold: float = 0.35) -> list[tuple[tuple[
             continue
         runs = np.split(ink, np.flatnonzero(np.diff(ink) > 1) + 1)
         for run in runs:
-            lines.append(((run[0] * CELL + CELL / 2, y * CELL + CELL / 2), (run[-1] * CELL + CELL / 2, y * CELL + CELL / 2)))
+            lines.append(
+                ((run[0] * CELL + CELL / 2, y * CELL + CELL / 2), (run[-1] * CELL + CELL / 2, y * CELL + CELL / 2))
+            )
     return lines
 
 

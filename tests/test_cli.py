@@ -1,4 +1,5 @@
 """The seldon-pkg command line, run as the installed console script."""
+
 from __future__ import annotations
 
 import os
@@ -55,7 +56,10 @@ def test_init_scaffolds_a_model_that_passes_its_own_test(tmp_path):
     assert {p.name for p in folder.iterdir()} == {"FraudDetector.py", "seldon-model.yaml", "test_FraudDetector.py"}
     test = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_FraudDetector.py"],
-        cwd=folder, capture_output=True, text=True, timeout=300,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}"},
     )
     assert test.returncode == 0, test.stdout + test.stderr

@@ -1,5 +1,6 @@
 """`make demo`'s program end to end: gateway + both models + board, the printed curl line works,
 and SIGTERM stops everything it started."""
+
 from __future__ import annotations
 
 import base64
@@ -15,20 +16,25 @@ import psutil
 import pytest
 import requests
 
-from tests.support.digits import held_out, png_bytes
-from tests.support.microservice import ROOT
 from seldon_pkg.local.ostools import free_port, free_ports
+from tests.support.digits import held_out, png_bytes
 from tests.support.gateway import wait_until
+from tests.support.microservice import ROOT
 
 pytestmark = pytest.mark.slow
 
 
 def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
-    ports = dict(zip(("DEMO_GATEWAY_PORT", "DEMO_GRPC_PORT", "DEMO_BOARD_PORT"), free_ports(3)))
+    ports = dict(zip(("DEMO_GATEWAY_PORT", "DEMO_GRPC_PORT", "DEMO_BOARD_PORT"), free_ports(3), strict=True))
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "SELDON_PKG_STATE_DIR": str(tmp_path / "state")}
     log = artifacts / "run-demo.log"
-    demo = subprocess.Popen([sys.executable, "-m", "demo_mnist.run_demo"], cwd=ROOT, env=env,
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "demo_mnist.run_demo"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 300
         while "Ctrl-C stops" not in log.read_text(errors="replace"):
@@ -46,7 +52,9 @@ def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
         assert '"names":["0","1","2","3","4","5","6","7","8","9"]' in reply.stdout.replace(" ", "")
 
         images, labels = held_out()
-        drawing = "data:image/png;base64," + base64.b64encode(png_bytes(images[5], black_on_white=True, scale=10)).decode()
+        drawing = (
+            "data:image/png;base64," + base64.b64encode(png_bytes(images[5], black_on_white=True, scale=10)).decode()
+        )
         for model in models:
             answer = requests.post(f"{board}/api/predict/{model}", json={"image": drawing}, timeout=30).json()
             assert answer["digit"] == labels[5] and len(answer["probabilities"]) == 10
@@ -56,8 +64,11 @@ def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
     finally:
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(90) == 0
+
     def alive() -> list[int]:
-        return [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        return [
+            pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        ]
 
     try:
         wait_until(lambda: not alive(), 10)
@@ -74,8 +85,12 @@ def test_board_defaults_to_the_two_demo_models():
     names = demo_model_names()
     assert names == [name_of(load_spec(ROOT / "demo_mnist" / f"{m}.yaml")) for m in ("mnist-cnn", "mnist-mlp")]
     port = free_port()
-    board = subprocess.Popen([sys.executable, "-m", "demo_mnist", "--port", str(port)], cwd=ROOT,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    board = subprocess.Popen(
+        [sys.executable, "-m", "demo_mnist", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -1,4 +1,5 @@
 """A model whose free ports were taken before it bound them is started again on new ones."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,9 @@ def test_port_taken_between_choice_and_bind_is_retried(tmp_path):
     taken = squatter.getsockname()[1]
 
     async def scenario() -> tuple[list[int], int, str]:
-        gateway = Gateway(StateDir.open(tmp_path / "state"), url_host="127.0.0.1", http_port=1, grpc_port=1, ready_timeout=90)
+        gateway = Gateway(
+            StateDir.open(tmp_path / "state"), url_host="127.0.0.1", http_port=1, grpc_port=1, ready_timeout=90
+        )
         await gateway.startup()
         original = gateway._new_process
         chosen: list[int] = []
@@ -35,8 +38,9 @@ def test_port_taken_between_choice_and_bind_is_retried(tmp_path):
 
         gateway._new_process = first_on_a_taken_port
         try:
-            deployment = await gateway.deploy(ROOT / "tests" / "fixtures" / "echo_model")
-            return chosen, deployment.process.ports.http, deployment.process.state.value
+            answer = await gateway.deploy(ROOT / "tests" / "fixtures" / "echo_model")
+            described = answer["deployment"]
+            return chosen, described["ports"]["http"], described["state"]
         finally:
             await gateway.shutdown()
 

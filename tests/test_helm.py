@@ -1,4 +1,5 @@
 """The per-model Helm chart with a real Helm binary: lint, template, two releases coexist."""
+
 from __future__ import annotations
 
 import shutil
@@ -6,9 +7,12 @@ import subprocess
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from seldon_pkg import labels as L
 from seldon_pkg import schema
-from seldon_pkg.naming import derived_names
+from seldon_pkg.naming import chart_release_name, derived_names
 from tests.support.microservice import ROOT
 
 CHART = ROOT / "manifests" / "charts" / "seldon-model"
@@ -23,10 +27,12 @@ def helm() -> str:
     return found
 
 
-def template(helm: str, release: str, *sets: str, namespace: str = "default") -> dict:
+def template(helm: str, release: str, *sets: str, namespace: str = "default", strings: dict | None = None) -> dict:
     args = [helm, "template", release, str(CHART), "--namespace", namespace]
     for item in sets:
         args += ["--set", item]
+    for key, value in (strings or {}).items():
+        args += ["--set-string", f"{key}={_escape_set(value)}"]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     documents = [d for d in yaml.safe_load_all(out) if d]
     assert len(documents) == 1
@@ -45,7 +51,10 @@ def test_two_releases_of_the_same_chart_coexist(helm):
     assert a["metadata"]["name"] != b["metadata"]["name"]
     for manifest in (a, b):
         schema.validate(manifest)
-    assert a["spec"]["predictors"][0]["labels"]["app.kubernetes.io/instance"] == "mnist-a"
+    labels = a["spec"]["predictors"][0]["labels"]
+    assert labels["app.kubernetes.io/instance"] == "mnist-a"
+    assert labels[L.MANAGED_BY] == L.MANAGER  # list / delete / prune --keep-last see releases
+    assert labels[L.IDENTITY] == a["metadata"]["name"].rsplit("-", 1)[1]
 
 
 @pytest.mark.parametrize(
@@ -64,9 +73,56 @@ def test_rendered_output_is_valid_and_names_fit(helm, release, sets):
 
 
 def test_same_release_in_another_namespace_gets_another_name(helm):
-    assert template(helm, "mnist", namespace="a")["metadata"]["name"] != template(helm, "mnist", namespace="b")["metadata"]["name"]
+    assert (
+        template(helm, "mnist", namespace="a")["metadata"]["name"]
+        != template(helm, "mnist", namespace="b")["metadata"]["name"]
+    )
 
 
 def test_missing_image_is_an_error(helm):
     result = subprocess.run([helm, "template", "x", str(CHART), "--set", "image="], capture_output=True, text=True)
     assert result.returncode != 0 and "image is required" in result.stderr
+
+
+def _escape_set(value: str) -> str:
+    """``--set-string`` splits on unescaped commas and treats backslashes specially."""
+    return value.replace("\\", "\\\\").replace(",", "\\,")
+
+
+RELEASE = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?", fullmatch=True)
+FREE_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(
+    lambda t: t.strip() == t and "=" not in t and "{" not in t and "[" not in t
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    release=RELEASE,
+    model=FREE_TEXT,
+    version=FREE_TEXT,
+    namespace=st.from_regex(r"[a-z]([-a-z0-9]{0,20}[a-z0-9])?", fullmatch=True),
+)
+def test_chart_names_follow_the_python_rule(helm, release, model, version, namespace):
+    """Real `helm template` with hostile values: the name is naming.chart_release_name's, and valid."""
+    manifest = template(helm, release, namespace=namespace, strings={"model.name": model, "model.version": version})
+    name = manifest["metadata"]["name"]
+    assert name == chart_release_name(namespace, release, model, version)
+    assert len(name) <= 42 and name[0].isalpha()
+    annotations = manifest["metadata"]["annotations"]
+    assert (annotations[L.ANNOTATION_MODEL], annotations[L.ANNOTATION_VERSION]) == (model, version)  # intact
+    schema.validate(manifest)
+
+
+def test_long_releases_differing_only_at_the_end_never_collide(helm):
+    base = "a-really-long-release-name-for-the-mnist-model-0"
+    releases = [base[:-1] + str(i) for i in range(4)] + [base[:-1] + "x" * 5]
+    names = [template(helm, r)["metadata"]["name"] for r in releases]
+    assert len(set(names)) == len(names)
+    assert all(n == chart_release_name("default", r, "mnist", "v1") for n, r in zip(names, releases, strict=True))
+    assert len({n[:31] for n in names}) == 1  # the readable part was cut the same: only the hash tells them apart
+
+
+@pytest.mark.parametrize("release", ["Mnist", "mnist_model", "ünicode", "x-", "a" * 54])
+def test_helm_itself_refuses_release_names_outside_its_alphabet(helm, release):
+    result = subprocess.run([helm, "template", release, str(CHART)], capture_output=True, text=True)
+    assert result.returncode != 0 and "invalid release name" in result.stderr

@@ -3,6 +3,7 @@
 Nothing here talks to a real cluster: tests/k8s_double serves the real REST paths and simulates
 the Seldon operator (including its reported pod leaks). scripts/kind-e2e.sh is the real check.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,25 +15,28 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from kubernetes.client.exceptions import ApiException
 
 from seldon_pkg import labels as L
 from seldon_pkg import manifests
-from seldon_pkg.k8s import cleanup, hooks as hooks_module, resources as R
+from seldon_pkg.errors import NotReady, Refused
+from seldon_pkg.k8s import cleanup
+from seldon_pkg.k8s import hooks as hooks_module
+from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import NoClusterConfig, connect
 from seldon_pkg.k8s.deploy import NotAvailable, deploy
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.inventory import list_deployments
-from seldon_pkg.errors import NotReady, Refused
-from seldon_pkg.targets import DeploymentInfo, DeployPolicy, deployed
-from seldon_pkg.targets.kubernetes import KubernetesTarget
-from tests.support.gateway import wait_until
 from seldon_pkg.naming import derived_names
 from seldon_pkg.spec import load_spec
+from seldon_pkg.targets import DeploymentInfo, DeployPolicy, deployed
+from seldon_pkg.targets.kubernetes import KubernetesTarget
 from tests.k8s_double.operator import SimulatedSeldonOperator
 from tests.k8s_double.server import KubernetesDouble
 from tests.k8s_double.store import Store
 from tests.support.crd import crd_schema
+from tests.support.gateway import wait_until
 from tests.support.microservice import ROOT
 
 NODE_IP = "192.0.2.10"  # TEST-NET-1: data only, never connected to
@@ -46,18 +50,30 @@ def crd_validator():
 @pytest.fixture
 def api(tmp_path, monkeypatch):
     store = Store(validators={"seldondeployments": crd_validator()})
-    operator = SimulatedSeldonOperator(store, ready_delay=0.2).start()
+    # reconcile and garbage collection run on their own threads, a moment after the API call,
+    # as on a real cluster; Creating lasts longer than one 0.25 s poll of `deploy`
+    operator = SimulatedSeldonOperator(store, ready_delay=0.6).start()
     with KubernetesDouble(store) as double:
         double.operator = operator
         kubeconfig = tmp_path / "kubeconfig"
         double.kubeconfig(kubeconfig, context="double")
         monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-        store.create("nodes", "", {"metadata": {"name": "node-1"},
-                                   "status": {"addresses": [{"type": "InternalIP", "address": NODE_IP}]}})
-        store.create("services", "istio-system", {
-            "metadata": {"name": "istio-ingressgateway"},
-            "spec": {"type": "NodePort", "ports": [{"name": "http2", "port": 80, "nodePort": 31380, "protocol": "TCP"}]},
-        })
+        store.create(
+            "nodes",
+            "",
+            {"metadata": {"name": "node-1"}, "status": {"addresses": [{"type": "InternalIP", "address": NODE_IP}]}},
+        )
+        store.create(
+            "services",
+            "istio-system",
+            {
+                "metadata": {"name": "istio-ingressgateway"},
+                "spec": {
+                    "type": "NodePort",
+                    "ports": [{"name": "http2", "port": 80, "nodePort": 31380, "protocol": "TCP"}],
+                },
+            },
+        )
         double.cluster = connect()
         yield double
     operator.stop()
@@ -66,6 +82,7 @@ def api(tmp_path, monkeypatch):
 @pytest.fixture
 def specs(tmp_path):
     """The demo CNN spec, and versions 2 and 3 of it, and another model."""
+
     def variant(version: str, image_tag: str, name: str = "mnist-cnn") -> Path:
         folder = tmp_path / f"{name}-{version}"
         folder.mkdir()
@@ -73,6 +90,7 @@ def specs(tmp_path):
         text = text.replace("name: mnist-cnn", f"name: {name}").replace("version: v1", f"version: {version}")
         (folder / "seldon-model.yaml").write_text(text.replace(":0.1", f":{image_tag}"))
         return folder
+
     return {
         "cnn": load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"),
         "mlp": load_spec(ROOT / "demo_mnist" / "mnist-mlp.yaml"),
@@ -87,8 +105,11 @@ def sdep_names(api, namespace="default"):
 
 
 def children_of(api, name, namespace="default"):
-    return [(plural, obj["metadata"]["name"]) for plural in ("deployments", "replicasets", "pods", "services")
-            for obj in api.store.list(plural, namespace, f"seldon-deployment-id={name}")]
+    return [
+        (plural, obj["metadata"]["name"])
+        for plural in ("deployments", "replicasets", "pods", "services")
+        for obj in api.store.list(plural, namespace, f"seldon-deployment-id={name}")
+    ]
 
 
 def test_connection_errors_are_clear(tmp_path, monkeypatch, api):
@@ -112,7 +133,9 @@ def test_two_models_side_by_side_each_with_its_own_identity(api, specs):
         expected = derived_names(result.name)
         deployments = api.store.list("deployments", "default", f"seldon-deployment-id={result.name}")
         assert [d["metadata"]["name"] for d in deployments] == [expected["deployment"]]  # no md5 fallback
-        services = {s["metadata"]["name"] for s in api.store.list("services", "default", f"seldon-deployment-id={result.name}")}
+        services = {
+            s["metadata"]["name"] for s in api.store.list("services", "default", f"seldon-deployment-id={result.name}")
+        }
         assert services == {expected["predictor_service"], expected["container_service"]}
         pods = api.store.list("pods", "default", f"seldon-deployment-id={result.name}")
         assert pods and all(p["metadata"]["labels"][L.MODEL] == spec.name for p in pods)  # our labels reach pods
@@ -162,7 +185,9 @@ def test_canary_splits_traffic_in_one_seldon_deployment(api, specs):
     predictors = api.store.get("seldondeployments", "default", stable.name)["spec"]["predictors"]
     assert [(p["name"], p["traffic"]) for p in predictors] == [("default", 80), ("canary", 20)]
     assert predictors[1]["componentSpecs"][0]["spec"]["containers"][0]["image"].endswith(":0.2")
-    names = {d["metadata"]["name"] for d in api.store.list("deployments", "default", f"seldon-deployment-id={stable.name}")}
+    names = {
+        d["metadata"]["name"] for d in api.store.list("deployments", "default", f"seldon-deployment-id={stable.name}")
+    }
     assert names == {derived_names(stable.name)["deployment"], derived_names(stable.name, "canary")["deployment"]}
     rows = list_deployments(api.cluster, "default")
     assert rows[0]["traffic"] == {"default": 80, "canary": 20}
@@ -219,7 +244,11 @@ def test_prune_finds_zombies_and_spares_everything_else(api, specs):
     keep = deploy(api.cluster, specs["mlp"])
     victim = deploy(api.cluster, specs["cnn"])
     api.operator.leak_pods_on_delete = True
-    api.cluster.custom.delete_namespaced_custom_object(R.GROUP, R.VERSION, "default", R.PLURAL, victim.name)  # kubectl delete
+    api.cluster.custom.delete_namespaced_custom_object(
+        R.GROUP, R.VERSION, "default", R.PLURAL, victim.name
+    )  # kubectl delete
+    # the garbage collector takes the workloads a moment later; the leaked pods stay
+    wait_until(lambda: not api.store.list("replicasets", "default", f"seldon-deployment-id={victim.name}"), 10)
     leaked = api.store.list("pods", "default", f"seldon-deployment-id={victim.name}")
     assert leaked  # the operator leaked them, as reported by users
     bystanders = [
@@ -249,6 +278,19 @@ def test_pods_leaked_by_a_predictor_rename_are_zombies(api, specs):
     sdep = api.store.get("seldondeployments", "default", result.name)
     sdep["spec"]["predictors"][0]["name"] = "main"
     api.store.replace("seldondeployments", "default", result.name, sdep)
+    old = derived_names(result.name)["deployment"]
+
+    def settled() -> bool:  # the operator reconciled the rename and the GC took the old workload
+        names = {
+            o["metadata"]["name"]
+            for plural in ("deployments", "replicasets")
+            for o in api.store.list(plural, "default")
+        }
+        return derived_names(result.name, predictor="main")["deployment"] in names and not any(
+            n.startswith(old) for n in names
+        )
+
+    wait_until(settled, 10)
     zombies = cleanup.find_zombies(api.cluster, ["default"])
     assert zombies and {z.kind for z in zombies} == {"Pod"}
     assert all(z.reason == "not owned by its SeldonDeployment" and z.sdep == result.name for z in zombies)
@@ -320,9 +362,16 @@ def test_deployed_undoes_an_apply_that_never_became_ready(api, specs):
 def test_endpoint_prefers_a_load_balancer_address(api):
     assert find_ingress(api.cluster).base_url == f"http://{NODE_IP}:31380"
     gateway = api.store.get("services", "istio-system", "istio-ingressgateway")
-    api.store.patch("services", "istio-system", "istio-ingressgateway",
-                    {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}}})
-    assert find_ingress(api.cluster).prediction_url("default", "m") == "http://203.0.113.7:80/seldon/default/m/api/v1.0/predictions"
+    api.store.patch(
+        "services",
+        "istio-system",
+        "istio-ingressgateway",
+        {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}}},
+    )
+    assert (
+        find_ingress(api.cluster).prediction_url("default", "m")
+        == "http://203.0.113.7:80/seldon/default/m/api/v1.0/predictions"
+    )
     api.store.delete("services", "istio-system", gateway["metadata"]["name"])
     with pytest.raises(NoIngress, match="no Istio or Ambassador gateway"):
         find_ingress(api.cluster)
@@ -346,6 +395,72 @@ def test_the_double_answers_like_an_api_server(api, specs):
     assert R.get_sdep(api.cluster, "default", "nope") is None
 
 
+def test_the_double_is_as_strict_as_an_api_server(api, specs):
+    """The rules a real API server enforces and the product must cope with."""
+    import requests
+
+    manifest = manifests.seldon_deployment(specs["cnn"])
+    created = R.create_sdep(api.cluster, manifest)
+    without_version = dict(manifest, metadata={k: v for k, v in manifest["metadata"].items() if k != "resourceVersion"})
+    with pytest.raises(ApiException) as no_version:
+        R.replace_sdep(api.cluster, without_version)
+    assert no_version.value.status == 422 and "resourceVersion" in json.loads(no_version.value.body)["message"]
+    bad_labels = dict(manifest, metadata=dict(manifest["metadata"], name="bad-labels", labels={"x": "not ok!"}))
+    with pytest.raises(ApiException) as labels:
+        R.create_sdep(api.cluster, bad_labels)
+    assert labels.value.status == 422 and "label value" in json.loads(labels.value.body)["message"]
+    path = f"{api.url}/apis/{R.GROUP}/{R.VERSION}/namespaces/default/{R.PLURAL}/{created['metadata']['name']}"
+    merge = {"Content-Type": "application/merge-patch+json"}
+    assert requests.patch(path, data=b"{not json", headers=merge, timeout=5).status_code == 400
+    assert (
+        requests.patch(
+            path, data=b"{}", headers={"Content-Type": "application/vnd.kubernetes.protobuf"}, timeout=5
+        ).status_code
+        == 415
+    )
+    broken_patch = json.dumps({"metadata": {"labels": {"bad key!": "v"}}}).encode()
+    assert requests.patch(path, data=broken_patch, headers=merge, timeout=5).status_code == 422
+    # garbage collection is asynchronous: right after the delete call the children still exist,
+    # and cleanup.delete is what waits for them
+    wait_until(lambda: children_of(api, created["metadata"]["name"]), 10)
+    R.delete_sdep(api.cluster, "default", created["metadata"]["name"])
+    assert children_of(api, created["metadata"]["name"])
+    report = cleanup.delete(api.cluster, created["metadata"]["name"], "default", timeout=10)
+    assert not report.existed and not report.leftovers_removed and children_of(api, created["metadata"]["name"]) == []
+
+
+@pytest.mark.parametrize(
+    "model, version",
+    [
+        ("x" * 150, "v" * 80),  # long: cut to the 42-character budget
+        ("Ünïcødé 模型 — détection", "2026.11.25-rc1"),  # unicode, upper case, dots
+        ("m" * 31, "1"),  # exactly at the cut
+    ],
+)
+def test_identities_at_the_boundary_meet_the_operators_own_naming(api, tmp_path, model, version):
+    """Independent of naming.derived_names: the double's operator applies Seldon's rule itself
+    (children over 63 characters become seldon-<md5>); ours must never trigger it."""
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    (folder / "seldon-model.yaml").write_text(
+        yaml.safe_dump(
+            {"name": model, "version": version, "wrapper": "M.M", "image": "example.org/m:1"}, allow_unicode=True
+        )
+    )
+    result = deploy(api.cluster, load_spec(folder))
+    assert len(result.name) == min(42, len(result.name)) and result.name[0].isalpha()
+    objects = [
+        o
+        for plural in ("deployments", "services", "pods")
+        for o in api.store.list(plural, "default", f"seldon-deployment-id={result.name}")
+    ]
+    names = {o["metadata"]["name"] for o in objects}
+    assert f"{result.name}-default-0-classifier" in names  # spelled out here, not taken from the product
+    assert {f"{result.name}-default", f"{result.name}-default-classifier"} <= names
+    assert not any(n.startswith("seldon-") for n in names)  # the operator's md5 fallback never fired
+    assert all(len(n) <= 63 for n in names if not n.startswith(f"{result.name}-default-0-classifier-"))
+
+
 def test_cli_against_the_double(api, specs):
     cli = str(Path(sys.executable).parent / "seldon-pkg")
     env = dict(os.environ)
@@ -361,7 +476,9 @@ def test_cli_against_the_double(api, specs):
     rows = json.loads(run("list", "--target", "k8s", "-o", "json").stdout)
     assert [(r["name"], r["state"]) for r in rows] == [(name, "Available")]
     assert set(rows[0]) == {f.name for f in dataclasses.fields(DeploymentInfo)}  # the local target's shape too
-    assert run("endpoint", name, "--target", "k8s").stdout.strip().endswith(f"/seldon/default/{name}/api/v1.0/predictions")
+    assert (
+        run("endpoint", name, "--target", "k8s").stdout.strip().endswith(f"/seldon/default/{name}/api/v1.0/predictions")
+    )
     api.operator.leak_pods_on_delete = True
     api.cluster.custom.delete_namespaced_custom_object(R.GROUP, R.VERSION, "default", R.PLURAL, name)
     dry = run("prune")
@@ -379,8 +496,12 @@ def test_cli_reports_api_errors_in_one_line(api, specs):
     broken = manifests.seldon_deployment(specs["cnn"])
     api.store.create("seldondeployments", "default", broken)
     api.store.validators["seldondeployments"] = lambda body: ["spec.predictors: rejected by the test"]
-    result = subprocess.run([cli, "deploy", str(ROOT / "demo_mnist" / "mnist-cnn.yaml"), "--target", "k8s"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [cli, "deploy", str(ROOT / "demo_mnist" / "mnist-cnn.yaml"), "--target", "k8s"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "Kubernetes API answered 422 Unprocessable Entity" in result.stderr
     assert f'SeldonDeployment "{name}" is invalid' in result.stderr

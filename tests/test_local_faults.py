@@ -5,6 +5,7 @@ folder, so none depends on another's leftovers. The model is the test-only EchoM
 current interpreter (starts in about a second); the environment-build case uses an isolated
 environment on purpose.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,14 @@ def echo_variant(folder: Path, factor: float, name: str = "Echo Model (tests)", 
     """The echo model's folder with another factor (same identity unless ``name`` differs)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "EchoModel.py").write_text((ECHO / "EchoModel.py").read_text())
-    lines = [f"name: {name}", "version: v1", "namespace: testing", "wrapper: EchoModel.EchoModel",
-             f"parameters: {{factor: {factor}}}", "runtime: current"] + [f"{k}: {v}" for k, v in extra.items()]
+    lines = [
+        f"name: {name}",
+        "version: v1",
+        "namespace: testing",
+        "wrapper: EchoModel.EchoModel",
+        f"parameters: {{factor: {factor}}}",
+        "runtime: current",
+    ] + [f"{k}: {v}" for k, v in extra.items()]
     (folder / "seldon-model.yaml").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -141,8 +148,11 @@ def test_a_failed_environment_build_shows_pips_error_and_is_never_reused(gateway
         assert "seldon-pkg-test-no-such-distribution" in result.stderr
         assert "No matching distribution" in result.stderr or "Could not find a version" in result.stderr
     envs = StateDir(gateway.state_dir).envs
-    assert not any((env / ".seldon-pkg-ready").exists() and "no-such" in (env / ".seldon-pkg-ready").read_text()
-                   for env in envs.iterdir() if env.is_dir())
+    assert not any(
+        (env / ".seldon-pkg-ready").exists() and "no-such" in (env / ".seldon-pkg-ready").read_text()
+        for env in envs.iterdir()
+        if env.is_dir()
+    )
     after = gateway.deployments()
     assert [(r["name"], r["pid"], r["state"]) for r in after] == [(neighbour["name"], neighbour["pid"], "Available")]
 
@@ -170,5 +180,8 @@ def test_concurrent_deploys_of_one_identity_are_serialised(gateway, tmp_path):
 def _model_group_leaders(gateway: GatewayProcess):
     import psutil
 
-    return [child for child in psutil.Process(gateway.process.pid).children()
-            if child.status() != psutil.STATUS_ZOMBIE and os.getpgid(child.pid) == child.pid]
+    return [
+        child
+        for child in psutil.Process(gateway.process.pid).children()
+        if child.status() != psutil.STATUS_ZOMBIE and os.getpgid(child.pid) == child.pid
+    ]

@@ -4,6 +4,7 @@ Two MNIST models (isolated runtime environments, no TensorFlow) and a test-only 
 run side by side behind one gateway; the tests call them as an application would (the official
 SeldonClient over REST and gRPC) and then break things on purpose.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,11 +20,11 @@ import requests
 from google.protobuf.json_format import MessageToDict
 from seldon_core.seldon_client import SeldonClient
 
+from seldon_pkg.local.ostools import group_members as process_group
 from seldon_pkg.manifests import name_of
 from seldon_pkg.spec import load_spec
 from seldon_pkg.targets import DeploymentInfo
 from tests.support.digits import held_out
-from seldon_pkg.local.ostools import group_members as process_group
 from tests.support.gateway import GatewayProcess, predict, wait_until
 from tests.support.microservice import ROOT
 
@@ -92,8 +93,13 @@ def test_seldon_client_through_the_gateway_reaches_each_model(gateway, transport
     images, labels = held_out()
     endpoint = f"localhost:{gateway.http_port if transport == 'rest' else gateway.grpc_port}"
     for row in gateway.deployments():
-        client = SeldonClient(gateway="ambassador", transport=transport, gateway_endpoint=endpoint,
-                              namespace=row["namespace"], deployment_name=row["name"])
+        client = SeldonClient(
+            gateway="ambassador",
+            transport=transport,
+            gateway_endpoint=endpoint,
+            namespace=row["namespace"],
+            deployment_name=row["name"],
+        )
         result = client.predict(data=images[:6].reshape(6, 784))
         assert result.success, (row["name"], result.msg)
         response = result.response if isinstance(result.response, dict) else MessageToDict(result.response)
@@ -127,7 +133,10 @@ def test_other_seldon_paths_are_routed(gateway):
     assert requests.get(f"{base}/health/ping", timeout=5).status_code == 200
     assert requests.get(f"{base}/metadata", timeout=5).json()["name"] == "mnist-classifier"
     body, labels = digits_body(3)
-    assert reply_array(requests.post(f"{base}/predict", json=body, timeout=10).json()).argmax(axis=1).tolist() == labels.tolist()
+    assert (
+        reply_array(requests.post(f"{base}/predict", json=body, timeout=10).json()).argmax(axis=1).tolist()
+        == labels.tolist()
+    )
 
 
 def test_model_processes_listen_on_loopback_only(gateway):
@@ -159,7 +168,7 @@ def test_mnist_models_run_in_environments_without_tensorflow(gateway):
 def test_a_killed_model_answers_503_then_restarts_while_others_keep_answering(gateway):
     victim = gateway.deployment("mnist-mlp")
     other_url = gateway.deployment("mnist-cnn")["url"]
-    body, labels = digits_body(2)
+    body, _labels = digits_body(2)
     os.kill(victim["pid"], signal.SIGKILL)
     started = time.monotonic()
     codes = set()
@@ -179,7 +188,7 @@ def test_a_killed_model_answers_503_then_restarts_while_others_keep_answering(ga
 
 def test_redeploy_under_load_loses_no_request(gateway):
     row = gateway.deployment("mnist-cnn")
-    body, labels = digits_body(1)
+    body, _labels = digits_body(1)
     failures: list[str] = []
     successes = [0]
     stop = threading.Event()
@@ -238,9 +247,19 @@ def test_control_api_needs_the_token(gateway):
 
 def test_a_second_gateway_on_a_busy_port_is_refused(gateway, tmp_path):
     result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "seldon-pkg"), "serve", "--port", str(gateway.http_port),
-         "--grpc-port", "0", "--state-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
+        [
+            str(ROOT / ".venv" / "bin" / "seldon-pkg"),
+            "serve",
+            "--port",
+            str(gateway.http_port),
+            "--grpc-port",
+            "0",
+            "--state-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert f"http port 127.0.0.1:{gateway.http_port} is not available" in result.stderr

@@ -1,4 +1,5 @@
 """SeldonDeployment manifests against the real CRD schema and Seldon's webhook rules."""
+
 from __future__ import annotations
 
 import copy
@@ -42,7 +43,11 @@ def test_manifest_content():
     assert predictor["graph"]["parameters"] == [
         {"name": "model_uri", "value": "models/mnist-cnn.onnx", "type": "STRING"}
     ]
-    for where in (manifest["metadata"]["labels"], predictor["labels"], predictor["componentSpecs"][0]["metadata"]["labels"]):
+    for where in (
+        manifest["metadata"]["labels"],
+        predictor["labels"],
+        predictor["componentSpecs"][0]["metadata"]["labels"],
+    ):
         assert where[L.MANAGED_BY] == "seldon-pkg"
         assert where[L.MODEL] == "mnist-cnn" and where[L.VERSION] == "v1"
         assert where[L.REVISION] == manifests.revision_of(spec)
@@ -51,18 +56,21 @@ def test_manifest_content():
 
 def test_parameter_types_are_seldons(tmp_path):
     (tmp_path / "seldon-model.yaml").write_text(
-        "name: m\nversion: v1\nwrapper: M.M\nimage: i:1\n"
-        "parameters: {s: text, i: 3, f: 0.25, b: false}\n"
+        "name: m\nversion: v1\nwrapper: M.M\nimage: i:1\nparameters: {s: text, i: 3, f: 0.25, b: false}\n"
     )
     graph = manifests.seldon_deployment(load_spec(tmp_path))["spec"]["predictors"][0]["graph"]
     assert {p["name"]: (p["type"], p["value"]) for p in graph["parameters"]} == {
-        "b": ("BOOL", "false"), "f": ("DOUBLE", "0.25"), "i": ("INT", "3"), "s": ("STRING", "text"),
+        "b": ("BOOL", "false"),
+        "f": ("DOUBLE", "0.25"),
+        "i": ("INT", "3"),
+        "s": ("STRING", "text"),
     }
 
 
 def test_revision_changes_with_what_changes_the_pods(tmp_path):
     base = "name: m\nversion: v1\nwrapper: M.M\nimage: i:1\n"
-    (tmp_path / "a").mkdir(); (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
     (tmp_path / "a" / "seldon-model.yaml").write_text(base)
     (tmp_path / "b" / "seldon-model.yaml").write_text(base.replace("i:1", "i:2"))
     a, b = load_spec(tmp_path / "a"), load_spec(tmp_path / "b")
@@ -89,14 +97,27 @@ def test_canary_form():
 @pytest.mark.parametrize(
     "breakage, message",
     [
-        (lambda m: m["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"][0].update(name="other"), "has no container"),
+        (
+            lambda m: m["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"][0].update(name="other"),
+            "has no container",
+        ),
         (lambda m: m["spec"]["predictors"].append(copy.deepcopy(m["spec"]["predictors"][0])), "unique"),
-        (lambda m: m["spec"]["predictors"][0].update(traffic=50) or m["spec"]["predictors"].append(
-            dict(copy.deepcopy(m["spec"]["predictors"][0]), name="canary", traffic=30)), "sum to 100"),
+        (
+            lambda m: (
+                m["spec"]["predictors"][0].update(traffic=50)
+                or m["spec"]["predictors"].append(
+                    dict(copy.deepcopy(m["spec"]["predictors"][0]), name="canary", traffic=30)
+                )
+            ),
+            "sum to 100",
+        ),
         (lambda m: m["metadata"].update(name="x" * 50), "longer than 63"),
         (lambda m: m["spec"]["predictors"][0].update(replicas="one"), "is not of type 'integer'"),
         (lambda m: m["spec"]["predictors"][0].update(lables={}), "unknown field"),
-        (lambda m: m["spec"]["predictors"][0]["graph"].update(parameters=[{"name": "x", "value": 1, "type": "INT"}]), "is not of type 'string'"),
+        (
+            lambda m: m["spec"]["predictors"][0]["graph"].update(parameters=[{"name": "x", "value": 1, "type": "INT"}]),
+            "is not of type 'string'",
+        ),
     ],
 )
 def test_invalid_manifests_are_refused(breakage, message):

@@ -2,6 +2,7 @@
 
 Every test talks to a real process over loopback; nothing is mocked.
 """
+
 from __future__ import annotations
 
 import base64
@@ -148,6 +149,7 @@ def test_official_seldon_client(mnist_onnx, transport):
 
 # ---- bad input: always a 4xx with a JSON reason, and the server keeps answering -------------
 
+
 def corrupt_png() -> str:
     images, _ = held_out()
     return base64.b64encode(png_bytes(images[0])[:40]).decode()
@@ -167,7 +169,11 @@ BAD = {
     "tensor-values-mismatch": ({"data": {"tensor": {"shape": [2, 784], "values": [0.0] * 784}}}, 400, "needs 1568"),
     "tensor-bad-shape": ({"data": {"tensor": {"shape": ["x"], "values": [1]}}}, 400, "integers"),
     "binData-not-base64": ({"binData": "@@@ not base64 @@@"}, 400, "base64"),
-    "binData-not-an-image": ({"binData": base64.b64encode(b"hello, not an image" * 10).decode()}, 400, "not a readable image"),
+    "binData-not-an-image": (
+        {"binData": base64.b64encode(b"hello, not an image" * 10).decode()},
+        400,
+        "not a readable image",
+    ),
     "binData-truncated-png": ({"binData": corrupt_png()}, 400, "not a readable image"),
     "strData-not-base64": ({"strData": "this is not base64!"}, 400, "base64"),
     "jsonData-not-accepted": ({"jsonData": {"x": 1}}, 400, "does not accept"),

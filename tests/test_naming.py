@@ -1,4 +1,5 @@
 """Names: same identity -> same name, different identities -> different names, all fit in 63."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Image build contexts: complete enough to serve from a fresh venv built from them alone."""
+
 from __future__ import annotations
 
 import subprocess
@@ -22,8 +23,14 @@ def mnist_context(tmp_path_factory):
 def test_context_contents(mnist_context):
     directory = mnist_context.directory
     files = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
-    assert {"Dockerfile", ".dockerignore", "requirements.txt", "models/mnist-cnn.onnx",
-            "model_wrappers/mnist.py", "model_wrappers/base.py"} <= files
+    assert {
+        "Dockerfile",
+        ".dockerignore",
+        "requirements.txt",
+        "models/mnist-cnn.onnx",
+        "model_wrappers/mnist.py",
+        "model_wrappers/base.py",
+    } <= files
     assert "models/mnist-cnn.keras" not in files and "models/mnist-mlp.onnx" not in files  # unused models stay out
     assert not any("__pycache__" in f for f in files)
     requirements = (directory / "requirements.txt").read_text().split()
@@ -33,7 +40,10 @@ def test_context_contents(mnist_context):
     dockerfile = (directory / "Dockerfile").read_text()
     assert dockerfile.startswith("# Generated") and "FROM python:3.11-slim" in dockerfile
     assert "USER 8888" in dockerfile
-    assert 'ENTRYPOINT ["seldon-core-microservice", "model_wrappers.mnist.MnistClassifier", "--service-type", "MODEL"]' in dockerfile
+    assert (
+        'ENTRYPOINT ["seldon-core-microservice", "model_wrappers.mnist.MnistClassifier", "--service-type", "MODEL"]'
+        in dockerfile
+    )
 
 
 def test_keras_model_context_asks_for_tensorflow(tmp_path):
@@ -57,7 +67,9 @@ def test_a_fresh_venv_from_the_context_serves_predictions(mnist_context, tmp_pat
     python = env_dir / "bin" / "python"
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", "requirements.txt"],
-        cwd=mnist_context.directory, check=True, timeout=600,
+        cwd=mnist_context.directory,
+        check=True,
+        timeout=600,
     )
     probe = subprocess.run([str(python), "-c", "import tensorflow"], capture_output=True)
     assert probe.returncode != 0, "TensorFlow must not be in the MNIST ONNX image"

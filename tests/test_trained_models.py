@@ -1,4 +1,5 @@
 """The committed demo models: present, accurate on the held-out split, and honestly reported."""
+
 from __future__ import annotations
 
 import json

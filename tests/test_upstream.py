@@ -3,6 +3,7 @@
 Each test's server answers with exact bytes (valid, chunked, closing, truncated, oversized,
 malformed), so every branch of the client is exercised over a real TCP connection.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +29,13 @@ class ScriptedServer:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+                length = int(
+                    next(
+                        line.split(b":")[1]
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    )
+                )
                 await reader.readexactly(length)
                 answer = self.answers[min(self.requests, len(self.answers) - 1)]
                 self.requests += 1
@@ -65,12 +72,15 @@ def test_content_length_answer_and_keep_alive_reuse():
                 assert (reply.status, reply.body, reply.content_type) == (200, b"{}", "application/json")
             pool.close()
         assert server.connections == 1 and server.requests == 3
+
     run(scenario())
 
 
 def test_chunked_answer_with_trailers():
-    answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
-              b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n")
+    answer = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+        b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    )
 
     async def scenario():
         async with ScriptedServer([answer]) as port:
@@ -80,6 +90,7 @@ def test_chunked_answer_with_trailers():
             again = await pool.request(port, "GET", "/", b"", {})
             assert again.body == b"hello world"
             pool.close()
+
     run(scenario())
 
 
@@ -94,6 +105,7 @@ def test_connection_close_is_honoured():
                 assert (await pool.request(port, "GET", "/", b"", {})).status == 200
             pool.close()
         assert server.connections == 2  # never reused after Connection: close
+
     run(scenario())
 
 
@@ -106,11 +118,12 @@ def test_a_stale_pooled_connection_is_retried_once_on_a_new_one():
             assert (await pool.request(port, "POST", "/", b"{}", {})).status == 200
             pool.close()
         assert server.connections == 2 and server.requests == 3
+
     run(scenario())
 
 
 def test_a_request_is_never_sent_twice_once_an_answer_began():
-    truncated = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial"
+    truncated = b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"partial'
 
     async def scenario():
         server = ScriptedServer([OK, truncated])
@@ -121,38 +134,53 @@ def test_a_request_is_never_sent_twice_once_an_answer_began():
                 await pool.request(port, "POST", "/", b"{}", {})
             pool.close()
         assert server.requests == 2  # the model ran it once, not again
+
     run(scenario())
 
 
-@pytest.mark.parametrize("answer, message", [
-    (b"garbage\r\n\r\n", "bad status line"),
-    (b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n", "bad status line"),
-    (b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n", "Content-Length"),
-    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", "repeated Content-Length"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n0\r\n\r\n", "both"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "Transfer-Encoding"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX", "CRLF"),
-    (b"HTTP/1.1 200 OK\r\nNoColonHere\r\n\r\n", "malformed header"),
-    (b"HTTP/1.1 200 OK\r\nContent-Length: 5", "inside its headers"),
-    (b"HTTP/1.1 200 OK\r\n" + b"X: " + b"a" * 70000 + b"\r\n\r\n", "ValueError"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (b"garbage\r\n\r\n", "bad status line"),
+        (b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n", "bad status line"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n", "Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", "repeated Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n0\r\n\r\n", "both"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "Transfer-Encoding"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX", "CRLF"),
+        (b"HTTP/1.1 200 OK\r\nNoColonHere\r\n\r\n", "malformed header"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5", "inside its headers"),
+        (b"HTTP/1.1 200 OK\r\n" + b"X: " + b"a" * 70000 + b"\r\n\r\n", "ValueError"),
+    ],
+)
 def test_malformed_answers_are_upstream_errors(answer, message):
     async def scenario():
         async with ScriptedServer([answer], close_after_each=True) as port:
             with pytest.raises(UpstreamError, match=message):
                 await UpstreamPool().request(port, "GET", "/", b"", {})
+
     run(scenario())
 
 
-@pytest.mark.parametrize("answer", [
-    b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + b"x" * 2000,
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"400\r\n" + b"x" * 1024 + b"\r\n" + b"400\r\n" + b"x" * 1024 + b"\r\n0\r\n\r\n",
-    b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 2000,  # no length: read to close, still bounded
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + b"x" * 2000,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"400\r\n"
+        + b"x" * 1024
+        + b"\r\n"
+        + b"400\r\n"
+        + b"x" * 1024
+        + b"\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 2000,  # no length: read to close, still bounded
+    ],
+)
 def test_answers_are_bounded(answer):
     async def scenario():
         async with ScriptedServer([answer], close_after_each=True) as port:
             with pytest.raises(UpstreamError, match="limit"):
                 await UpstreamPool(max_body=1500).request(port, "GET", "/", b"", {})
+
     run(scenario())

@@ -1,4 +1,5 @@
 """The wrapper classes in-process: parameters, decoding, preprocessing, Seldon's hooks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -88,9 +89,9 @@ def test_load_failure_is_raised_not_swallowed(tmp_path):
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a model")
     model = MnistClassifier(model_uri=str(broken))
-    with pytest.raises(RuntimeError, match="MnistClassifier.load failed"):
+    with pytest.raises(RuntimeError, match=r"MnistClassifier\.load failed"):
         model.load()
-    with pytest.raises(ModelNotReady, match="load failed|Fail|INVALID"):
+    with pytest.raises(ModelNotReady, match=r"load failed|Fail|INVALID"):
         model.health_status()
 
 
@@ -204,9 +205,16 @@ def test_metrics_are_reported_in_batches():
     first = batch.add([{"type": "COUNTER", "key": "n", "value": 2}])
     assert first == [{"type": "COUNTER", "key": "n", "value": 2}]  # the first request reports at once
     for value in (1, 4):
-        assert batch.add([{"type": "COUNTER", "key": "n", "value": value},
-                          {"type": "TIMER", "key": "t", "value": 1.5},
-                          {"type": "GAUGE", "key": "g", "value": value}]) == []
+        assert (
+            batch.add(
+                [
+                    {"type": "COUNTER", "key": "n", "value": value},
+                    {"type": "TIMER", "key": "t", "value": 1.5},
+                    {"type": "GAUGE", "key": "g", "value": value},
+                ]
+            )
+            == []
+        )
     batch.interval = 0
     flushed = batch.add([])
     assert {"type": "COUNTER", "key": "n", "value": 5} in flushed

@@ -1,4 +1,5 @@
 """The naive way, as a benchmark peer: a plain Seldon wrapper calling ``model.predict`` per request."""
+
 import numpy as np
 
 

@@ -6,12 +6,13 @@ Each virtual user owns one connection and sends requests back to back; a run sto
 every server in a run, so ratios between servers are fair even though the generator shares
 the machine's two cores with them.
 """
+
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -38,13 +39,21 @@ class Stats:
 
 def summarise(label: str, concurrency: int, latencies: list[float], failures: int, seconds: float) -> Stats:
     values = np.array(latencies or [float("nan")]) * 1000
-    return Stats(label, concurrency, len(latencies), failures, round(seconds, 2),
-                 round(float(np.percentile(values, 50)), 3), round(float(np.percentile(values, 99)), 3),
-                 round(len(latencies) / seconds, 1) if seconds else 0.0)
+    return Stats(
+        label,
+        concurrency,
+        len(latencies),
+        failures,
+        round(seconds, 2),
+        round(float(np.percentile(values, 50)), 3),
+        round(float(np.percentile(values, 99)), 3),
+        round(len(latencies) / seconds, 1) if seconds else 0.0,
+    )
 
 
-async def _drive(call: Callable[[], Awaitable[bool]], concurrency: int, requests: int, seconds: float,
-                 warmup: int) -> tuple[list[float], int, float]:
+async def _drive(
+    call: Callable[[], Awaitable[bool]], concurrency: int, requests: int, seconds: float, warmup: int
+) -> tuple[list[float], int, float]:
     for _ in range(warmup):
         await call()
     latencies: list[float] = []
@@ -68,8 +77,17 @@ async def _drive(call: Callable[[], Awaitable[bool]], concurrency: int, requests
     return latencies, failures, time.perf_counter() - started
 
 
-def rest_load(label: str, url: str, body: bytes, *, concurrency: int, requests: int, seconds: float,
-              warmup: int = 20, headers: dict[str, str] | None = None) -> Stats:
+def rest_load(
+    label: str,
+    url: str,
+    body: bytes,
+    *,
+    concurrency: int,
+    requests: int,
+    seconds: float,
+    warmup: int = 20,
+    headers: dict[str, str] | None = None,
+) -> Stats:
     parts = urlsplit(url)
     if parts.hostname not in LOOPBACK:
         raise ValueError("the load generator only targets loopback")
@@ -81,9 +99,9 @@ def rest_load(label: str, url: str, body: bytes, *, concurrency: int, requests: 
 
         async def call() -> bool:
             try:
-                reply = await pool.request(parts.port, "POST", path, body, headers, timeout=60)
+                reply = await pool.request(parts.port or 80, "POST", path, body, headers, timeout=60)
                 return reply.status == 200
-            except (UpstreamError, OSError, asyncio.TimeoutError):
+            except (TimeoutError, UpstreamError, OSError):
                 return False
 
         try:
@@ -95,8 +113,18 @@ def rest_load(label: str, url: str, body: bytes, *, concurrency: int, requests: 
     return asyncio.run(main())
 
 
-def grpc_load(label: str, target: str, method: str, message: bytes, *, metadata: tuple = (), concurrency: int,
-              requests: int, seconds: float, warmup: int = 20) -> Stats:
+def grpc_load(
+    label: str,
+    target: str,
+    method: str,
+    message: bytes,
+    *,
+    metadata: tuple = (),
+    concurrency: int,
+    requests: int,
+    seconds: float,
+    warmup: int = 20,
+) -> Stats:
     import grpc
 
     if target.rsplit(":", 1)[0] not in LOOPBACK:

@@ -1,11 +1,15 @@
 """Turning bench results into the overhead breakdown, a Markdown report and a chart."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 
-def _find(rows: list[dict], label: str, concurrency: int = 1) -> dict | None:
-    return next((r for r in rows if r["label"] == label and r["concurrency"] == concurrency), None)
+def _find(rows: list[dict], label: str, concurrency: int = 1) -> dict:
+    for row in rows:
+        if row["label"] == label and row["concurrency"] == concurrency:
+            return row
+    raise KeyError(f"no result row {label!r} at concurrency {concurrency}")
 
 
 def overhead(results: dict) -> dict:
@@ -41,68 +45,142 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
     densest = results["density"][-1]
     during = results["isolation"]["during"]
     return [
-        ("gateway REST p50 <= 2 ms (TF-free, 1 digit, c=1)", f"{gateway_rest['p50_ms']:.2f} ms", gateway_rest["p50_ms"] <= 2.0),
+        (
+            "gateway REST p50 <= 2 ms (TF-free, 1 digit, c=1)",
+            f"{gateway_rest['p50_ms']:.2f} ms",
+            gateway_rest["p50_ms"] <= 2.0,
+        ),
         ("gateway adds <= 0.5 ms p50 over the microservice", f"{added:.2f} ms", added <= 0.5),
-        ("gateway throughput at c=16 >= MLServer's", f"{gateway_16['rps']:.0f} vs {mlserver_16['rps']:.0f} req/s",
-         gateway_16["rps"] >= mlserver_16["rps"]),
-        ("TF-free model ready <= 1.5 s", f"{cold['deploy_to_first_answer_s']:.2f} s", cold["deploy_to_first_answer_s"] <= 1.5),
+        (
+            "gateway throughput at c=16 >= MLServer's",
+            f"{gateway_16['rps']:.0f} vs {mlserver_16['rps']:.0f} req/s",
+            gateway_16["rps"] >= mlserver_16["rps"],
+        ),
+        (
+            "TF-free model ready <= 1.5 s",
+            f"{cold['deploy_to_first_answer_s']:.2f} s",
+            cold["deploy_to_first_answer_s"] <= 1.5,
+        ),
         ("TF-free model process <= 150 MiB (PSS, whole group)", f"{cold['pss_mib']:.0f} MiB", cold["pss_mib"] <= 150),
-        ("eight MNIST models served at once", f"{densest['models']} models, {densest['total_pss_mib']:.0f} MiB",
-         densest["models"] >= 8),
-        ("zero failed requests in the isolation test", f"{during['failures']} failed of {during['requests'] + during['failures']}",
-         during["failures"] == 0),
+        (
+            "eight MNIST models served at once",
+            f"{densest['models']} models, {densest['total_pss_mib']:.0f} MiB",
+            densest["models"] >= 8,
+        ),
+        (
+            "zero failed requests in the isolation test",
+            f"{during['failures']} failed of {during['requests'] + during['failures']}",
+            during["failures"] == 0,
+        ),
     ]
 
 
 def _rows(rows: list[dict]) -> list[str]:
-    lines = ["| path | c | p50 ms | p99 ms | req/s | requests | failed |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| path | c | p50 ms | p99 ms | req/s | requests | failed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in rows:
-        lines.append(f"| {r['label']} | {r['concurrency']} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['rps']:.0f} | {r['requests']} | {r['failures']} |")
+        lines.append(
+            f"| {r['label']} | {r['concurrency']} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['rps']:.0f} | {r['requests']} | {r['failures']} |"
+        )
     return lines
 
 
 def write_markdown(results: dict, path: Path) -> None:
     m = results["machine"]
     lines = [
-        "# seldon_pkg benchmark", "",
+        "# seldon_pkg benchmark",
+        "",
         f"Run {results['date']} on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), Python {m['python']}; "
         f"took {results['seconds']} s. One MNIST digit per request, loopback only, one load generator for every server.",
-        "", "## Targets", "", "| target | measured | met |", "| --- | --- | --- |",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | met |",
+        "| --- | --- | --- |",
         *[f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in targets(results)],
-        "", "## Latency and throughput", "", *_rows(results["latency"]),
-        "", "## Peers (same machine, same load generator, same run)", "", *_rows(results["peers"]), "",
+        "",
+        "## Latency and throughput",
+        "",
+        *_rows(results["latency"]),
+        "",
+        "## Peers (same machine, same load generator, same run)",
+        "",
+        *_rows(results["peers"]),
+        "",
     ]
     ours = {c: _find(results["latency"], "TF-free (ONNX) gateway REST", c) for c in (1, 16)}
     for peer in ("MLServer REST (same ONNX file)", "naive wrapper (model.predict) REST"):
         for c in (1, 16):
-            other = _find(results["peers"], peer, c)
+            other = next((r for r in results["peers"] if r["label"] == peer and r["concurrency"] == c), None)
             if other:
-                lines.append(f"- ours (gateway REST, TF-free) / {peer}, c={c}: p50 {ours[c]['p50_ms'] / other['p50_ms']:.2f}x, "
-                             f"throughput {ours[c]['rps'] / other['rps']:.2f}x")
-    lines += ["", "## In-process", "", *_rows(results["in_process"]), "", "## Overhead per layer (p50, c=1, ms)", "",
-              "| layer | TF-free (ONNX) | TensorFlow (Keras) |", "| --- | ---: | ---: |"]
+                lines.append(
+                    f"- ours (gateway REST, TF-free) / {peer}, c={c}: p50 {ours[c]['p50_ms'] / other['p50_ms']:.2f}x, "
+                    f"throughput {ours[c]['rps'] / other['rps']:.2f}x"
+                )
+    lines += [
+        "",
+        "## In-process",
+        "",
+        *_rows(results["in_process"]),
+        "",
+        "## Overhead per layer (p50, c=1, ms)",
+        "",
+        "| layer | TF-free (ONNX) | TensorFlow (Keras) |",
+        "| --- | ---: | ---: |",
+    ]
     for key in results["overhead"]["onnx"]:
-        lines.append(f"| {key.removesuffix('_ms').replace('_', ' ')} | {results['overhead']['onnx'][key]:.3f} | {results['overhead']['keras'][key]:.3f} |")
+        lines.append(
+            f"| {key.removesuffix('_ms').replace('_', ' ')} | {results['overhead']['onnx'][key]:.3f} | {results['overhead']['keras'][key]:.3f} |"
+        )
     if "one_worker_pss_mib" in results:
-        lines += ["", "Local models run two gunicorn workers by default on a machine with two or more cores; "
-                      f"with `GUNICORN_WORKERS: '1'` in the spec's env the model process group uses "
-                      f"{results['one_worker_pss_mib']:.0f} MiB (PSS) instead of "
-                      f"{results['cold_start']['tf_free']['pss_mib']:.0f} MiB."]
+        lines += [
+            "",
+            "Local models run two gunicorn workers by default on a machine with two or more cores; "
+            f"with `GUNICORN_WORKERS: '1'` in the spec's env the model process group uses "
+            f"{results['one_worker_pss_mib']:.0f} MiB (PSS) instead of "
+            f"{results['cold_start']['tf_free']['pss_mib']:.0f} MiB.",
+        ]
     cold = results["cold_start"]
-    lines += ["", "## Cold start and memory", "", "| model process | deploy command to first answer | PSS (whole process group) |",
-              "| --- | ---: | ---: |"]
-    for key, label in (("tf_free", "ONNX, isolated env (no TensorFlow)"), ("onnx_in_tf_env", "ONNX, env with TensorFlow installed"),
-                       ("keras_tf", "Keras, TensorFlow")):
+    lines += [
+        "",
+        "## Cold start and memory",
+        "",
+        "| model process | deploy command to first answer | PSS (whole process group) |",
+        "| --- | ---: | ---: |",
+    ]
+    for key, label in (
+        ("tf_free", "ONNX, isolated env (no TensorFlow)"),
+        ("onnx_in_tf_env", "ONNX, env with TensorFlow installed"),
+        ("keras_tf", "Keras, TensorFlow"),
+    ):
         lines.append(f"| {label} | {cold[key]['deploy_to_first_answer_s']:.2f} s | {cold[key]['pss_mib']:.0f} MiB |")
-    lines.append(f"\nFirst deploy of the TF-free spec in this run (includes building its environment if not cached): "
-                 f"{cold['first_deploy_with_env_build_s']:.1f} s.")
-    lines += ["", "## Density (TF-free MNIST CNN processes)", "", "| models | total PSS MiB | per model | model 1 p50 ms | model 1 p99 ms |",
-              "| ---: | ---: | ---: | ---: | ---: |"]
+    lines.append(
+        f"\nFirst deploy of the TF-free spec in this run (includes building its environment if not cached): "
+        f"{cold['first_deploy_with_env_build_s']:.1f} s."
+    )
+    lines += [
+        "",
+        "## Density (TF-free MNIST CNN processes)",
+        "",
+        "| models | total PSS MiB | per model | model 1 p50 ms | model 1 p99 ms |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
     for d in results["density"]:
-        lines.append(f"| {d['models']} | {d['total_pss_mib']:.0f} | {d['per_model_pss_mib']:.0f} | {d['model1_p50_ms']:.2f} | {d['model1_p99_ms']:.2f} |")
+        lines.append(
+            f"| {d['models']} | {d['total_pss_mib']:.0f} | {d['per_model_pss_mib']:.0f} | {d['model1_p50_ms']:.2f} | {d['model1_p99_ms']:.2f} |"
+        )
     iso = results["isolation"]
-    lines += ["", "## Isolation under change", "", *_rows([iso["baseline"], iso["during"]]), "",
-              "Model B actions during the run: " + "; ".join(iso["churn"]), ""]
+    lines += [
+        "",
+        "## Isolation under change",
+        "",
+        *_rows([iso["baseline"], iso["during"]]),
+        "",
+        "Model B actions during the run: " + "; ".join(iso["churn"]),
+        "",
+    ]
     path.write_text("\n".join(lines))
 
 
@@ -128,6 +206,8 @@ def write_chart(results: dict, path: Path) -> None:
     right.barh(labels, rps, color="#1f9d55")
     right.set_xlabel("throughput at concurrency 16 (requests/s)")
     right.set_yticklabels([])
-    figure.suptitle(f"seldon_pkg bench {results['date'][:10]} - {results['machine']['cpu']} ({results['machine']['cores']} cores)")
+    figure.suptitle(
+        f"seldon_pkg bench {results['date'][:10]} - {results['machine']['cpu']} ({results['machine']['cores']} cores)"
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)

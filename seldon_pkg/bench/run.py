@@ -5,6 +5,7 @@ Everything runs on this machine against loopback, with one load generator (loadg
 runtime environments and the MLServer environment are cached under bench/work/ so a rerun
 measures serving, not pip.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -17,13 +18,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from seldon_pkg.bench import report
 from seldon_pkg.bench.loadgen import Stats, grpc_load, in_process, rest_load
-from seldon_pkg.bench.stack import BIN, Gateway, free_port, group_pss_mib, stop, wait_http
-from seldon_pkg.local.ostools import free_ports
+from seldon_pkg.bench.stack import BIN, Gateway, group_pss_mib, stop, wait_http
+from seldon_pkg.local.ostools import free_port, free_ports
 from seldon_pkg.requirements import ROOT
 
 BENCH = ROOT / "bench"
@@ -44,13 +46,15 @@ class Budget:
 
 
 def one_digit() -> tuple[bytes, bytes, np.ndarray]:
-    from demo_mnist.data import load_split
     from seldon_core.proto import prediction_pb2
+
+    from demo_mnist.data import load_split
 
     digit = load_split().test_images[0]
     rest = json.dumps({"data": {"ndarray": digit.ravel().tolist()}}).encode()
-    proto = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(
-        tensor=prediction_pb2.Tensor(shape=[1, 784], values=digit.ravel().tolist()))).SerializeToString()
+    proto = prediction_pb2.SeldonMessage(
+        data=prediction_pb2.DefaultData(tensor=prediction_pb2.Tensor(shape=[1, 784], values=digit.ravel().tolist()))
+    ).SerializeToString()
     return rest, proto, digit
 
 
@@ -62,17 +66,38 @@ def write_spec(folder: Path, name: str, model_file: str, runtime: str, workers: 
     (folder / "seldon-model.yaml").write_text(
         f"name: {name}\nversion: v1\nwrapper: model_wrappers.mnist.MnistClassifier\nruntime: {runtime}\n"
         f"parameters: {{model_uri: {Path(model_file).name}}}\n"
-        + (f"env: {{GUNICORN_WORKERS: '{workers}'}}\n" if workers else ""))
+        + (f"env: {{GUNICORN_WORKERS: '{workers}'}}\n" if workers else "")
+    )
     return folder
 
 
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    memory = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal"))) // 1024 // 1024
-    return {"cpu": model, "cores": os.cpu_count(), "memory_gib": memory, "python": platform.python_version(),
-            "os": platform.platform()}
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = (
+        int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
+        // 1024
+        // 1024
+    )
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": memory,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
 
 
 def latency_matrix(label: str, row: dict, gateway: Gateway, rest: bytes, proto: bytes, budget: Budget) -> list[Stats]:
@@ -81,12 +106,39 @@ def latency_matrix(label: str, row: dict, gateway: Gateway, rest: bytes, proto: 
     metadata = (("seldon", name), ("namespace", row["namespace"]))
     results = []
     for concurrency, (count, seconds) in ((1, budget.c1), (16, budget.c16)):
-        results.append(rest_load(f"{label} microservice REST", direct_url, rest, concurrency=concurrency, requests=count, seconds=seconds))
-        results.append(grpc_load(f"{label} microservice gRPC", f"127.0.0.1:{ports['grpc']}", MODEL_PREDICT, proto,
-                                 concurrency=concurrency, requests=count, seconds=seconds))
-        results.append(rest_load(f"{label} gateway REST", row["url"], rest, concurrency=concurrency, requests=count, seconds=seconds))
-        results.append(grpc_load(f"{label} gateway gRPC", f"127.0.0.1:{gateway.grpc_port}", PREDICT, proto,
-                                 metadata=metadata, concurrency=concurrency, requests=count, seconds=seconds))
+        results.append(
+            rest_load(
+                f"{label} microservice REST", direct_url, rest, concurrency=concurrency, requests=count, seconds=seconds
+            )
+        )
+        results.append(
+            grpc_load(
+                f"{label} microservice gRPC",
+                f"127.0.0.1:{ports['grpc']}",
+                MODEL_PREDICT,
+                proto,
+                concurrency=concurrency,
+                requests=count,
+                seconds=seconds,
+            )
+        )
+        results.append(
+            rest_load(
+                f"{label} gateway REST", row["url"], rest, concurrency=concurrency, requests=count, seconds=seconds
+            )
+        )
+        results.append(
+            grpc_load(
+                f"{label} gateway gRPC",
+                f"127.0.0.1:{gateway.grpc_port}",
+                PREDICT,
+                proto,
+                metadata=metadata,
+                concurrency=concurrency,
+                requests=count,
+                seconds=seconds,
+            )
+        )
     return results
 
 
@@ -96,8 +148,18 @@ def mlserver_env() -> Path:
         shutil.rmtree(env, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
         # uvloop 0.22 stops MLServer 1.7 from starting here; onnxruntime serves the same file
-        subprocess.run([str(env / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-                        "mlserver==1.7.1", "uvloop<0.22", "onnxruntime>=1.20,<2"], check=True)
+        subprocess.run(
+            [
+                str(env / "bin" / "pip"),
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "mlserver==1.7.1",
+                "uvloop<0.22",
+                "onnxruntime>=1.20,<2",
+            ],
+            check=True,
+        )
         (env / ".ready").write_text("ok\n")
     return env
 
@@ -108,38 +170,94 @@ def run_mlserver(rest_body_digit: np.ndarray, budget: Budget, log: Path) -> list
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(MODELS / "mnist-cnn.onnx", folder / "mnist-cnn.onnx")
     http_port, grpc_port, metrics_port = free_ports(3)
-    (folder.parent / "settings.json").write_text(json.dumps({
-        "http_port": http_port, "grpc_port": grpc_port, "metrics_port": metrics_port,
-        "parallel_workers": 0, "host": "127.0.0.1", "debug": False}))
-    (folder / "model-settings.json").write_text(json.dumps({
-        "name": "mnist", "implementation": "mlserver_runtime.OnnxMnist",
-        "parameters": {"uri": str(folder / "mnist-cnn.onnx")}}))
+    (folder.parent / "settings.json").write_text(
+        json.dumps(
+            {
+                "http_port": http_port,
+                "grpc_port": grpc_port,
+                "metrics_port": metrics_port,
+                "parallel_workers": 0,
+                "host": "127.0.0.1",
+                "debug": False,
+            }
+        )
+    )
+    (folder / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "mnist",
+                "implementation": "mlserver_runtime.OnnxMnist",
+                "parameters": {"uri": str(folder / "mnist-cnn.onnx")},
+            }
+        )
+    )
     environ = {**os.environ, "PYTHONPATH": str(BENCH / "peers")}
-    process = subprocess.Popen([str(env / "bin" / "mlserver"), "start", str(folder.parent)], env=environ,
-                               stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(env / "bin" / "mlserver"), "start", str(folder.parent)],
+        env=environ,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_http(f"http://127.0.0.1:{http_port}/v2/models/mnist/ready", 120, process)
-        body = json.dumps({"inputs": [{"name": "image", "shape": [1, 784], "datatype": "FP32",
-                                       "data": rest_body_digit.ravel().tolist()}]}).encode()
+        body = json.dumps(
+            {
+                "inputs": [
+                    {"name": "image", "shape": [1, 784], "datatype": "FP32", "data": rest_body_digit.ravel().tolist()}
+                ]
+            }
+        ).encode()
         url = f"http://127.0.0.1:{http_port}/v2/models/mnist/infer"
-        return [rest_load("MLServer REST (same ONNX file)", url, body, concurrency=c, requests=n, seconds=s)
-                for c, (n, s) in ((1, budget.c1), (16, budget.c16))]
+        return [
+            rest_load("MLServer REST (same ONNX file)", url, body, concurrency=c, requests=n, seconds=s)
+            for c, (n, s) in ((1, budget.c1), (16, budget.c16))
+        ]
     finally:
         stop(process, group=True)
 
 
 def run_naive(rest: bytes, budget: Budget, log: Path) -> list[Stats]:
     port = free_port()
-    environ = {**os.environ, "PYTHONPATH": str(BENCH / "peers"), "GUNICORN_THREADS": "8", "GRPC_WORKERS": "0",
-               "PREDICTIVE_UNIT_PARAMETERS": json.dumps([{"name": "model_uri", "value": str(MODELS / "mnist-cnn.keras"), "type": "STRING"}])}
-    process = subprocess.Popen([str(BIN / "seldon-core-microservice"), "NaiveKeras.NaiveKeras", "--service-type", "MODEL",
-                                "--http-port", str(port), "--metrics-port", str(free_port())], env=environ,
-                               stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(BENCH / "peers"),
+        "GUNICORN_THREADS": "8",
+        "GRPC_WORKERS": "0",
+        "PREDICTIVE_UNIT_PARAMETERS": json.dumps(
+            [{"name": "model_uri", "value": str(MODELS / "mnist-cnn.keras"), "type": "STRING"}]
+        ),
+    }
+    process = subprocess.Popen(
+        [
+            str(BIN / "seldon-core-microservice"),
+            "NaiveKeras.NaiveKeras",
+            "--service-type",
+            "MODEL",
+            "--http-port",
+            str(port),
+            "--metrics-port",
+            str(free_port()),
+        ],
+        env=environ,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/health/ping", 120, process)
         url = f"http://127.0.0.1:{port}/api/v1.0/predictions"
-        return [rest_load("naive wrapper (model.predict) REST", url, rest, concurrency=c, requests=budget.slow[0], seconds=budget.slow[1])
-                for c in (1, 16)]
+        return [
+            rest_load(
+                "naive wrapper (model.predict) REST",
+                url,
+                rest,
+                concurrency=c,
+                requests=budget.slow[0],
+                seconds=budget.slow[1],
+            )
+            for c in (1, 16)
+        ]
     finally:
         stop(process, group=True)
 
@@ -159,11 +277,23 @@ def in_process_rows() -> list[Stats]:
         model = MnistClassifier(model_uri=str(path))
         model.load()
         flat = digit.ravel()
-        rows.append(in_process(f"{kind} wrapper predict (decode + centre + model)", lambda: model.predict(flat, []), 2000))
+        rows.append(
+            in_process(f"{kind} wrapper predict (decode + centre + model)", lambda: model.predict(flat, []), 2000)
+        )
         message = {"data": {"ndarray": flat.tolist()}}
-        rows.append(in_process(f"{kind} wrapper predict_raw (+ validate, Seldon encode)", lambda: model.predict_raw(message), 2000))
-        rows.append(in_process(f"{kind} wrapper predict_raw (+ validate, Seldon encode)", lambda: model.predict_raw(message),
-                               3000, concurrency=16))
+        rows.append(
+            in_process(
+                f"{kind} wrapper predict_raw (+ validate, Seldon encode)", lambda: model.predict_raw(message), 2000
+            )
+        )
+        rows.append(
+            in_process(
+                f"{kind} wrapper predict_raw (+ validate, Seldon encode)",
+                lambda: model.predict_raw(message),
+                3000,
+                concurrency=16,
+            )
+        )
     return rows
 
 
@@ -181,8 +311,9 @@ def isolation(gateway: Gateway, victim: dict, rest: bytes, churn_spec: Path) -> 
 
     thread = threading.Thread(target=churn)
     thread.start()
-    during = rest_load("A while B deploys, redeploys, deletes", victim["url"], rest, concurrency=2,
-                       requests=1_000_000, seconds=20)
+    during = rest_load(
+        "A while B deploys, redeploys, deletes", victim["url"], rest, concurrency=2, requests=1_000_000, seconds=20
+    )
     thread.join()
     return {"baseline": baseline.as_dict(), "during": during.as_dict(), "churn": log}
 
@@ -201,8 +332,11 @@ def main(quick: bool = False) -> dict:
     onnx_spec = write_spec(specs / "tf-free", "bench-cnn-onnx", "mnist-cnn.onnx", "isolated")
     onnx_tf_spec = write_spec(specs / "onnx-with-tf", "bench-cnn-onnx-tf-env", "mnist-cnn.onnx", "current")
     keras_spec = write_spec(specs / "keras", "bench-cnn-keras", "mnist-cnn.keras", "current")
-    results: dict = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                     "machine": machine(), "quick": quick}
+    results: dict = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "quick": quick,
+    }
 
     print("in-process calls...", flush=True)
     results["in_process"] = [s.as_dict() for s in in_process_rows()]
@@ -215,7 +349,7 @@ def main(quick: bool = False) -> dict:
         gateway.cli("deploy", str(onnx_spec))
         env_seconds = round(time.perf_counter() - env_build, 2)
         gateway.cli("delete", gateway.find("bench-cnn-onnx")["name"])
-        cold = {}
+        cold: dict[str, Any] = {}
         rows = {}
         for key, spec in (("tf_free", onnx_spec), ("onnx_in_tf_env", onnx_tf_spec), ("keras_tf", keras_spec)):
             row, seconds = gateway.timed_deploy(spec, rest)
@@ -228,10 +362,19 @@ def main(quick: bool = False) -> dict:
         matrix = latency_matrix("TF-free (ONNX)", rows["tf_free"], gateway, rest, proto, budget)
         matrix += latency_matrix("TensorFlow (Keras)", rows["keras_tf"], gateway, rest, proto, budget)
         one_worker, _ = gateway.timed_deploy(
-            write_spec(specs / "one-worker", "bench-cnn-onnx-1w", "mnist-cnn.onnx", "isolated", workers=1), rest)
+            write_spec(specs / "one-worker", "bench-cnn-onnx-1w", "mnist-cnn.onnx", "isolated", workers=1), rest
+        )
         for concurrency, (count, seconds) in ((1, budget.c1), (16, budget.c16)):
-            matrix.append(rest_load("TF-free (ONNX), 1 gunicorn worker, gateway REST", one_worker["url"], rest,
-                                    concurrency=concurrency, requests=count, seconds=seconds))
+            matrix.append(
+                rest_load(
+                    "TF-free (ONNX), 1 gunicorn worker, gateway REST",
+                    one_worker["url"],
+                    rest,
+                    concurrency=concurrency,
+                    requests=count,
+                    seconds=seconds,
+                )
+            )
         results["one_worker_pss_mib"] = group_pss_mib(one_worker["pid"])
         gateway.cli("delete", one_worker["name"])
         results["latency"] = [s.as_dict() for s in matrix]
@@ -248,13 +391,22 @@ def main(quick: bool = False) -> dict:
         models = [victim]
         for count in (1, 2, 4, 8):
             while len(models) < count:
-                spec = write_spec(specs / f"density-{len(models)}", f"bench-density-{len(models)}", "mnist-cnn.onnx", "isolated")
+                spec = write_spec(
+                    specs / f"density-{len(models)}", f"bench-density-{len(models)}", "mnist-cnn.onnx", "isolated"
+                )
                 gateway.cli("deploy", str(spec))
                 models = [victim] + [d for d in gateway.deployments() if d["model"].startswith("bench-density-")]
             probe = rest_load(f"model 1 of {count}", victim["url"], rest, concurrency=1, requests=400, seconds=4)
             pss = [group_pss_mib(d["pid"]) for d in gateway.deployments()]
-            density.append({"models": count, "total_pss_mib": round(sum(pss), 1), "per_model_pss_mib": round(sum(pss) / len(pss), 1),
-                            "model1_p50_ms": probe.p50_ms, "model1_p99_ms": probe.p99_ms})
+            density.append(
+                {
+                    "models": count,
+                    "total_pss_mib": round(sum(pss), 1),
+                    "per_model_pss_mib": round(sum(pss) / len(pss), 1),
+                    "model1_p50_ms": probe.p50_ms,
+                    "model1_p99_ms": probe.p99_ms,
+                }
+            )
         results["density"] = density
         for row in gateway.deployments():
             if row["model"].startswith("bench-density-"):

@@ -1,7 +1,7 @@
 """The processes a benchmark run starts: the gateway, peers, and helpers to measure them."""
+
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from seldon_pkg.local.ostools import free_port, free_ports, group_members
+from seldon_pkg.local.ostools import free_ports, group_members
 
 BIN = Path(sys.executable).parent
 
@@ -64,17 +64,32 @@ class Gateway:
     process: subprocess.Popen
 
     @classmethod
-    def start(cls, state_dir: Path, log: Path) -> "Gateway":
+    def start(cls, state_dir: Path, log: Path) -> Gateway:
         http_port, grpc_port = free_ports(2)
         process = subprocess.Popen(
-            [str(BIN / "seldon-pkg"), "serve", "--port", str(http_port), "--grpc-port", str(grpc_port),
-             "--state-dir", str(state_dir)], stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+            [
+                str(BIN / "seldon-pkg"),
+                "serve",
+                "--port",
+                str(http_port),
+                "--grpc-port",
+                str(grpc_port),
+                "--state-dir",
+                str(state_dir),
+            ],
+            stdout=open(log, "wb"),
+            stderr=subprocess.STDOUT,
+        )
         wait_http(f"http://127.0.0.1:{http_port}/health", 60, process)
         return cls(state_dir, http_port, grpc_port, process)
 
     def cli(self, *args: str) -> dict | list | str:
-        result = subprocess.run([str(BIN / "seldon-pkg"), *args, "--state-dir", str(self.state_dir)],
-                                capture_output=True, text=True, timeout=900)
+        result = subprocess.run(
+            [str(BIN / "seldon-pkg"), *args, "--state-dir", str(self.state_dir)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"seldon-pkg {' '.join(args)} failed:\n{result.stderr}")
         return result.stdout

@@ -5,6 +5,7 @@ Only objects carrying our label (``app.kubernetes.io/managed-by=seldon-pkg``) or
 done. A zombie is a Deployment, ReplicaSet, Pod or Service labelled ``seldon-deployment-id=X``
 where SeldonDeployment X does not exist or is not at the top of its owner chain.
 """
+
 from __future__ import annotations
 
 import time
@@ -44,8 +45,9 @@ def children(cluster: Cluster, namespace: str, sdep: str) -> list[tuple[R.ChildK
     return [(kind, obj) for kind in R.CHILD_KINDS for obj in R.list_children(cluster, kind, namespace, selector)]
 
 
-def delete(cluster: Cluster, name: str, namespace: str, *, hooks: Hooks = DEFAULT, timeout: float = 120.0,
-           poll: float = 0.2) -> DeleteReport:
+def delete(
+    cluster: Cluster, name: str, namespace: str, *, hooks: Hooks = DEFAULT, timeout: float = 120.0, poll: float = 0.2
+) -> DeleteReport:
     """Delete a SeldonDeployment, wait until its children are gone, remove any that linger."""
     existing = R.get_sdep(cluster, namespace, name)
     report = DeleteReport(name, namespace, existed=existing is not None)
@@ -62,8 +64,15 @@ def delete(cluster: Cluster, name: str, namespace: str, *, hooks: Hooks = DEFAUL
             # garbage collection will not take these (no owner left): they are zombies, remove them
             for kind, obj in remaining:
                 if R.delete_child(cluster, kind, namespace, obj["metadata"]["name"]):
-                    report.leftovers_removed.append(Leftover(kind.kind, namespace, obj["metadata"]["name"], name,
-                                                             "left after its SeldonDeployment was deleted"))
+                    report.leftovers_removed.append(
+                        Leftover(
+                            kind.kind,
+                            namespace,
+                            obj["metadata"]["name"],
+                            name,
+                            "left after its SeldonDeployment was deleted",
+                        )
+                    )
             if not children(cluster, namespace, name):
                 break
             if time.monotonic() >= deadline:
@@ -74,8 +83,10 @@ def delete(cluster: Cluster, name: str, namespace: str, *, hooks: Hooks = DEFAUL
 
 
 def _only_orphans(remaining: list[tuple[R.ChildKind, dict]]) -> bool:
-    return all(not obj["metadata"].get("owner_references") and not obj["metadata"].get("ownerReferences")
-               for _, obj in remaining)
+    return all(
+        not obj["metadata"].get("owner_references") and not obj["metadata"].get("ownerReferences")
+        for _, obj in remaining
+    )
 
 
 def find_zombies(cluster: Cluster, namespaces: list[str]) -> list[Leftover]:
@@ -83,8 +94,11 @@ def find_zombies(cluster: Cluster, namespaces: list[str]) -> list[Leftover]:
     zombies: list[Leftover] = []
     for namespace in namespaces:
         sdeps = {s["metadata"]["name"]: s["metadata"]["uid"] for s in R.list_sdeps(cluster, namespace)}
-        objects = [(kind, obj) for kind in R.CHILD_KINDS
-                   for obj in R.list_children(cluster, kind, namespace, L.SELDON_DEPLOYMENT_ID)]
+        objects = [
+            (kind, obj)
+            for kind in R.CHILD_KINDS
+            for obj in R.list_children(cluster, kind, namespace, L.SELDON_DEPLOYMENT_ID)
+        ]
         live_uids = set(sdeps.values())
         # walk owner chains top-down: Deployment/Service -> ReplicaSet -> Pod
         for wanted in ("Deployment", "Service", "ReplicaSet", "Pod"):
@@ -96,7 +110,9 @@ def find_zombies(cluster: Cluster, namespaces: list[str]) -> list[Leftover]:
             sdep = (meta.get("labels") or {}).get(L.SELDON_DEPLOYMENT_ID, "")
             if meta["uid"] in live_uids:
                 continue
-            reason = "its SeldonDeployment no longer exists" if sdep not in sdeps else "not owned by its SeldonDeployment"
+            reason = (
+                "its SeldonDeployment no longer exists" if sdep not in sdeps else "not owned by its SeldonDeployment"
+            )
             zombies.append(Leftover(kind.kind, namespace, meta["name"], sdep, reason))
     return zombies
 
@@ -132,8 +148,9 @@ class PruneReport:
     deleted: bool
 
 
-def prune(cluster: Cluster, namespaces: list[str], *, keep_last: int | None = None, yes: bool = False,
-          hooks: Hooks = DEFAULT) -> PruneReport:
+def prune(
+    cluster: Cluster, namespaces: list[str], *, keep_last: int | None = None, yes: bool = False, hooks: Hooks = DEFAULT
+) -> PruneReport:
     """Find zombies (and old revisions beyond ``keep_last``); delete them only when ``yes``."""
     zombies = find_zombies(cluster, namespaces)
     surplus = old_revisions(cluster, namespaces, keep_last) if keep_last is not None else []

@@ -1,7 +1,9 @@
 """Connecting to a cluster: kubeconfig (optionally a named context), else in-cluster config."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from seldon_pkg.errors import SeldonPkgError
 
@@ -14,18 +16,24 @@ class NoClusterConfig(SeldonPkgError):
 class Cluster:
     """Typed API handles over one ``ApiClient`` plus the context's default namespace."""
 
-    api_client: object
-    custom: object
-    apps: object
-    core: object
+    # the kubernetes client's API classes (untyped library: Any, not object)
+    api_client: Any
+    custom: Any
+    apps: Any
+    core: Any
     default_namespace: str = "default"
 
     @classmethod
-    def from_api_client(cls, api_client, default_namespace: str = "default") -> "Cluster":
+    def from_api_client(cls, api_client, default_namespace: str = "default") -> Cluster:
         from kubernetes import client
 
-        return cls(api_client, client.CustomObjectsApi(api_client), client.AppsV1Api(api_client),
-                   client.CoreV1Api(api_client), default_namespace)
+        return cls(
+            api_client,
+            client.CustomObjectsApi(api_client),
+            client.AppsV1Api(api_client),
+            client.CoreV1Api(api_client),
+            default_namespace,
+        )
 
 
 def connect(context: str | None = None, kubeconfig: str | None = None) -> Cluster:

@@ -6,12 +6,13 @@ Policies for a new version of a model that is already deployed:
 * ``canary`` N: one SeldonDeployment, the current version keeps 100-N % of traffic and the new
   one gets N %.
 """
+
 from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from seldon_pkg import labels as L
 from seldon_pkg import manifests, schema
@@ -45,9 +46,17 @@ class DeployResult:
     hook_failures: list[str] = field(default_factory=list)
 
 
-def deploy(cluster: Cluster, spec: ModelSpec, *, policy: str = "replace", canary: int | None = None,
-           force: bool = False, timeout: float = 300.0, progress: Callable[[str], None] = lambda _: None,
-           hooks: Hooks = DEFAULT) -> DeployResult:
+def deploy(
+    cluster: Cluster,
+    spec: ModelSpec,
+    *,
+    policy: str = "replace",
+    canary: int | None = None,
+    force: bool = False,
+    timeout: float = 300.0,
+    progress: Callable[[str], None] = lambda _: None,
+    hooks: Hooks = DEFAULT,
+) -> DeployResult:
     if policy not in POLICIES:
         raise Invalid(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
     desired = manifests.seldon_deployment(spec)
@@ -62,6 +71,7 @@ def deploy(cluster: Cluster, spec: ModelSpec, *, policy: str = "replace", canary
     if decision.action == "create":
         R.create_sdep(cluster, desired)
     else:
+        assert existing is not None  # the plan only says update when it exists
         R.replace_sdep(cluster, plan.for_update(existing, desired))
     action = "canary" if canary is not None else ("created" if decision.action == "create" else "updated")
     result = DeployResult(name, namespace, action, "Unknown", None, previous=existing)
@@ -82,8 +92,14 @@ def deploy(cluster: Cluster, spec: ModelSpec, *, policy: str = "replace", canary
     return result
 
 
-def wait_available(cluster: Cluster, namespace: str, name: str, timeout: float,
-                   progress: Callable[[str], None] = lambda _: None, poll: float = 0.25) -> str:
+def wait_available(
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    timeout: float,
+    progress: Callable[[str], None] = lambda _: None,
+    poll: float = 0.25,
+) -> str:
     """Poll ``status.state`` until Available; on failure or timeout explain why."""
     deadline = time.monotonic() + timeout
     last = None
@@ -104,8 +120,7 @@ def wait_available(cluster: Cluster, namespace: str, name: str, timeout: float,
 
 
 def _explain(cluster: Cluster, namespace: str, name: str, status: dict, timeout: float | None) -> str:
-    lines = [f"{namespace}/{name} is {status.get('state', 'Unknown')}"
-             + (f" after {timeout:.0f} s" if timeout else "")]
+    lines = [f"{namespace}/{name} is {status.get('state', 'Unknown')}" + (f" after {timeout:.0f} s" if timeout else "")]
     if status.get("description"):
         lines.append(f"operator: {status['description']}")
     pods = R.list_children(cluster, R.CHILD_KINDS[3], namespace, L.children_selector(name))
@@ -113,15 +128,20 @@ def _explain(cluster: Cluster, namespace: str, name: str, status: dict, timeout:
         for container in (pod.get("status") or {}).get("containerStatuses") or []:
             waiting = (container.get("state") or {}).get("waiting")
             if waiting:
-                lines.append(f"pod {pod['metadata']['name']}: {container['name']} waiting: "
-                             f"{waiting.get('reason')} {waiting.get('message') or ''}".rstrip())
+                lines.append(
+                    f"pod {pod['metadata']['name']}: {container['name']} waiting: "
+                    f"{waiting.get('reason')} {waiting.get('message') or ''}".rstrip()
+                )
     return "\n  ".join(lines)
 
 
 def _canary_manifest(cluster: Cluster, spec: ModelSpec, desired: dict, percent: int) -> dict:
     """Add ``spec`` as the canary predictor of the model's current SeldonDeployment."""
-    current = [s for s in _other_revisions(cluster, spec, desired["metadata"]["name"])
-               if (s.get("status") or {}).get("state") == "Available"]
+    current = [
+        s
+        for s in _other_revisions(cluster, spec, desired["metadata"]["name"])
+        if (s.get("status") or {}).get("state") == "Available"
+    ]
     if not current:
         raise Invalid(f"--canary needs a running version of model {spec.name!r} in {spec.namespace}")
     stable = max(current, key=lambda s: s["metadata"].get("creationTimestamp", ""))
@@ -143,4 +163,4 @@ def _url(cluster: Cluster, namespace: str, name: str) -> str | None:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

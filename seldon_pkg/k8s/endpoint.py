@@ -6,6 +6,7 @@ it has one, else a node's InternalIP with the NodePort. Seldon's URL scheme is t
 ``http://<address>/seldon/<namespace>/<name>/api/v1.0/predictions``; gRPC goes to the same
 address with ``seldon``/``namespace`` metadata.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,11 +6,12 @@ worked (the deletion still happens and its outcome is still returned).
     from seldon_pkg.k8s import hooks
     hooks.DEFAULT.before_delete.append(lambda sdep: archive_metrics(sdep["metadata"]["name"]))
 """
+
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 DeleteHook = Callable[[dict], None]
 ReplaceHook = Callable[[dict, dict], None]  # (old SeldonDeployment, new SeldonDeployment)
@@ -30,8 +31,9 @@ class Hooks:
                 hook(*args)
             except Exception as error:  # a hook must not stop the cleanup
                 name = getattr(hook, "__name__", repr(hook))
-                failures.append(f"{which} hook {name} failed: {type(error).__name__}: {error}\n"
-                                f"{traceback.format_exc(limit=3)}")
+                failures.append(
+                    f"{which} hook {name} failed: {type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}"
+                )
         return failures
 
 

@@ -4,6 +4,7 @@ Applying a manifest whose name exists *updates* that SeldonDeployment; that is h
 model used to replace the first. We update only what seldon_pkg created for the same identity,
 unless forced.
 """
+
 from __future__ import annotations
 
 import copy
@@ -57,9 +58,13 @@ def with_canary(stable: dict, canary_predictor: dict, percent: int) -> dict:
     if not 0 < percent < 100:
         raise Invalid(f"--canary must be between 1 and 99, got {percent}")
     manifest: dict[str, Any] = {
-        "apiVersion": stable["apiVersion"], "kind": stable["kind"],
-        "metadata": {k: copy.deepcopy(v) for k, v in stable["metadata"].items()
-                     if k in ("name", "namespace", "labels", "annotations", "resourceVersion")},
+        "apiVersion": stable["apiVersion"],
+        "kind": stable["kind"],
+        "metadata": {
+            k: copy.deepcopy(v)
+            for k, v in stable["metadata"].items()
+            if k in ("name", "namespace", "labels", "annotations", "resourceVersion")
+        },
         "spec": copy.deepcopy(stable["spec"]),
     }
     main = dict(manifest["spec"]["predictors"][0], traffic=100 - percent)

@@ -3,10 +3,12 @@
 SeldonDeployments go through ``CustomObjectsApi``; the operator's children through the typed
 apps/core APIs, converted to plain dicts so every other module works on dicts only.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from seldon_pkg.k8s.connection import Cluster
 
@@ -25,7 +27,9 @@ class ChildKind:
 
 CHILD_KINDS = (  # deletion order: owners before what they own (their GC then has less to do)
     ChildKind("Deployment", lambda c: c.apps.list_namespaced_deployment, lambda c: c.apps.delete_namespaced_deployment),
-    ChildKind("ReplicaSet", lambda c: c.apps.list_namespaced_replica_set, lambda c: c.apps.delete_namespaced_replica_set),
+    ChildKind(
+        "ReplicaSet", lambda c: c.apps.list_namespaced_replica_set, lambda c: c.apps.delete_namespaced_replica_set
+    ),
     ChildKind("Service", lambda c: c.core.list_namespaced_service, lambda c: c.core.delete_namespaced_service),
     ChildKind("Pod", lambda c: c.core.list_namespaced_pod, lambda c: c.core.delete_namespaced_pod),
 )
@@ -60,14 +64,16 @@ def list_sdeps(cluster: Cluster, namespace: str | None, selector: str | None = N
 
 def create_sdep(cluster: Cluster, manifest: dict) -> dict:
     namespace = manifest["metadata"]["namespace"]
-    return cluster.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest,
-                                                          field_manager=FIELD_MANAGER)
+    return cluster.custom.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, manifest, field_manager=FIELD_MANAGER
+    )
 
 
 def replace_sdep(cluster: Cluster, manifest: dict) -> dict:
     metadata = manifest["metadata"]
-    return cluster.custom.replace_namespaced_custom_object(GROUP, VERSION, metadata["namespace"], PLURAL,
-                                                           metadata["name"], manifest, field_manager=FIELD_MANAGER)
+    return cluster.custom.replace_namespaced_custom_object(
+        GROUP, VERSION, metadata["namespace"], PLURAL, metadata["name"], manifest, field_manager=FIELD_MANAGER
+    )
 
 
 def delete_sdep(cluster: Cluster, namespace: str, name: str) -> bool:
@@ -75,8 +81,9 @@ def delete_sdep(cluster: Cluster, namespace: str, name: str) -> bool:
     from kubernetes.client.exceptions import ApiException
 
     try:
-        cluster.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name,
-                                                       propagation_policy="Background")
+        cluster.custom.delete_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, name, propagation_policy="Background"
+        )
         return True
     except ApiException as error:
         if is_not_found(error):

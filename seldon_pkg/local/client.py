@@ -3,6 +3,7 @@
 Maps the control API's statuses back to the library's errors, so a local ``NotFound`` is the
 same exception (and exit code) as a cluster one.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,11 @@ from seldon_pkg.local.state import StateDir
 
 DEPLOY_TIMEOUT = 900.0
 ERRORS_BY_STATUS: dict[int, type[SeldonPkgError]] = {
-    400: Invalid, 404: NotFound, 409: Refused, 422: Invalid, 502: NotReady,
+    400: Invalid,
+    404: NotFound,
+    409: Refused,
+    422: Invalid,
+    502: NotReady,
 }
 
 
@@ -41,8 +46,9 @@ class LocalClient:
             raise ERRORS_BY_STATUS.get(reply.status_code, SeldonPkgError)(body.get("error", reply.text))
         return body
 
-    def deploy(self, spec: Path | None = None, *, policy: str = "replace",
-               record: dict[str, Any] | None = None) -> dict:
+    def deploy(
+        self, spec: Path | None = None, *, policy: str = "replace", record: dict[str, Any] | None = None
+    ) -> dict:
         """Deploy a spec file (or a registry record, to restore a previous revision).
 
         Returns ``{"deployment": {...}, "action": ..., "previous": record|None, "replaced": [...]}``."""

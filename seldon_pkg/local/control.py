@@ -10,6 +10,7 @@
 Errors are JSON ``{"error": ...}`` with the status the client maps back to the library's
 errors: 400/422 invalid, 404 not found, 502 the model did not start.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -38,8 +39,10 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
             body = await request.json()
         except ValueError:
             body = None
-        if not isinstance(body, dict) or not (isinstance(body.get("spec"), str) or isinstance(body.get("record"), dict)):
-            return web.json_response({"error": "body must be {\"spec\": \"/path/to/seldon-model.yaml\"}"}, status=400)
+        if not isinstance(body, dict) or not (
+            isinstance(body.get("spec"), str) or isinstance(body.get("record"), dict)
+        ):
+            return web.json_response({"error": 'body must be {"spec": "/path/to/seldon-model.yaml"}'}, status=400)
         policy = body.get("policy", "replace")
         if policy not in ("replace", "keep"):
             return web.json_response({"error": f"unknown policy {policy!r}"}, status=400)
@@ -64,8 +67,9 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
         namespace, name = request.match_info["namespace"], request.match_info["name"]
         found = await gateway.delete(namespace, name)
         if not found:
-            return web.json_response({"error": f"no local deployment {namespace}/{name}",
-                                      "deployments": gateway.names()}, status=404)
+            return web.json_response(
+                {"error": f"no local deployment {namespace}/{name}", "deployments": gateway.names()}, status=404
+            )
         return web.json_response({"deleted": name, "namespace": namespace})
 
     app = web.Application(middlewares=[require_token])

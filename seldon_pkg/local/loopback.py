@@ -10,6 +10,7 @@ upgrade that moves them fails loudly at start instead of silently binding everyw
 Usage: python loopback.py Module.Class --service-type MODEL --http-port N --grpc-port N ...
 Environment: SELDON_PKG_BIND_HOST (default 127.0.0.1).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -62,7 +63,7 @@ def patch_seldon() -> None:
         raise RuntimeError("seldon_core.wrapper.get_grpc_server is missing: unsupported seldon-core version")
 
     def loopback_application(base):
-        class Loopback(base):
+        class Loopback(base):  # type: ignore[valid-type, misc]  # gunicorn's class, chosen at run time
             def load_config(self):
                 if self.options and "bind" in self.options:
                     self.options["bind"] = _rebind(self.options["bind"])

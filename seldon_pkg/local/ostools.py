@@ -1,4 +1,5 @@
 """Loopback ports and process groups: the two OS facts the runtime, the bench and the tests share."""
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ port accepts connections. A crash is noticed by the gateway's supervision loop, 
 the group is killed, and the process is restarted with exponential backoff; meanwhile the
 gateway answers 503 for this model.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -61,7 +62,7 @@ class Ports:
     metrics: int
 
     @classmethod
-    def free(cls) -> "Ports":
+    def free(cls) -> Ports:
         return cls(*free_ports(3))
 
 
@@ -95,7 +96,8 @@ class ModelProcess:
         if self.environment.isolated:
             python_path.append(str(self.wrappers_lib))
         env = {
-            key: value for key, value in os.environ.items()
+            key: value
+            for key, value in os.environ.items()
             if not key.startswith(("PYTHON", "VIRTUAL_ENV", "GUNICORN_", "GRPC_", "PREDICTIVE_UNIT"))
         }
         env.update(self.spec.env)
@@ -116,11 +118,17 @@ class ModelProcess:
 
     def command(self) -> list[str]:
         return [
-            str(self.environment.python), str(LAUNCHER), self.spec.wrapper,
-            "--service-type", "MODEL",
-            "--http-port", str(self.ports.http),
-            "--grpc-port", str(self.ports.grpc),
-            "--metrics-port", str(self.ports.metrics),
+            str(self.environment.python),
+            str(LAUNCHER),
+            self.spec.wrapper,
+            "--service-type",
+            "MODEL",
+            "--http-port",
+            str(self.ports.http),
+            "--grpc-port",
+            str(self.ports.grpc),
+            "--metrics-port",
+            str(self.ports.metrics),
         ]
 
     def spawn(self) -> None:
@@ -130,8 +138,13 @@ class ModelProcess:
         log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name} on {self.ports}\n".encode())
         log.flush()
         self.popen = subprocess.Popen(
-            self.command(), cwd=self.spec.source_dir, env=self.environment_variables(),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            self.command(),
+            cwd=self.spec.source_dir,
+            env=self.environment_variables(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         self.started_at = time.monotonic()
@@ -150,6 +163,7 @@ class ModelProcess:
 
     async def wait_ready(self, session: aiohttp.ClientSession, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        assert self.popen is not None, "spawn() first"
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
                 raise StartError(f"{self.name} exited with code {self.popen.returncode}:\n{self.log_tail()}")
@@ -162,7 +176,7 @@ class ModelProcess:
         try:
             async with session.get(f"{self.http_base}/health/status", timeout=aiohttp.ClientTimeout(total=2)) as reply:
                 return reply.status == 200
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             return False
 
     def log_tail(self, lines: int = 40) -> str:

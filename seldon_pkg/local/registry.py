@@ -3,6 +3,7 @@
 A record keeps the spec's text and folder (not just its path) so that restarting the gateway
 restores exactly what was deployed, even if the spec file was edited since.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,7 @@ class Record:
     created_at: float = field(default_factory=time.time)
 
     @classmethod
-    def from_spec(cls, spec: ModelSpec, spec_text: str) -> "Record":
+    def from_spec(cls, spec: ModelSpec, spec_text: str) -> Record:
         identity = identity_of(spec)
         return cls(
             name=name_of(spec),
@@ -43,7 +44,7 @@ class Record:
         )
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Record":
+    def from_dict(cls, data: dict) -> Record:
         """A record sent back by a client (restore); unknown keys are refused by the constructor."""
         try:
             return cls(**data)
@@ -58,7 +59,9 @@ class Record:
         return (self.namespace, self.name)
 
     def spec(self) -> ModelSpec:
-        return parse_spec(yaml.safe_load(self.spec_text), source_dir=Path(self.source_dir), source=f"registry:{self.name}")
+        return parse_spec(
+            yaml.safe_load(self.spec_text), source_dir=Path(self.source_dir), source=f"registry:{self.name}"
+        )
 
 
 class Registry:
@@ -83,9 +86,14 @@ class Registry:
             raw = json.loads(path.read_text())
             return [Record(**r) for r in raw["deployments"]]
         except (ValueError, KeyError, TypeError) as error:
-            hint = (f"the last good copy is {backup}: `cp {backup} {path}` restores it"
-                    if backup.exists() else "there is no backup; move the file away to start empty")
-            raise SeldonPkgError(f"the local registry {path} is damaged ({type(error).__name__}: {error}); {hint}") from None
+            hint = (
+                f"the last good copy is {backup}: `cp {backup} {path}` restores it"
+                if backup.exists()
+                else "there is no backup; move the file away to start empty"
+            )
+            raise SeldonPkgError(
+                f"the local registry {path} is damaged ({type(error).__name__}: {error}); {hint}"
+            ) from None
 
     def records(self) -> list[Record]:
         return sorted(self._records.values(), key=lambda r: (r.namespace, r.name))

@@ -6,9 +6,8 @@ passed through untouched (a model's 400 stays a 400); the gateway itself only an
 an unknown deployment (listing the known ones), 503 while a model restarts and 502 when a model
 drops a connection.
 """
-from __future__ import annotations
 
-import asyncio
+from __future__ import annotations
 
 from aiohttp import web
 
@@ -49,7 +48,7 @@ def make_app(gateway: Gateway) -> web.Application:
         try:
             reply = await upstream.request(process.ports.http, request.method, path, body, headers)
             return web.Response(body=reply.body, status=reply.status, headers={"Content-Type": reply.content_type})
-        except (UpstreamError, OSError, asyncio.TimeoutError) as failure:
+        except (TimeoutError, UpstreamError, OSError) as failure:
             state = process.state
             if state is not State.AVAILABLE:
                 return error(503, f"{namespace}/{name} is {state.value.lower()}")

@@ -4,6 +4,7 @@ Binds the REST and gRPC front ends (``--host``, 127.0.0.1 by default) and the co
 (always 127.0.0.1, a free port), writes ``gateway.json`` so CLI commands can find it, restores
 every registered model, and on exit stops every model process group before returning.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,9 @@ def _check_free(host: str, port: int, what: str, option: str) -> None:
         try:
             sock.bind((host, port))
         except OSError as error:
-            raise Invalid(f"{what} port {host}:{port} is not available ({error.strerror}); choose another with {option}") from None
+            raise Invalid(
+                f"{what} port {host}:{port} is not available ({error.strerror}); choose another with {option}"
+            ) from None
 
 
 def running_gateway_pid(state: StateDir) -> int | None:
@@ -65,13 +68,23 @@ async def serve(state: StateDir, host: str, port: int, grpc_port: int, ready: as
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    state.write_json(state.gateway_file, {
-        "pid": os.getpid(), "host": host, "url_host": url_host, "http_port": port,
-        "grpc_port": grpc_port, "control_port": control_port,
-    })
+    state.write_json(
+        state.gateway_file,
+        {
+            "pid": os.getpid(),
+            "host": host,
+            "url_host": url_host,
+            "http_port": port,
+            "grpc_port": grpc_port,
+            "control_port": control_port,
+        },
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    print(f"seldon-pkg gateway: REST http://{url_host}:{port}/seldon/<namespace>/<name>/..., "
-          f"gRPC {url_host}:{grpc_port}, state {state.root}", flush=True)
+    print(
+        f"seldon-pkg gateway: REST http://{url_host}:{port}/seldon/<namespace>/<name>/..., "
+        f"gRPC {url_host}:{grpc_port}, state {state.root}",
+        flush=True,
+    )
     try:
         await gateway.startup()
         if ready is not None:

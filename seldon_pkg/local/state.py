@@ -10,6 +10,7 @@ Chosen by ``--state-dir``, else ``$SELDON_PKG_STATE_DIR``, else ``~/.seldon-pkg`
                    moves them elsewhere, e.g. to share them between state folders)
     lib/           the copy of model_wrappers that model environments import
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ class StateDir:
     root: Path
 
     @classmethod
-    def open(cls, explicit: str | os.PathLike[str] | None = None) -> "StateDir":
+    def open(cls, explicit: str | os.PathLike[str] | None = None) -> StateDir:
         state = cls(resolve_state_dir(explicit))
         for folder in (state.root, state.logs, state.envs, state.lib):
             folder.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ Retry rule: a request is sent again (once, on a new connection) only when it wen
 pooled connection and *nothing* came back: the server had closed that idle connection. Once
 a byte of an answer arrived the request is never repeated, so a model never runs twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,13 +46,16 @@ class UpstreamPool:
         self._max_idle = max_idle_per_port
         self._max_body = max_body
 
-    async def request(self, port: int, method: str, path: str, body: bytes, headers: dict[str, str],
-                      timeout: float = 300.0) -> Reply:
+    async def request(
+        self, port: int, method: str, path: str, body: bytes, headers: dict[str, str], timeout: float = 300.0
+    ) -> Reply:
         """Send one request and read its answer (see the module's retry rule)."""
         for attempt in (0, 1):
             reader, writer, reused = await self._connection(port, fresh=attempt == 1)
             try:
-                reply, keep = await asyncio.wait_for(self._exchange(reader, writer, method, path, body, headers), timeout)
+                reply, keep = await asyncio.wait_for(
+                    self._exchange(reader, writer, method, path, body, headers), timeout
+                )
             except _NothingReceived as error:
                 writer.close()
                 if reused and attempt == 0:
@@ -154,7 +158,8 @@ def _status(line: bytes) -> int:
 
 
 async def _read_chunked(reader: asyncio.StreamReader, limit: int) -> bytes:
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while True:
         size_line = (await reader.readline()).split(b";")[0].strip()
         if not size_line or any(c not in b"0123456789abcdefABCDEF" for c in size_line):

@@ -1,22 +1,36 @@
 """Deployment targets: one API (``Target``) for the local runtime and for a cluster."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from seldon_pkg.errors import Invalid
-from seldon_pkg.targets.base import (DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint,
-                                     Target)
+from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint, Target
 from seldon_pkg.targets.lifecycle import deployed
 
 TARGETS = ("local", "k8s")
 
-__all__ = ["DeleteOutcome", "DeploymentInfo", "DeployOutcome", "DeployPolicy", "Endpoint", "Target", "TARGETS",
-           "deployed", "open_target"]
+__all__ = [
+    "TARGETS",
+    "DeleteOutcome",
+    "DeployOutcome",
+    "DeployPolicy",
+    "DeploymentInfo",
+    "Endpoint",
+    "Target",
+    "deployed",
+    "open_target",
+]
 
 
-def open_target(kind: str, *, state_dir: str | Path | None = None, context: str | None = None,
-                progress: Callable[[str], None] = lambda _: None) -> Target:
+def open_target(
+    kind: str,
+    *,
+    state_dir: str | Path | None = None,
+    context: str | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Target:
     """The target of that kind; nothing is contacted until it is used."""
     if kind == "local":
         from seldon_pkg.targets.local import LocalTarget

@@ -5,6 +5,7 @@ A target is where deployments live: the local runtime (``local``) or a Kubernete
 and raise the same errors (``seldon_pkg.errors``: ``NotFound``, ``NotReady``, ``Refused``,
 ``Invalid``), so the CLI and library users never branch on the target.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -103,8 +104,10 @@ class Target(Protocol):
     """Where deployments live. Every method raises ``NotFound`` for an unknown name."""
 
     kind: str
-    default_namespace: str | None
-    """Namespace used when none is given; ``None`` means "every namespace"."""
+
+    @property
+    def default_namespace(self) -> str | None:
+        """Namespace used when none is given; ``None`` means "every namespace"."""
 
     def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
         """Create or update ``spec``'s deployment and wait until it is ready (``NotReady``)."""

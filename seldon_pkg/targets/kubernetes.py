@@ -1,11 +1,13 @@
 """A Kubernetes cluster with Seldon Core as a target (official ``kubernetes`` client)."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from seldon_pkg import manifests
 from seldon_pkg.errors import NotFound
-from seldon_pkg.k8s import cleanup, deploy as k8s_deploy, plan
+from seldon_pkg.k8s import cleanup, plan
+from seldon_pkg.k8s import deploy as k8s_deploy
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import Cluster, connect
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
@@ -17,9 +19,19 @@ from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome
 
 def info_from_row(row: dict) -> DeploymentInfo:
     return DeploymentInfo(
-        name=row["name"], model=row["model"], version=row["version"], namespace=row["namespace"],
-        state=row["state"], url=row["url"], grpc=row["grpc"], revision=row["revision"], replicas=row["replicas"],
-        age_seconds=row["age_seconds"], target="k8s", protocol=row["protocol"], platform="seldon",
+        name=row["name"],
+        model=row["model"],
+        version=row["version"],
+        namespace=row["namespace"],
+        state=row["state"],
+        url=row["url"],
+        grpc=row["grpc"],
+        revision=row["revision"],
+        replicas=row["replicas"],
+        age_seconds=row["age_seconds"],
+        target="k8s",
+        protocol=row["protocol"],
+        platform="seldon",
         traffic=row["traffic"],
     )
 
@@ -27,8 +39,14 @@ def info_from_row(row: dict) -> DeploymentInfo:
 class KubernetesTarget:
     kind = "k8s"
 
-    def __init__(self, cluster: Cluster | None = None, *, context: str | None = None, hooks: Hooks = DEFAULT,
-                 progress: Callable[[str], None] = lambda _: None) -> None:
+    def __init__(
+        self,
+        cluster: Cluster | None = None,
+        *,
+        context: str | None = None,
+        hooks: Hooks = DEFAULT,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
         self._cluster = cluster
         self._context = context
         self.hooks = hooks
@@ -46,10 +64,23 @@ class KubernetesTarget:
         return self.cluster.default_namespace
 
     def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
-        result = k8s_deploy.deploy(self.cluster, spec, policy=policy.mode, canary=policy.canary, force=policy.force,
-                                   timeout=policy.timeout, progress=self.progress, hooks=self.hooks)
-        return DeployOutcome(self.get(result.name, result.namespace), result.action, result.previous,
-                             tuple(result.replaced), tuple(result.hook_failures))
+        result = k8s_deploy.deploy(
+            self.cluster,
+            spec,
+            policy=policy.mode,
+            canary=policy.canary,
+            force=policy.force,
+            timeout=policy.timeout,
+            progress=self.progress,
+            hooks=self.hooks,
+        )
+        return DeployOutcome(
+            self.get(result.name, result.namespace),
+            result.action,
+            result.previous,
+            tuple(result.replaced),
+            tuple(result.hook_failures),
+        )
 
     def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
         return [info_from_row(row) for row in list_deployments(self.cluster, namespace)]
@@ -100,5 +131,9 @@ def _restorable(sdep: dict) -> dict:
     """The parts of a stored SeldonDeployment that can be written back (no status, no server fields)."""
     meta = sdep["metadata"]
     keep = ("name", "namespace", "labels", "annotations")
-    return {"apiVersion": sdep.get("apiVersion", manifests.API_VERSION), "kind": sdep.get("kind", manifests.KIND),
-            "metadata": {k: meta[k] for k in keep if k in meta}, "spec": sdep["spec"]}
+    return {
+        "apiVersion": sdep.get("apiVersion", manifests.API_VERSION),
+        "kind": sdep.get("kind", manifests.KIND),
+        "metadata": {k: meta[k] for k in keep if k in meta},
+        "spec": sdep["spec"],
+    }

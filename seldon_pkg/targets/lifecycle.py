@@ -13,10 +13,11 @@ It records what the apply step did (``DeployOutcome``) and undoes only that:
 The policy defaults to ``keep`` so that entering the block never deletes the model's other
 versions (``replace`` would, and they could not be brought back on exit).
 """
+
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from seldon_pkg.errors import NotReady
 from seldon_pkg.spec import ModelSpec
@@ -24,7 +25,9 @@ from seldon_pkg.targets.base import DeploymentInfo, DeployPolicy, Target
 
 
 @contextlib.contextmanager
-def deployed(target: Target, spec: ModelSpec, policy: DeployPolicy = DeployPolicy(mode="keep")) -> Iterator[DeploymentInfo]:
+def deployed(
+    target: Target, spec: ModelSpec, policy: DeployPolicy = DeployPolicy(mode="keep")
+) -> Iterator[DeploymentInfo]:
     try:
         outcome = target.deploy(spec, policy)
     except NotReady as error:
@@ -39,10 +42,21 @@ def deployed(target: Target, spec: ModelSpec, policy: DeployPolicy = DeployPolic
 
 def _as_outcome(target: Target, partial):
     """A target's own partial result (e.g. the cluster's DeployResult) as a DeployOutcome."""
-    from seldon_pkg.targets.base import DeployOutcome, DeploymentInfo
+    from seldon_pkg.targets.base import DeploymentInfo, DeployOutcome
 
     if isinstance(partial, DeployOutcome):
         return partial
-    info = DeploymentInfo(name=partial.name, model="", version="", namespace=partial.namespace, state=partial.state,
-                          url=None, grpc=None, revision=None, replicas=0, age_seconds=None, target=target.kind)
+    info = DeploymentInfo(
+        name=partial.name,
+        model="",
+        version="",
+        namespace=partial.namespace,
+        state=partial.state,
+        url=None,
+        grpc=None,
+        revision=None,
+        replicas=0,
+        age_seconds=None,
+        target=target.kind,
+    )
     return DeployOutcome(info, partial.action, partial.previous)

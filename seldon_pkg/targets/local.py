@@ -1,4 +1,5 @@
 """The local runtime as a target: the gateway of ``seldon-pkg serve``, through its control API."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,17 +8,28 @@ from typing import Any
 from seldon_pkg.errors import Invalid, NotFound
 from seldon_pkg.local.client import LocalClient
 from seldon_pkg.local.state import StateDir
-from seldon_pkg.spec import ModelSpec, SPEC_FILENAME
+from seldon_pkg.spec import SPEC_FILENAME, ModelSpec
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
 
 
 def info_from_row(row: dict[str, Any]) -> DeploymentInfo:
     """The control API's description of one deployment as a ``DeploymentInfo``."""
     return DeploymentInfo(
-        name=row["name"], model=row["model"], version=row["version"], namespace=row["namespace"],
-        state=row["state"], url=row["url"], grpc=row["grpc"], revision=row["revision"], replicas=1,
-        age_seconds=row["age_seconds"], target="local", protocol=row.get("protocol", "seldon"),
-        platform=row.get("platform", "local"), restarts=row["restarts"], last_error=row["last_error"] or None,
+        name=row["name"],
+        model=row["model"],
+        version=row["version"],
+        namespace=row["namespace"],
+        state=row["state"],
+        url=row["url"],
+        grpc=row["grpc"],
+        revision=row["revision"],
+        replicas=1,
+        age_seconds=row["age_seconds"],
+        target="local",
+        protocol=row.get("protocol", "seldon"),
+        platform=row.get("platform", "local"),
+        restarts=row["restarts"],
+        last_error=row["last_error"] or None,
     )
 
 
@@ -40,8 +52,9 @@ class LocalTarget:
         if policy.canary is not None:
             raise Invalid("--canary needs a cluster target: the local runtime serves one revision per deployment")
         answer = self.client.deploy(_spec_path(spec), policy=policy.mode)
-        return DeployOutcome(info_from_row(answer["deployment"]), answer["action"], answer["previous"],
-                             tuple(answer["replaced"]))
+        return DeployOutcome(
+            info_from_row(answer["deployment"]), answer["action"], answer["previous"], tuple(answer["replaced"])
+        )
 
     def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
         rows = [info_from_row(row) for row in self.client.list()]

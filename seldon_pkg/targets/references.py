@@ -10,6 +10,7 @@ A reference is, in this order:
 A bare word is never read as a file because a file of that name happens to exist. An
 ambiguous reference is an error listing the candidates.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,14 @@ def names_a_spec(reference: str) -> bool:
     return path.suffix.lower() in SPEC_SUFFIXES or (path.is_dir() and (path / SPEC_FILENAME).is_file())
 
 
-def resolve(target: Target, reference: str | None, *, namespace: str | None = None, version: str | None = None,
-            spec: str | Path | None = None) -> tuple[str, str | None]:
+def resolve(
+    target: Target,
+    reference: str | None,
+    *,
+    namespace: str | None = None,
+    version: str | None = None,
+    spec: str | Path | None = None,
+) -> tuple[str, str | None]:
     """``(deployment name, namespace)`` for a reference, raising ``NotFound`` or ``Invalid``."""
     from seldon_pkg.manifests import name_of
 
@@ -50,10 +57,15 @@ def find(target: Target, reference: str, *, namespace: str | None = None, versio
         return _one(by_name, reference)
     by_model = [r for r in rows if r.model == reference and version in (None, r.version)]
     if not by_model:
-        where = f" in namespace {namespace or target.default_namespace}" if (namespace or target.default_namespace) else ""
+        where = (
+            f" in namespace {namespace or target.default_namespace}" if (namespace or target.default_namespace) else ""
+        )
         known = ", ".join(sorted({f"{r.name} ({r.model} {r.version})" for r in rows})) or "none"
-        raise NotFound(f"no deployment or model named {reference!r}"
-                       + (f" with version {version!r}" if version else "") + f"{where}; deployed: {known}")
+        raise NotFound(
+            f"no deployment or model named {reference!r}"
+            + (f" with version {version!r}" if version else "")
+            + f"{where}; deployed: {known}"
+        )
     return _one(by_model, reference)
 
 

@@ -15,6 +15,7 @@ Switches reproduce what users of Seldon Core have reported: ``leak_pods_on_delet
 their owner and survive the SeldonDeployment's deletion) and ``leak_pods_on_rename`` (renaming
 a predictor leaves the old predictor's pods running).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,14 +33,22 @@ def operator_name(name: str) -> str:
 
 
 def owner(obj: dict) -> dict:
-    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
-            "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 class SimulatedSeldonOperator:
-    def __init__(self, store: Store, ready_delay: float = 0.3) -> None:
+    def __init__(self, store: Store, ready_delay: float = 0.3, reconcile_delay: float = 0.05) -> None:
         self.store = store
         self.ready_delay = ready_delay
+        self.reconcile_delay = reconcile_delay
+        self._to_reconcile: dict[tuple[str, str], float] = {}
         self.leak_pods_on_delete = False
         self.leak_pods_on_rename = False
         self._pending: dict[tuple[str, str], float] = {}
@@ -49,7 +58,7 @@ class SimulatedSeldonOperator:
         store.listeners.append(self._on_event)
         store.before_delete.append(self._before_delete)
 
-    def start(self) -> "SimulatedSeldonOperator":
+    def start(self) -> SimulatedSeldonOperator:
         self._thread.start()
         return self
 
@@ -63,17 +72,27 @@ class SimulatedSeldonOperator:
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         if event == "DELETED":
             self._pending.pop(key, None)
+            self._to_reconcile.pop(key, None)
             return
         uid, generation = obj["metadata"]["uid"], obj["metadata"]["generation"]
         if event in ("ADDED", "MODIFIED") and self._reconciled.get(uid) != generation:
             self._reconciled[uid] = generation
-            self._reconcile(obj)
-            self._pending[key] = time.monotonic() + self.ready_delay
+            # like the real controller: the watch event is queued and reconciled a moment later,
+            # on another thread, never inside the API call that caused it
+            self._to_reconcile[key] = time.monotonic() + self.reconcile_delay
 
     def _loop(self) -> None:
-        while not self._stop.wait(0.05):
+        while not self._stop.wait(0.02):
+            now = time.monotonic()
+            for key, due in list(self._to_reconcile.items()):
+                if now >= due:
+                    self._to_reconcile.pop(key, None)
+                    current = self._get("seldondeployments", *key)
+                    if current is not None:
+                        self._reconcile(current)
+                        self._pending[key] = time.monotonic() + self.ready_delay
             for key, due in list(self._pending.items()):
-                if time.monotonic() >= due:
+                if now >= due:
                     self._pending.pop(key, None)
                     self._finish(*key)
 
@@ -110,7 +129,8 @@ class SimulatedSeldonOperator:
         for plural, child in self.store.children_of(uid):
             child_name = child["metadata"]["name"]
             stale = (plural == "deployments" and child_name not in wanted_deployments) or (
-                plural == "services" and child_name not in wanted_services)
+                plural == "services" and child_name not in wanted_services
+            )
             if stale:
                 if plural == "deployments" and self.leak_pods_on_rename:
                     self._orphan_pods_of_deployment(child)
@@ -120,52 +140,103 @@ class SimulatedSeldonOperator:
     def _ensure_workload(self, sdep, deployment, namespace, labels, container, replicas) -> None:
         template = {"metadata": {"labels": labels}, "spec": {"containers": [container]}}
         existing = self._get("deployments", namespace, deployment)
-        if existing is not None and existing["spec"]["template"] == template and existing["spec"]["replicas"] == replicas:
+        if (
+            existing is not None
+            and existing["spec"]["template"] == template
+            and existing["spec"]["replicas"] == replicas
+        ):
             return
         if existing is not None:
             self._quiet_delete("deployments", namespace, deployment)
-        selector = {"matchLabels": {"seldon-app": labels["seldon-app"], "seldon-deployment-id": labels["seldon-deployment-id"]}}
-        dep = self.store.create("deployments", namespace, {
-            "metadata": {"name": deployment, "labels": labels, "ownerReferences": [owner(sdep)]},
-            "spec": {"replicas": replicas, "selector": selector, "template": template},
-            "status": {"replicas": replicas, "readyReplicas": replicas},
-        })
+        selector = {
+            "matchLabels": {"seldon-app": labels["seldon-app"], "seldon-deployment-id": labels["seldon-deployment-id"]}
+        }
+        dep = self.store.create(
+            "deployments",
+            namespace,
+            {
+                "metadata": {"name": deployment, "labels": labels, "ownerReferences": [owner(sdep)]},
+                "spec": {"replicas": replicas, "selector": selector, "template": template},
+                "status": {"replicas": replicas, "readyReplicas": replicas},
+            },
+        )
         template_hash = hashlib.sha1(repr(template).encode()).hexdigest()[:10]
-        rs = self.store.create("replicasets", namespace, {
-            "metadata": {"name": f"{deployment[:52]}-{template_hash}", "labels": labels, "ownerReferences": [owner(dep)]},
-            "spec": {"replicas": replicas, "selector": selector, "template": template},
-            "status": {"replicas": replicas},
-        })
+        rs = self.store.create(
+            "replicasets",
+            namespace,
+            {
+                "metadata": {
+                    "name": f"{deployment[:52]}-{template_hash}",
+                    "labels": labels,
+                    "ownerReferences": [owner(dep)],
+                },
+                "spec": {"replicas": replicas, "selector": selector, "template": template},
+                "status": {"replicas": replicas},
+            },
+        )
         failing = "crashloop" in container.get("image", "")
         for _ in range(replicas):
             waiting = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container"}}
-            self.store.create("pods", namespace, {
-                "metadata": {"name": f"{rs['metadata']['name'][:57]}-{uuid.uuid4().hex[:5]}", "labels": labels,
-                             "ownerReferences": [owner(rs)]},
-                "spec": {"containers": [container]},
-                "status": {"phase": "Pending" if failing else "Running", "containerStatuses": [{
-                    "name": container["name"], "image": container.get("image", ""), "imageID": "", "ready": not failing,
-                    "restartCount": 3 if failing else 0,
-                    "state": waiting if failing else {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
-                }]},
-            })
+            self.store.create(
+                "pods",
+                namespace,
+                {
+                    "metadata": {
+                        "name": f"{rs['metadata']['name'][:57]}-{uuid.uuid4().hex[:5]}",
+                        "labels": labels,
+                        "ownerReferences": [owner(rs)],
+                    },
+                    "spec": {"containers": [container]},
+                    "status": {
+                        "phase": "Pending" if failing else "Running",
+                        "containerStatuses": [
+                            {
+                                "name": container["name"],
+                                "image": container.get("image", ""),
+                                "imageID": "",
+                                "ready": not failing,
+                                "restartCount": 3 if failing else 0,
+                                "state": waiting if failing else {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+                            }
+                        ],
+                    },
+                },
+            )
 
     def _ensure_service(self, sdep: dict, service: str, namespace: str) -> None:
         if self._get("services", namespace, service) is None:
-            self.store.create("services", namespace, {
-                "metadata": {"name": service, "labels": {"seldon-deployment-id": sdep["metadata"]["name"],
-                                                         "app.kubernetes.io/managed-by": "seldon-core"},
-                             "ownerReferences": [owner(sdep)]},
-                "spec": {"type": "ClusterIP", "ports": [{"name": "http", "port": 8000, "protocol": "TCP"},
-                                                         {"name": "grpc", "port": 5001, "protocol": "TCP"}]},
-            })
+            self.store.create(
+                "services",
+                namespace,
+                {
+                    "metadata": {
+                        "name": service,
+                        "labels": {
+                            "seldon-deployment-id": sdep["metadata"]["name"],
+                            "app.kubernetes.io/managed-by": "seldon-core",
+                        },
+                        "ownerReferences": [owner(sdep)],
+                    },
+                    "spec": {
+                        "type": "ClusterIP",
+                        "ports": [
+                            {"name": "http", "port": 8000, "protocol": "TCP"},
+                            {"name": "grpc", "port": 5001, "protocol": "TCP"},
+                        ],
+                    },
+                },
+            )
 
     def _finish(self, namespace: str, name: str) -> None:
         sdep = self._get("seldondeployments", namespace, name)
         if sdep is None:
             return
-        images = [c.get("image", "") for p in sdep["spec"]["predictors"] for cs in p.get("componentSpecs", [])
-                  for c in cs["spec"]["containers"]]
+        images = [
+            c.get("image", "")
+            for p in sdep["spec"]["predictors"]
+            for cs in p.get("componentSpecs", [])
+            for c in cs["spec"]["containers"]
+        ]
         failing = any("crashloop" in image for image in images)
         status = {
             "state": "Failed" if failing else "Available",

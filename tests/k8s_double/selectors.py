@@ -1,4 +1,5 @@
 """Kubernetes label selectors (equality- and set-based), parsed into data and matched."""
+
 from __future__ import annotations
 
 import re

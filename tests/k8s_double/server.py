@@ -1,4 +1,5 @@
 """The HTTP face of the double: Kubernetes REST paths on 127.0.0.1, in a background thread."""
+
 from __future__ import annotations
 
 import json
@@ -9,6 +10,11 @@ from urllib.parse import parse_qs, urlparse
 
 from tests.k8s_double.store import RESOURCES, ApiError, Store
 
+JSON_MEDIA_TYPES = {
+    "application/json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+}
 PATH = re.compile(
     r"^/(?:api/(?P<core_version>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
     r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>status))?$"
@@ -25,20 +31,51 @@ def discovery(path: str) -> dict:
     if path == "/version":
         return {"major": "1", "minor": "30", "gitVersion": "v1.30.0-test-double", "platform": "linux/amd64"}
     if path == "/api":
-        return {"kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
+        return {
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+        }
     if path == "/apis":
         groups = sorted({(r.group, r.version) for r in RESOURCES.values() if r.group})
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-            {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
-             "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v}} for g, v in groups]}
+        return {
+            "kind": "APIGroupList",
+            "apiVersion": "v1",
+            "groups": [
+                {
+                    "name": g,
+                    "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
+                    "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v},
+                }
+                for g, v in groups
+            ],
+        }
     group_version = path.removeprefix("/apis/").removeprefix("/api/")
-    short = {"seldondeployments": ["sdep"], "services": ["svc"], "pods": ["po"], "deployments": ["deploy"],
-             "replicasets": ["rs"], "nodes": ["no"]}
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": [
-        {"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced, "kind": r.kind,
-         "verbs": ["create", "delete", "get", "list", "patch", "update"], "shortNames": short.get(r.plural, [])}
-        for r in RESOURCES.values() if r.api_version == group_version]}
+    short = {
+        "seldondeployments": ["sdep"],
+        "services": ["svc"],
+        "pods": ["po"],
+        "deployments": ["deploy"],
+        "replicasets": ["rs"],
+        "nodes": ["no"],
+    }
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": [
+            {
+                "name": r.plural,
+                "singularName": r.kind.lower(),
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": ["create", "delete", "get", "list", "patch", "update"],
+                "shortNames": short.get(r.plural, []),
+            }
+            for r in RESOURCES.values()
+            if r.api_version == group_version
+        ],
+    }
 
 
 class KubernetesDouble:
@@ -64,8 +101,24 @@ class KubernetesDouble:
                 self.wfile.write(data)
 
             def _body(self) -> dict:
+                """A JSON object, as the API server requires (it answers 415 to other media types
+                and 400 to a body that does not parse, e.g. a malformed PATCH)."""
                 length = int(self.headers.get("Content-Length") or 0)
-                return json.loads(self.rfile.read(length) or b"{}") if length else {}
+                raw = self.rfile.read(length) if length else b""
+                media = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
+                if media not in JSON_MEDIA_TYPES:
+                    raise ApiError(
+                        415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {media}"
+                    )
+                if not raw:
+                    return {}
+                try:
+                    body = json.loads(raw)
+                except ValueError as error:
+                    raise ApiError(400, "BadRequest", f"error decoding request body: {error}") from None
+                if not isinstance(body, dict):
+                    raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+                return body
 
             def _handle(self, method: str) -> None:
                 url = urlparse(self.path)
@@ -77,8 +130,11 @@ class KubernetesDouble:
                 match = PATH.match(url.path)
                 try:
                     if not match or match["plural"] not in RESOURCES:
-                        raise ApiError(404, "NotFound", f"the server could not find the requested resource ({url.path})")
-                    self._reply(*double.dispatch(method, match, query, self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else {}))
+                        raise ApiError(
+                            404, "NotFound", f"the server could not find the requested resource ({url.path})"
+                        )
+                    body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else {}
+                    self._reply(*double.dispatch(method, match, query, body))
                 except ApiError as error:
                     self._reply(error.code, error.status())
 
@@ -111,8 +167,12 @@ class KubernetesDouble:
         ns = namespace or ""
         if method == "GET" and name is None:
             items = store.list(plural, namespace if resource.namespaced else None, query.get("labelSelector"))
-            return 200, {"apiVersion": resource.api_version, "kind": f"{resource.kind}List",
-                         "metadata": {"resourceVersion": "1"}, "items": items}
+            return 200, {
+                "apiVersion": resource.api_version,
+                "kind": f"{resource.kind}List",
+                "metadata": {"resourceVersion": "1"},
+                "items": items,
+            }
         if method == "GET":
             return 200, store.get(plural, ns, name)
         if method == "POST" and name is None:
@@ -128,7 +188,7 @@ class KubernetesDouble:
             return 200, store.delete(plural, ns, name, propagation)
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported here")
 
-    def __enter__(self) -> "KubernetesDouble":
+    def __enter__(self) -> KubernetesDouble:
         self._thread.start()
         return self
 
@@ -140,9 +200,17 @@ class KubernetesDouble:
         """A kubeconfig file pointing at this double (what `--context` selects)."""
         import yaml
 
-        path.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": context,
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
-            "users": [{"name": context, "user": {"token": "test-double"}}],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": context, "namespace": namespace}}],
-        }))
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": context,
+                    "clusters": [{"name": context, "cluster": {"server": self.url}}],
+                    "users": [{"name": context, "user": {"token": "test-double"}}],
+                    "contexts": [
+                        {"name": context, "context": {"cluster": context, "user": context, "namespace": namespace}}
+                    ],
+                }
+            )
+        )

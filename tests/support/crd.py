@@ -4,6 +4,7 @@ Its origin (Seldon Core 1.17.1, Apache-2.0) and SHA-256 are recorded in
 seldon_pkg/data/NOTICE-seldondeployment-crd.md; tests/test_manifests.py checks the digest, so
 the suite needs nothing outside the repository.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
 """Held-out MNIST digits (never seen in training) for correctness checks."""
+
 from __future__ import annotations
 
 import functools

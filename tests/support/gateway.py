@@ -1,4 +1,5 @@
 """Run ``seldon-pkg serve`` as a real subprocess and drive it with the real CLI."""
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,18 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.http_port}"
 
     def command(self) -> list[str]:
-        return [CLI, "serve", "--port", str(self.http_port), "--grpc-port", str(self.grpc_port),
-                "--state-dir", str(self.state_dir)]
+        return [
+            CLI,
+            "serve",
+            "--port",
+            str(self.http_port),
+            "--grpc-port",
+            str(self.grpc_port),
+            "--state-dir",
+            str(self.state_dir),
+        ]
 
-    def start(self, timeout: float = 300) -> "GatewayProcess":
+    def start(self, timeout: float = 300) -> GatewayProcess:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
@@ -50,8 +59,9 @@ class GatewayProcess:
         raise TimeoutError(f"gateway not ready:\n{self.log_path.read_text()[-3000:]}")
 
     def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([CLI, *args, "--state-dir", str(self.state_dir)],
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [CLI, *args, "--state-dir", str(self.state_dir)], capture_output=True, text=True, timeout=timeout
+        )
 
     def listed(self) -> list[dict]:
         """What `seldon-pkg list -o json` prints."""

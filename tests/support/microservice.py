@@ -1,4 +1,5 @@
 """Start a real ``seldon-core-microservice`` process the way Seldon's image does."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,8 @@ from typing import Any
 
 import requests
 
-from seldon_pkg.parameters import parameters_env
 from seldon_pkg.local.ostools import free_ports
+from seldon_pkg.parameters import parameters_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "seldon-core-microservice"
@@ -40,7 +41,7 @@ class Microservice:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
-    def start(self, log_path: Path, timeout: float = 90.0) -> "Microservice":
+    def start(self, log_path: Path, timeout: float = 90.0) -> Microservice:
         env = {
             **os.environ,
             "PREDICTIVE_UNIT_PARAMETERS": parameters_env(self.parameters),
@@ -54,10 +55,23 @@ class Microservice:
         self.log_path = log_path
         log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [str(self.executable), self.interface, "--service-type", "MODEL",
-             "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
-             "--metrics-port", str(self.metrics_port)],
-            cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(self.executable),
+                self.interface,
+                "--service-type",
+                "MODEL",
+                "--http-port",
+                str(self.http_port),
+                "--grpc-port",
+                str(self.grpc_port),
+                "--metrics-port",
+                str(self.metrics_port),
+            ],
+            cwd=self.cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.wait_ready(timeout)
         return self
