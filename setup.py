@@ -2,6 +2,7 @@
 
 Version pins live in constraints.txt (one place); ranges here only say what works at all.
 """
+
 from setuptools import find_packages, setup
 
 SERVE = ["seldon-core==1.17.1", "numpy>=1.26,<2", "protobuf>=3.20,<4", "setuptools<81", "pillow>=10"]
@@ -13,11 +14,13 @@ EXTRAS = {
     "k8s": ["kubernetes>=30", "kubernetes-validate>=1.28,<1.29", "jsonschema>=3.2"],
     "train": ["tensorflow-cpu==2.19.*", "tf2onnx>=1.16", "mlxtend>=0.23"],
     "bench": ["matplotlib>=3.7"],
+    "lint": ["ruff>=0.8", "mypy>=1.10", "types-PyYAML"],
     "test": [
         "pytest>=8",
         "pytest-timeout>=2.3",
         "playwright>=1.45",
         "hypothesis>=6",
+        "dockerfile-parse>=2",
     ],
 }
 EXTRAS["dev"] = sorted({req for group in EXTRAS.values() for req in group})
@@ -30,13 +33,24 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10,<3.12",
-    packages=find_packages(include=["seldon_pkg", "seldon_pkg.*", "model_wrappers", "model_wrappers.*", "demo_mnist", "demo_mnist.*"]),
+    packages=find_packages(
+        include=["seldon_pkg", "seldon_pkg.*", "model_wrappers", "model_wrappers.*", "demo_mnist", "demo_mnist.*"]
+    ),
     include_package_data=True,
     package_data={"seldon_pkg": ["data/*", "templates/*"], "demo_mnist": ["models/*", "web/*"]},
     # the CLI, manifests and the local gateway; model processes get their own environments
     install_requires=[
-        "pyyaml>=6", "click>=8", "requests>=2.28", "numpy>=1.26,<2", "pillow>=10", "grpcio>=1.50",
-        "aiohttp>=3.9", "uvloop>=0.19; sys_platform != 'win32'", "jsonschema>=3.2", "psutil>=5.9",
+        "pyyaml>=6",
+        "click>=8",
+        "requests>=2.28",
+        "numpy>=1.26,<2",
+        "pillow>=10",
+        "grpcio>=1.50",
+        "aiohttp>=3.9",
+        "packaging>=23",
+        "uvloop>=0.19; sys_platform != 'win32'",
+        "jsonschema>=3.2",
+        "psutil>=5.9",
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["seldon-pkg=seldon_pkg.cli:main"]},

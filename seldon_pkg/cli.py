@@ -1,4 +1,5 @@
 """The ``seldon-pkg`` command line: each command is a few lines over library functions."""
+
 from __future__ import annotations
 
 import subprocess
@@ -55,10 +56,19 @@ def main() -> None:
 
 @main.command()
 @click.argument("spec", type=click.Path(exists=True, path_type=Path))
-@click.option("--canary", "canary_spec", type=click.Path(exists=True, path_type=Path),
-              help="Spec of another version of the same model to run as a canary.")
-@click.option("--traffic", type=click.IntRange(1, 99), default=90, show_default=True,
-              help="With --canary: percent of traffic kept on SPEC; the canary gets the rest.")
+@click.option(
+    "--canary",
+    "canary_spec",
+    type=click.Path(exists=True, path_type=Path),
+    help="Spec of another version of the same model to run as a canary.",
+)
+@click.option(
+    "--traffic",
+    type=click.IntRange(1, 99),
+    default=90,
+    show_default=True,
+    help="With --canary: percent of traffic kept on SPEC; the canary gets the rest.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout.")
 def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None) -> None:
     """Print the validated SeldonDeployment manifest for SPEC."""
@@ -82,28 +92,45 @@ def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None)
 
 @main.command()
 @click.argument("spec", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for the build context (replaced).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the build context (replaced).",
+)
 @click.option("--image", help="Image tag (default: the spec's image).")
 def build(spec: Path, out: Path, image: str | None) -> None:
     """Write a Docker build context for SPEC; build it when a Docker engine answers."""
     from seldon_pkg.packaging import docker_available, write_context
+    from seldon_pkg.sinks import shell_command
     from seldon_pkg.spec import load_spec
 
     context = write_context(load_spec(spec), out, image)
     click.echo(f"build context: {context.directory}")
     click.echo("requirements: " + ", ".join(context.requirements))
-    command = " ".join(context.docker_command)
+    for option in context.pip_options:
+        click.secho(f"pip option (allow_pip_options: true): {option}", err=True, fg="yellow")
+    build_line, push_line = shell_command(context.docker_command), shell_command(context.push_command)
     if docker_available():
-        click.echo(f"running: {command}")
-        sys.exit(subprocess.call(context.docker_command))
-    click.echo(f"no Docker engine answers here; build it with:\n  {command}")
+        click.echo(f"running: {build_line}")
+        code = subprocess.call(context.docker_command)
+        if code:
+            sys.exit(code)
+    else:
+        click.echo(f"no Docker engine answers here; build it with:\n  {build_line}")
+    placeholder = "example.org" in context.image
+    click.echo("next steps:")
+    if placeholder:
+        click.echo(f"  - {context.image} is a placeholder: set `image:` in the spec (or --image) to your registry")
+    click.echo(f"  - push it: {push_line}")
+    click.echo(f"  - deploy it: seldon-pkg deploy {shell_command([str(spec)])} --target k8s")
 
 
 @main.command()
 @click.argument("name")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to create (default: ./NAME).")
+@click.option(
+    "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), help="Folder to create (default: ./NAME)."
+)
 def init(name: str, directory: Path | None) -> None:
     """Scaffold a new model: wrapper class, spec file and a passing test."""
     from seldon_pkg.scaffold import scaffold
@@ -115,19 +142,33 @@ def init(name: str, directory: Path | None) -> None:
 # ---- deployments, on any target -------------------------------------------------------------
 
 state_dir_option = click.option(
-    "--state-dir", type=click.Path(file_okay=False, path_type=Path), envvar="SELDON_PKG_STATE_DIR",
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SELDON_PKG_STATE_DIR",
     help="Local runtime state folder (default $SELDON_PKG_STATE_DIR or ~/.seldon-pkg).",
 )
-target_option = click.option("--target", type=click.Choice(["local", "k8s"]), default="local", show_default=True,
-                             help="local: the gateway of `seldon-pkg serve`; k8s: the cluster of --context.")
+target_option = click.option(
+    "--target",
+    type=click.Choice(["local", "k8s"]),
+    default="local",
+    show_default=True,
+    help="local: the gateway of `seldon-pkg serve`; k8s: the cluster of --context.",
+)
 context_option = click.option("--context", help="kubeconfig context (--target k8s; default: the current one).")
 namespace_option = click.option("--namespace", "-n", help="Namespace of the deployment (default: the target's).")
 reference_options = [
     click.argument("reference", required=False),
-    click.option("--spec", "spec_path", type=click.Path(exists=True, path_type=Path),
-                 help="The deployment of this spec file (or folder with seldon-model.yaml)."),
+    click.option(
+        "--spec",
+        "spec_path",
+        type=click.Path(exists=True, path_type=Path),
+        help="The deployment of this spec file (or folder with seldon-model.yaml).",
+    ),
     click.option("--version", "model_version", help="With a model name: which version."),
-    namespace_option, target_option, state_dir_option, context_option,
+    namespace_option,
+    target_option,
+    state_dir_option,
+    context_option,
 ]
 
 
@@ -136,18 +177,21 @@ def _with(options):
         for option in reversed(options):
             function = option(function)
         return function
+
     return decorate
 
 
 def _target(target: str, state_dir: Path | None, context: str | None):
     from seldon_pkg.targets import open_target
 
-    return open_target(target, state_dir=state_dir, context=context,
-                       progress=lambda line: click.echo(f"  {line}", err=True))
+    return open_target(
+        target, state_dir=state_dir, context=context, progress=lambda line: click.echo(f"  {line}", err=True)
+    )
 
 
-def _resolve(target, reference: str | None, namespace: str | None, model_version: str | None,
-             spec_path: Path | None) -> tuple[str, str | None]:
+def _resolve(
+    target, reference: str | None, namespace: str | None, model_version: str | None, spec_path: Path | None
+) -> tuple[str, str | None]:
     from seldon_pkg.targets.references import resolve
 
     return resolve(target, reference, namespace=namespace, version=model_version, spec=spec_path)
@@ -156,7 +200,9 @@ def _resolve(target, reference: str | None, namespace: str | None, model_version
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address for the REST and gRPC front ends.")
 @click.option("--port", default=8003, show_default=True, help="REST port (/seldon/<namespace>/<name>/...).")
-@click.option("--grpc-port", default=8004, show_default=True, help="gRPC port (routed by 'seldon'/'namespace' metadata).")
+@click.option(
+    "--grpc-port", default=8004, show_default=True, help="gRPC port (routed by 'seldon'/'namespace' metadata)."
+)
 @state_dir_option
 def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
     """Run the local gateway in the foreground; Ctrl-C stops it and every model process."""
@@ -168,11 +214,9 @@ def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
     try:
         import uvloop
     except ImportError:
-        uvloop = None
-    if uvloop is not None:
-        uvloop.run(run(StateDir.open(state_dir), host, port, grpc_port))
-    else:
         asyncio.run(run(StateDir.open(state_dir), host, port, grpc_port))
+    else:
+        uvloop.run(run(StateDir.open(state_dir), host, port, grpc_port))
 
 
 @main.command()
@@ -180,23 +224,39 @@ def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
 @target_option
 @state_dir_option
 @context_option
-@click.option("--replace", "policy", flag_value="replace", default=True,
-              help="Once the new version is ready, delete the model's other versions (default).")
+@click.option(
+    "--replace",
+    "policy",
+    flag_value="replace",
+    default=True,
+    help="Once the new version is ready, delete the model's other versions (default).",
+)
 @click.option("--keep", "policy", flag_value="keep", help="Keep the model's other versions running.")
 @click.option("--canary", type=click.IntRange(1, 99), help="k8s: send N% of the current version's traffic to this one.")
 @click.option("--force", is_flag=True, help="k8s: update a same-named SeldonDeployment that is not this model's.")
 @click.option("--timeout", default=300.0, show_default=True, help="k8s: seconds to wait for Available.")
-def deploy(spec: Path, target: str, state_dir: Path | None, context: str | None, policy: str,
-           canary: int | None, force: bool, timeout: float) -> None:
+def deploy(
+    spec: Path,
+    target: str,
+    state_dir: Path | None,
+    context: str | None,
+    policy: str,
+    canary: int | None,
+    force: bool,
+    timeout: float,
+) -> None:
     """Deploy SPEC and wait until it answers; print its name and prediction URL."""
     from seldon_pkg.spec import load_spec
     from seldon_pkg.targets import DeployPolicy
 
     outcome = _target(target, state_dir, context).deploy(
-        load_spec(spec), DeployPolicy(mode=policy, canary=canary, force=force, timeout=timeout))
+        load_spec(spec), DeployPolicy(mode=policy, canary=canary, force=force, timeout=timeout)
+    )
     info = outcome.info
-    click.echo(f"deployed {info.name} ({info.model} {info.version}, {outcome.action}, {info.state}) "
-               f"in namespace {info.namespace}")
+    click.echo(
+        f"deployed {info.name} ({info.model} {info.version}, {outcome.action}, {info.state}) "
+        f"in namespace {info.namespace}"
+    )
     click.echo(f"REST  {info.url or '(no ingress gateway found; see `seldon-pkg endpoint`)'}")
     if info.grpc:
         click.echo(f"gRPC  {info.grpc}  (metadata seldon={info.name}, namespace={info.namespace})")
@@ -207,19 +267,35 @@ def deploy(spec: Path, target: str, state_dir: Path | None, context: str | None,
 
 
 LIST_COLUMNS = ("name", "model", "version", "namespace", "state", "url")
-WIDE_COLUMNS = ("name", "model", "version", "namespace", "target", "protocol", "state", "revision", "replicas",
-                "restarts", "age_seconds", "url", "grpc")
+WIDE_COLUMNS = (
+    "name",
+    "model",
+    "version",
+    "namespace",
+    "target",
+    "protocol",
+    "state",
+    "revision",
+    "replicas",
+    "restarts",
+    "age_seconds",
+    "url",
+    "grpc",
+)
 
 
 @main.command(name="list")
-@click.option("--output", "-o", type=click.Choice(["table", "wide", "json", "yaml"]), default="table", show_default=True)
+@click.option(
+    "--output", "-o", type=click.Choice(["table", "wide", "json", "yaml"]), default="table", show_default=True
+)
 @target_option
 @state_dir_option
 @context_option
 @namespace_option
 @click.option("--all-namespaces", "-A", is_flag=True, help="Every namespace (the local target always lists all).")
-def list_(output: str, target: str, state_dir: Path | None, context: str | None, namespace: str | None,
-          all_namespaces: bool) -> None:
+def list_(
+    output: str, target: str, state_dir: Path | None, context: str | None, namespace: str | None, all_namespaces: bool
+) -> None:
     """List deployments with their state and URL (the same fields on every target)."""
     import json
 
@@ -240,8 +316,16 @@ def list_(output: str, target: str, state_dir: Path | None, context: str | None,
 @main.command()
 @_with(reference_options)
 @click.option("--ignore-not-found", is_flag=True, help="Exit 0 when there is nothing to delete.")
-def delete(reference: str | None, spec_path: Path | None, model_version: str | None, namespace: str | None,
-           target: str, state_dir: Path | None, context: str | None, ignore_not_found: bool) -> None:
+def delete(
+    reference: str | None,
+    spec_path: Path | None,
+    model_version: str | None,
+    namespace: str | None,
+    target: str,
+    state_dir: Path | None,
+    context: str | None,
+    ignore_not_found: bool,
+) -> None:
     """Delete a deployment: REFERENCE is its name, a model name, or a spec (see README).
 
     A deployment that does not exist is an error (exit 3) on every target, unless
@@ -266,8 +350,16 @@ def delete(reference: str | None, spec_path: Path | None, model_version: str | N
 @main.command()
 @_with(reference_options)
 @click.option("--grpc", "show_grpc", is_flag=True, help="Print the gRPC endpoint instead of the REST URL.")
-def endpoint(reference: str | None, spec_path: Path | None, model_version: str | None, namespace: str | None,
-             target: str, state_dir: Path | None, context: str | None, show_grpc: bool) -> None:
+def endpoint(
+    reference: str | None,
+    spec_path: Path | None,
+    model_version: str | None,
+    namespace: str | None,
+    target: str,
+    state_dir: Path | None,
+    context: str | None,
+    show_grpc: bool,
+) -> None:
     """Print the prediction URL of a deployment (through the ingress on k8s)."""
     chosen = _target(target, state_dir, context)
     name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
@@ -276,7 +368,9 @@ def endpoint(reference: str | None, spec_path: Path | None, model_version: str |
 
 
 @main.command()
-@click.option("--namespace", "-n", "namespaces", multiple=True, help="Namespace to clean (repeat; default: the context's).")
+@click.option(
+    "--namespace", "-n", "namespaces", multiple=True, help="Namespace to clean (repeat; default: the context's)."
+)
 @click.option("--keep-last", type=click.IntRange(0), help="Also delete each model's revisions beyond the newest N.")
 @click.option("--yes", is_flag=True, help="Delete; without it prune only prints what it would delete.")
 @click.option("--target", type=click.Choice(["k8s"]), default="k8s", show_default=True)
@@ -309,9 +403,15 @@ def bench(quick: bool) -> None:
 
 
 @main.command()
-@click.option("--endpoint", default="http://127.0.0.1:8003", show_default=True,
-              help="Seldon endpoint: the local gateway or a cluster ingress (`seldon-pkg endpoint`).")
-@click.option("--model", "models", multiple=True, help="Deployment name to show (repeat; default: the two demo models).")
+@click.option(
+    "--endpoint",
+    default="http://127.0.0.1:8003",
+    show_default=True,
+    help="Seldon endpoint: the local gateway or a cluster ingress (`seldon-pkg endpoint`).",
+)
+@click.option(
+    "--model", "models", multiple=True, help="Deployment name to show (repeat; default: the two demo models)."
+)
 @namespace_option
 @click.option("--token", help="Bearer token for a cluster gateway.")
 @click.option("--port", default=8880, show_default=True)

@@ -1,24 +1,37 @@
 """Image build contexts: a folder with everything ``docker build`` needs for one model.
 
-The context holds the model's source folder (minus caches and model files it does not use),
+The context holds the model's source folder (minus caches, tests and model files it does not use),
 the ``model_wrappers`` package when the model uses it, a ``requirements.txt`` with only what
 serving this model needs (no TensorFlow for an ONNX/TFLite model), a ``.dockerignore`` and a
 ``Dockerfile``: slim Python base, non-root user, ``seldon-core-microservice`` as entrypoint.
 """
+
 from __future__ import annotations
 
+import fnmatch
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from seldon_pkg.requirements import ROOT, WRAPPERS_PACKAGE, serving_requirements, uses_ready_wrappers
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.errors import SpecError
+from seldon_pkg.model_folder import check_contained, copy_tree, inside
+from seldon_pkg.requirements import (
+    ROOT,
+    WRAPPERS_PACKAGE,
+    requirements_file,
+    serving_requirements,
+    uses_ready_wrappers,
+)
+from seldon_pkg.sinks import dockerfile_comment, dockerfile_env, dockerfile_exec
+from seldon_pkg.spec import IMAGE_REFERENCE, ModelSpec
 
 BASE_IMAGE = "python:3.11-slim"
 USER_ID = 8888
 MODEL_SUFFIXES = (".keras", ".h5", ".onnx", ".tflite", ".pb", ".pt", ".pkl", ".joblib")
 IGNORED = ("__pycache__", ".git", ".venv", "venv", ".pytest_cache", ".mypy_cache", ".seldon-pkg", "*.pyc", "*.egg-info")
+TEST_FILES = ("test_*.py", "*_test.py", "tests", "conftest.py")
+"""A model's own tests stay out of its image (they need pytest, which the image does not have)."""
 DOCKERIGNORE = "\n".join(["**/__pycache__", "**/*.pyc", ".git", ".venv", "*.egg-info"]) + "\n"
 
 
@@ -27,70 +40,78 @@ class BuildContext:
     directory: Path
     image: str
     requirements: list[str]
+    pip_options: tuple[str, ...] = ()
+    """Index options the spec opted into (``allow_pip_options``): printed by ``build``."""
 
     @property
     def docker_command(self) -> list[str]:
         return ["docker", "build", "-t", self.image, str(self.directory)]
+
+    @property
+    def push_command(self) -> list[str]:
+        return ["docker", "push", self.image]
 
 
 def referenced_files(spec: ModelSpec) -> set[Path]:
     """Files or folders named by string parameters (``model_uri: models/cnn.onnx``)."""
     found = set()
     for value in spec.parameters.values():
-        if isinstance(value, str) and value:
-            candidate = (spec.source_dir / value.removeprefix("file://")).resolve()
-            if candidate.exists():
+        if isinstance(value, str) and value and "\x00" not in value:
+            try:
+                candidate = (spec.source_dir / value.removeprefix("file://")).resolve()
+                exists = candidate.exists()
+            except (OSError, ValueError):  # not a path at all (too long, odd bytes): not a file
+                continue
+            if exists:
                 found.add(candidate)
     return found
 
 
-def _wanted(path: Path, source: Path, referenced: set[Path]) -> bool:
-    """Skip caches, and model files no parameter points at (e.g. the .keras beside the .onnx)."""
-    if path.suffix.lower() in MODEL_SUFFIXES:
-        return any(path == ref or ref in path.parents for ref in referenced)
-    return True
+def _wanted(path: Path, referenced: set[Path]) -> bool:
+    """Leave out tests and model files no parameter points at (e.g. the .keras beside the .onnx)."""
+    if path.is_file() and path.suffix.lower() in MODEL_SUFFIXES:
+        resolved = path.resolve()
+        return any(resolved == ref or ref in resolved.parents for ref in referenced)
+    return not any(fnmatch.fnmatch(path.name, pattern) for pattern in TEST_FILES)
 
 
 def write_context(spec: ModelSpec, out: Path, image: str | None = None) -> BuildContext:
-    """Write the build context for ``spec`` into ``out`` (replaced if it exists)."""
+    """Write the build context for ``spec`` into ``out`` (replaced if it exists).
+
+    Nothing from outside the model folder gets in (seldon_pkg.model_folder): a link leading
+    outside or a parameter naming a file outside is refused before anything is written."""
     tag = image or spec.image
     if not tag:
-        from seldon_pkg.errors import SpecError
-
         raise SpecError("image", "is required to build (or pass --image)")
+    if not IMAGE_REFERENCE.match(tag):
+        raise SpecError("image", f"must be an image reference like registry.example.org/team/model:1.0, got {tag!r}")
+    for ref in referenced_files(spec):
+        if not inside(ref, spec.source_dir):
+            raise SpecError("parameters", f"{ref} is outside the model folder {spec.source_dir}; move it inside")
+    check_contained(spec.source_dir, IGNORED)
     out = out.resolve()
     if out.exists():
         shutil.rmtree(out)
     referenced = referenced_files(spec)
-    ignore = shutil.ignore_patterns(*IGNORED)
-
-    def copy_filter(directory: str, names: list[str]) -> set[str]:
-        skipped = set(ignore(directory, names))
-        for name in names:
-            path = (Path(directory) / name).resolve()
-            if path == out or (path.is_file() and not _wanted(path, spec.source_dir, referenced)):
-                skipped.add(name)
-        return skipped
-
-    shutil.copytree(spec.source_dir, out, ignore=copy_filter)
-    for ref in referenced:  # referenced files outside the source folder keep their relative path
-        if spec.source_dir not in ref.parents and ref != spec.source_dir:
-            from seldon_pkg.errors import SpecError
-
-            raise SpecError("parameters", f"{ref} is outside the model folder {spec.source_dir}; move it inside")
+    copy_tree(spec.source_dir, out, lambda path: path.resolve() == out or not _wanted(path, referenced), IGNORED)
     if uses_ready_wrappers(spec) and not (out / WRAPPERS_PACKAGE).exists():
-        shutil.copytree(ROOT / WRAPPERS_PACKAGE, out / WRAPPERS_PACKAGE, ignore=ignore)
-    requirements = serving_requirements(spec)
-    (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
+        shutil.copytree(ROOT / WRAPPERS_PACKAGE, out / WRAPPERS_PACKAGE, ignore=shutil.ignore_patterns(*IGNORED))
+    (out / "requirements.txt").write_text(requirements_file(spec))
     (out / ".dockerignore").write_text(DOCKERIGNORE)
     (out / "Dockerfile").write_text(dockerfile(spec))
-    return BuildContext(out, tag, requirements)
+    return BuildContext(out, tag, serving_requirements(spec), spec.pip_options)
 
 
 def dockerfile(spec: ModelSpec) -> str:
-    """The Dockerfile text: dependencies first (cached layer), then code and model files."""
-    env_lines = "".join(f'ENV {k}="{v}"\n' for k, v in sorted(spec.env.items()))
-    return f"""# Generated by seldon-pkg for model {spec.name!r} version {spec.version!r}.
+    """The Dockerfile text: dependencies first (cached layer), then code and model files.
+
+    Every spec value goes through its sink helper (seldon_pkg.sinks), so none can add an
+    instruction: ENV values are quoted and escaped, the comment is one printable line, the
+    entrypoint is an exec-form JSON array."""
+    env_lines = "".join(dockerfile_env(key, value) + "\n" for key, value in sorted(spec.env.items()))
+    comment = dockerfile_comment(f"Generated by seldon-pkg for model {spec.name!r} version {spec.version!r}.")
+    entrypoint = dockerfile_exec(["seldon-core-microservice", spec.wrapper, "--service-type", "MODEL"])
+    return f"""{comment}
 FROM {BASE_IMAGE}
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN useradd --create-home --uid {USER_ID} seldon
@@ -101,7 +122,7 @@ COPY --chown={USER_ID}:{USER_ID} . /app
 {env_lines}ENV PYTHONPATH=/app
 USER {USER_ID}
 EXPOSE 9000 5000 6000
-ENTRYPOINT ["seldon-core-microservice", "{spec.wrapper}", "--service-type", "MODEL"]
+ENTRYPOINT {entrypoint}
 """
 
 

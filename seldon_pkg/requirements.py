@@ -5,6 +5,7 @@ file (a ready wrapper asks for TensorFlow only for Keras/SavedModel files), plus
 ``requirements.txt``. Keeping this in one place means the image and the local runtime
 environment of a model never disagree.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,10 +24,7 @@ def uses_ready_wrappers(spec: ModelSpec) -> bool:
     """True when the model imports ``model_wrappers`` (a ready wrapper or a subclass of one)."""
     if spec.module.split(".")[0] == WRAPPERS_PACKAGE:
         return True
-    return any(
-        "model_wrappers" in path.read_text(errors="ignore")
-        for path in spec.source_dir.glob("*.py")
-    )
+    return any("model_wrappers" in path.read_text(errors="ignore") for path in spec.source_dir.glob("*.py"))
 
 
 def wrapper_requirements(spec: ModelSpec) -> list[str]:
@@ -42,5 +40,12 @@ def serving_requirements(spec: ModelSpec) -> list[str]:
     wanted = [SELDON_CORE, *SELDON_CORE_PINS]
     wanted += wrapper_requirements(spec)
     wanted += spec.requirements
-    seen: set[str] = set()
-    return [r for r in wanted if not (r in seen or seen.add(r))]
+    return list(dict.fromkeys(wanted))  # first occurrence wins, order kept
+
+
+def requirements_file(spec: ModelSpec) -> str:
+    """The text of the requirements file for images and local environments (one writer for both).
+
+    Index options (only present when the spec set ``allow_pip_options``) come first, then one
+    parsed requirement per line: nothing else can reach pip (seldon_pkg.pip_requirements)."""
+    return "\n".join([*spec.pip_options, *serving_requirements(spec)]) + "\n"

@@ -5,17 +5,22 @@ problem is reported with the field it concerns. The folder holding the spec is t
 source folder: it goes on the model's ``PYTHONPATH`` and relative paths in ``parameters``
 resolve from it (as in Seldon's own image builder).
 """
+
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from seldon_pkg.errors import SpecError
+from seldon_pkg.pip_requirements import PipInput, parse_lines, requirement
+from seldon_pkg.sinks import describe_character, forbidden_character
 
 SPEC_FILENAME = "seldon-model.yaml"
 WRAPPER_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*$")
@@ -27,9 +32,24 @@ RUNTIMES = ("isolated", "current")
 RESERVED_ENV = ("PREDICTIVE_UNIT_PARAMETERS",)
 
 KNOWN_KEYS = {
-    "name", "version", "namespace", "wrapper", "parameters", "image", "replicas",
-    "resources", "env", "runtime", "requirements",
+    "name",
+    "version",
+    "namespace",
+    "wrapper",
+    "parameters",
+    "image",
+    "replicas",
+    "resources",
+    "env",
+    "runtime",
+    "requirements",
+    "allow_pip_options",
 }
+IMAGE_REFERENCE = re.compile(
+    r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+)
+"""Docker's reference grammar (registry[:port]/path[:tag][@digest]), lower-case path."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +69,10 @@ class ModelSpec:
     """Local runtime environment: ``isolated`` (built from the model's requirements) or ``current``."""
     source_dir: Path = Path(".")
     requirements: tuple[str, ...] = ()
-    """The model's own pip requirements (``requirements.txt`` beside the spec, or inline)."""
+    """The model's own pip requirements (``requirements.txt`` beside the spec, or inline),
+    each one PEP 508 requirement as ``packaging`` renders it (seldon_pkg.pip_requirements)."""
+    pip_options: tuple[str, ...] = ()
+    """Index options from ``requirements.txt``; only with ``allow_pip_options: true``."""
     path: Path | None = field(default=None, compare=False)
     """The spec file it was read from (``None`` when built in memory)."""
 
@@ -92,9 +115,10 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
 
     if not isinstance(raw, dict):
         raise fail("(file)", "must be a mapping of keys to values")
-    unknown = sorted(set(raw) - KNOWN_KEYS)
+    unknown = sorted(set(map(str, raw)) - KNOWN_KEYS)
     if unknown:
-        raise fail(unknown[0], f"unknown key; known keys are {', '.join(sorted(KNOWN_KEYS))}")
+        hint = did_you_mean(unknown[0], KNOWN_KEYS)
+        raise fail(unknown[0], f"unknown key{hint}; known keys are {', '.join(sorted(KNOWN_KEYS))}")
 
     name = _text(raw, "name", fail, required=True)
     version = _version(raw.get("version"), fail)
@@ -105,11 +129,15 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
     if not DNS_LABEL.match(namespace):
         raise fail("namespace", f"must be a DNS-1123 label (lower case, digits, '-'), got {namespace!r}")
     image = _text(raw, "image", fail) or None
-    if image is not None and (any(c.isspace() for c in image) or image != image.strip()):
-        raise fail("image", f"must be an image reference without spaces, got {image!r}")
+    if image is not None and not IMAGE_REFERENCE.match(image):
+        raise fail("image", f"must be an image reference like registry.example.org/team/model:1.0, got {image!r}")
     runtime = _text(raw, "runtime", fail) or "isolated"
     if runtime not in RUNTIMES:
         raise fail("runtime", f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    allow_pip_options = raw.get("allow_pip_options", False)
+    if not isinstance(allow_pip_options, bool):
+        raise fail("allow_pip_options", f"must be true or false, got {allow_pip_options!r}")
+    pip_input = _requirements(raw.get("requirements"), source_dir, fail, allow_pip_options)
 
     return ModelSpec(
         name=name,
@@ -123,7 +151,8 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
         env=_env(raw.get("env"), fail),
         runtime=runtime,
         source_dir=source_dir,
-        requirements=_requirements(raw.get("requirements"), source_dir, fail),
+        requirements=pip_input.requirements,
+        pip_options=pip_input.options,
     )
 
 
@@ -137,7 +166,15 @@ def _text(raw: dict, key: str, fail, required: bool = False) -> str:
         raise fail(key, f"must be a string, got {type(value).__name__} {value!r}")
     if required and not value.strip():
         raise fail(key, "must not be empty")
-    return value.strip()
+    return _free_text(value.strip(), key, fail)
+
+
+def _free_text(value: str, key: str, fail, allow_tab: bool = False) -> str:
+    """Text that travels into manifests, Dockerfiles, tables and logs (seldon_pkg.sinks)."""
+    bad = forbidden_character(value, allow_tab=allow_tab)
+    if bad is not None:
+        raise fail(key, f"must not contain {describe_character(bad)}")
+    return value
 
 
 def _version(value: Any, fail) -> str:
@@ -149,7 +186,7 @@ def _version(value: Any, fail) -> str:
         return str(value)
     if not isinstance(value, str) or not value.strip():
         raise fail("version", f"must be a non-empty string, got {value!r}")
-    return value.strip()
+    return _free_text(value.strip(), "version", fail)
 
 
 def _parameters(value: Any, fail) -> dict[str, str | int | float | bool]:
@@ -190,7 +227,9 @@ def _resources(value: Any, fail) -> dict[str, dict[str, str]]:
         for resource, amount in amounts.items():
             text = str(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else amount
             if not isinstance(text, str) or not QUANTITY.match(text):
-                raise fail(f"resources.{kind}.{resource}", f"is not a Kubernetes quantity (e.g. 100m, 256Mi): {amount!r}")
+                raise fail(
+                    f"resources.{kind}.{resource}", f"is not a Kubernetes quantity (e.g. 100m, 256Mi): {amount!r}"
+                )
             checked[str(resource)] = text
         result[kind] = checked
     return result
@@ -211,17 +250,22 @@ def _env(value: Any, fail) -> dict[str, str]:
             item = "true" if item else "false"
         if not isinstance(item, (str, int, float)):
             raise fail(f"env.{key}", f"must be a string or number, got {type(item).__name__}")
-        result[key] = str(item)
+        result[key] = _free_text(str(item), f"env.{key}", fail, allow_tab=True)
     return result
 
 
-def _requirements(value: Any, source_dir: Path, fail) -> tuple[str, ...]:
+def _requirements(value: Any, source_dir: Path, fail, allow_options: bool) -> PipInput:
     if value is not None:
         if not isinstance(value, list) or not all(isinstance(r, str) and r.strip() for r in value):
             raise fail("requirements", "must be a list of pip requirement strings")
-        return tuple(r.strip() for r in value)
+        return PipInput(tuple(requirement(r, f"requirements[{i}]", fail, allow_options) for i, r in enumerate(value)))
     path = source_dir / "requirements.txt"
     if not path.exists():
-        return ()
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return tuple(line for line in lines if line)
+        return PipInput()
+    return parse_lines(path.read_text(encoding="utf-8").splitlines(), "requirements.txt", fail, allow_options)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

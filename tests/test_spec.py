@@ -1,4 +1,5 @@
 """The model spec: valid files load, invalid ones are refused naming the field."""
+
 from __future__ import annotations
 
 import textwrap
@@ -58,7 +59,7 @@ def test_a_valid_spec_loads_with_its_folder(tmp_path):
         ({"env": {"PREDICTIVE_UNIT_PARAMETERS": "[]"}}, "env.PREDICTIVE_UNIT_PARAMETERS", "set parameters instead"),
         ({"env": {"1BAD": "x"}}, "env.1BAD", "not a valid environment variable"),
         ({"runtime": "docker"}, "runtime", "isolated, current"),
-        ({"image": "has space:1"}, "image", "without spaces"),
+        ({"image": "has space:1"}, "image", "must be an image reference"),
     ],
 )
 def test_invalid_specs_name_the_field(tmp_path, change, field, reason):

@@ -6,6 +6,7 @@ the model file, the model's own requirements.txt). Environments are cached under
 ``<state>/envs/<hash of the requirements>``, so two ONNX models share one and neither gets
 TensorFlow. ``runtime: current`` uses the interpreter running the gateway instead.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seldon_pkg.errors import SeldonPkgError
-from seldon_pkg.requirements import ROOT, WRAPPERS_PACKAGE, serving_requirements
+from seldon_pkg.requirements import ROOT, WRAPPERS_PACKAGE, requirements_file, serving_requirements
 from seldon_pkg.spec import ModelSpec
 
 CONSTRAINTS = ROOT / "constraints.txt"
@@ -36,8 +37,9 @@ class RuntimeEnvironment:
     isolated: bool
 
 
-def requirements_hash(requirements: list[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:16]
+def requirements_hash(requirements: list[str], options: tuple[str, ...] = ()) -> str:
+    """Environments are shared by every spec with the same requirements (and index options)."""
+    return hashlib.sha256("\n".join([*options, *sorted(requirements)]).encode()).hexdigest()[:16]
 
 
 def ensure_environment(spec: ModelSpec, envs_dir: Path) -> RuntimeEnvironment:
@@ -45,30 +47,39 @@ def ensure_environment(spec: ModelSpec, envs_dir: Path) -> RuntimeEnvironment:
     requirements = serving_requirements(spec)
     if spec.runtime == "current":
         return RuntimeEnvironment(Path(sys.executable), tuple(requirements), isolated=False)
-    target = envs_dir / requirements_hash(requirements)
+    target = envs_dir / requirements_hash(requirements, spec.pip_options)
     python = target / "bin" / "python"
     envs_dir.mkdir(parents=True, exist_ok=True)
     with open(envs_dir / f"{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / READY_MARK).exists():
-            _build(target, requirements)
+            _build(target, requirements_file(spec))
     return RuntimeEnvironment(python, tuple(requirements), isolated=True)
 
 
-def _build(target: Path, requirements: list[str]) -> None:
+def _build(target: Path, requirements_text: str) -> None:
     if target.exists():
         shutil.rmtree(target)
     venv.EnvBuilder(with_pip=True, clear=True).create(target)
-    (target / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    command = [str(target / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-               "-q", "-r", str(target / "requirements.txt")]
+    (target / "requirements.txt").write_text(requirements_text)
+    command = [
+        str(target / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "-q",
+        "-r",
+        str(target / "requirements.txt"),
+    ]
     if CONSTRAINTS.exists():
         command += ["-c", str(CONSTRAINTS)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         shutil.rmtree(target, ignore_errors=True)
-        raise RuntimeEnvironmentError(f"installing {', '.join(requirements)} failed:\n{result.stderr[-3000:]}")
-    (target / READY_MARK).write_text("\n".join(requirements) + "\n")
+        wanted = ", ".join(line for line in requirements_text.splitlines() if line)
+        raise RuntimeEnvironmentError(f"installing {wanted} failed:\n{result.stderr[-3000:]}")
+    (target / READY_MARK).write_text(requirements_text)
 
 
 def sync_wrappers(lib_dir: Path) -> Path:

@@ -9,6 +9,7 @@ in the spirit of KServe's data plane. Rules it keeps:
 * a crashed process is restarted with backoff while its route answers 503;
 * the registry on disk is updated with every change, so a restarted gateway restores all.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,6 +26,8 @@ from seldon_pkg.local.environments import ensure_environment, sync_wrappers
 from seldon_pkg.local.process import ModelProcess, StartError
 from seldon_pkg.local.registry import Record, Registry
 from seldon_pkg.local.state import StateDir
+from seldon_pkg.model_folder import check_contained
+from seldon_pkg.packaging import IGNORED
 from seldon_pkg.spec import ModelSpec, load_spec, spec_file
 
 logger = logging.getLogger("seldon_pkg.gateway")
@@ -54,7 +57,9 @@ class Deployment:
 
 
 class Gateway:
-    def __init__(self, state: StateDir, *, url_host: str, http_port: int, grpc_port: int, ready_timeout: float = 300.0) -> None:
+    def __init__(
+        self, state: StateDir, *, url_host: str, http_port: int, grpc_port: int, ready_timeout: float = 300.0
+    ) -> None:
         self.state = state
         self.url_host = url_host
         self.http_port = http_port
@@ -63,17 +68,17 @@ class Gateway:
         self.registry = Registry(state)
         self.deployments: dict[tuple[str, str], Deployment] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self._session_or_none: aiohttp.ClientSession | None = None
         self._supervisor: asyncio.Task | None = None
         self.wrappers_lib = state.lib
 
     # ---- lifecycle of the gateway itself ----------------------------------------------------
     async def startup(self) -> None:
-        self._session = aiohttp.ClientSession()
+        self._session_or_none = aiohttp.ClientSession()
         sync_wrappers(self.state.lib)
         records = self.registry.records()
         results = await asyncio.gather(*(self._restore(record) for record in records), return_exceptions=True)
-        for record, result in zip(records, results):
+        for record, result in zip(records, results, strict=True):
             if isinstance(result, Exception):
                 logger.error("restoring %s failed: %s", record.name, result)
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
@@ -82,8 +87,8 @@ class Gateway:
         if self._supervisor:
             self._supervisor.cancel()
         await asyncio.gather(*(d.process.stop() for d in self.deployments.values()), return_exceptions=True)
-        if self._session:
-            await self._session.close()
+        if self._session_or_none:
+            await self._session_or_none.close()
 
     async def _restore(self, record: Record) -> None:
         await self._start_with_retry(record, record.spec(), publish=True)
@@ -94,7 +99,7 @@ class Gateway:
             for deployment in list(self.deployments.values()):
                 process = deployment.process
                 if process.crashed():
-                    reason = f"exited with code {process.popen.returncode}"
+                    reason = f"exited with code {process.popen.returncode if process.popen else None}"
                     logger.warning("%s (pid %s) %s; restarting", process.name, process.pid, reason)
                     process.schedule_restart(self._session, self.ready_timeout, reason)
 
@@ -102,6 +107,7 @@ class Gateway:
     async def deploy(self, spec_path: Path, policy: str = "replace") -> dict:
         """Deploy a spec file; see :meth:`deploy_record`."""
         spec = load_spec(spec_path)
+        check_contained(spec.source_dir, IGNORED)  # the model runs from its folder: nothing may lead out
         return await self.deploy_record(Record.from_spec(spec, spec_file(spec_path).read_text()), spec, policy)
 
     async def deploy_record(self, record: Record, spec: ModelSpec | None = None, policy: str = "replace") -> dict:
@@ -172,13 +178,21 @@ class Gateway:
         }
 
     # ---- helpers ----------------------------------------------------------------------------
+    @property
+    def _session(self) -> aiohttp.ClientSession:
+        """The health-check HTTP session (made in ``startup``, on the event loop)."""
+        assert self._session_or_none is not None, "startup() first"
+        return self._session_or_none
+
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
     async def _new_process(self, name: str, spec: ModelSpec) -> ModelProcess:
         loop = asyncio.get_running_loop()
         environment = await loop.run_in_executor(None, ensure_environment, spec, self.state.envs)
-        return ModelProcess(name, spec, environment, self.state.logs / f"{spec.namespace}.{name}.log", self.wrappers_lib)
+        return ModelProcess(
+            name, spec, environment, self.state.logs / f"{spec.namespace}.{name}.log", self.wrappers_lib
+        )
 
     async def _start_with_retry(self, record: Record, spec: ModelSpec, *, publish: bool) -> ModelProcess:
         """Start a process; if its free ports were grabbed meanwhile, once more on new ones.
