@@ -15,10 +15,12 @@ help:  ## list the targets
 
 install: $(INSTALLED)  ## create .venv and install the package, its test tools and Chromium (idempotent)
 
-$(INSTALLED): setup.py constraints.txt scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
+CONSTRAINTS := seldon_pkg/data/constraints.txt
+
+$(INSTALLED): setup.py $(CONSTRAINTS) scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -c constraints.txt 'setuptools<81' wheel
-	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	$(PIP) install -q -c $(CONSTRAINTS) 'setuptools<81' wheel
+	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
 	bash scripts/ensure-system-packages.sh
 	bash scripts/ensure-cluster-tools.sh
 	@touch $@

@@ -1,6 +1,6 @@
 """seldon_pkg: from a trained model to a prediction service, locally and on Seldon Core.
 
-Version pins live in constraints.txt (one place); ranges here only say what works at all.
+Version pins live in seldon_pkg/data/constraints.txt (one place, shipped so model environments use them); ranges here only say what works at all.
 """
 
 from setuptools import find_packages, setup

@@ -395,11 +395,18 @@ def prune(namespaces: tuple[str, ...], keep_last: int | None, yes: bool, target:
 
 @main.command()
 @click.option("--quick", is_flag=True, help="A third of the requests per measurement (for trying it out).")
-def bench(quick: bool) -> None:
-    """Run the benchmark; writes bench/results.json, bench/REPORT.md and bench/chart.png."""
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("bench"),
+    show_default=True,
+    help="Folder for results.json, REPORT.md, chart.png (and work/ caches).",
+)
+def bench(quick: bool, out: Path) -> None:
+    """Run the benchmark; writes OUT/results.json, OUT/REPORT.md and OUT/chart.png."""
     from seldon_pkg.bench.run import main as run_bench
 
-    run_bench(quick=quick)
+    run_bench(quick=quick, out=out)
 
 
 @main.command()

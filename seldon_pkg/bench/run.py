@@ -2,7 +2,7 @@
 isolation. Writes bench/results.json, bench/REPORT.md and bench/chart.png.
 
 Everything runs on this machine against loopback, with one load generator (loadgen.py). Model
-runtime environments and the MLServer environment are cached under bench/work/ so a rerun
+runtime environments and the MLServer environment are cached under <out>/work/ so a rerun
 measures serving, not pip.
 """
 
@@ -28,8 +28,8 @@ from seldon_pkg.bench.stack import BIN, Gateway, group_pss_mib, stop, wait_http
 from seldon_pkg.local.ostools import free_port, free_ports
 from seldon_pkg.requirements import ROOT
 
-BENCH = ROOT / "bench"
-WORK = BENCH / "work"
+PEERS = Path(__file__).with_name("peers")
+"""The peers' server code (MLServer runtime, naive Keras wrapper), shipped with the package."""
 MODELS = ROOT / "demo_mnist" / "models"
 PREDICT = "/seldon.protos.Seldon/Predict"
 MODEL_PREDICT = "/seldon.protos.Model/Predict"
@@ -142,8 +142,8 @@ def latency_matrix(label: str, row: dict, gateway: Gateway, rest: bytes, proto: 
     return results
 
 
-def mlserver_env() -> Path:
-    env = WORK / "mlserver-env"
+def mlserver_env(work: Path) -> Path:
+    env = work / "mlserver-env"
     if not (env / ".ready").exists():
         shutil.rmtree(env, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
@@ -164,9 +164,9 @@ def mlserver_env() -> Path:
     return env
 
 
-def run_mlserver(rest_body_digit: np.ndarray, budget: Budget, log: Path) -> list[Stats]:
-    env = mlserver_env()
-    folder = WORK / "mlserver" / "mnist"
+def run_mlserver(rest_body_digit: np.ndarray, budget: Budget, log: Path, work: Path) -> list[Stats]:
+    env = mlserver_env(work)
+    folder = work / "mlserver" / "mnist"
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(MODELS / "mnist-cnn.onnx", folder / "mnist-cnn.onnx")
     http_port, grpc_port, metrics_port = free_ports(3)
@@ -191,7 +191,7 @@ def run_mlserver(rest_body_digit: np.ndarray, budget: Budget, log: Path) -> list
             }
         )
     )
-    environ = {**os.environ, "PYTHONPATH": str(BENCH / "peers")}
+    environ = {**os.environ, "PYTHONPATH": str(PEERS)}
     process = subprocess.Popen(
         [str(env / "bin" / "mlserver"), "start", str(folder.parent)],
         env=environ,
@@ -221,7 +221,7 @@ def run_naive(rest: bytes, budget: Budget, log: Path) -> list[Stats]:
     port = free_port()
     environ = {
         **os.environ,
-        "PYTHONPATH": str(BENCH / "peers"),
+        "PYTHONPATH": str(PEERS),
         "GUNICORN_THREADS": "8",
         "GRPC_WORKERS": "0",
         "PREDICTIVE_UNIT_PARAMETERS": json.dumps(
@@ -318,17 +318,22 @@ def isolation(gateway: Gateway, victim: dict, rest: bytes, churn_spec: Path) -> 
     return {"baseline": baseline.as_dict(), "during": during.as_dict(), "churn": log}
 
 
-def main(quick: bool = False) -> dict:
+def main(quick: bool = False, out: Path | None = None) -> dict:
+    """Run every scenario; write results.json, REPORT.md and chart.png into ``out``
+    (default ``./bench``, the working directory's, never the installed package's); caches
+    (model environments, the MLServer environment) go under ``out/work``."""
     started = time.perf_counter()
     budget = Budget(quick)
-    WORK.mkdir(parents=True, exist_ok=True)
-    state = WORK / "state"
+    bench = (out or Path.cwd() / "bench").resolve()
+    work = bench / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    state = work / "state"
     shutil.rmtree(state, ignore_errors=True)
-    os.environ["SELDON_PKG_ENVS_DIR"] = str(WORK / "envs")
-    logs = WORK / "logs"
+    os.environ["SELDON_PKG_ENVS_DIR"] = str(work / "envs")
+    logs = work / "logs"
     logs.mkdir(exist_ok=True)
     rest, proto, digit = one_digit()
-    specs = WORK / "specs"
+    specs = work / "specs"
     onnx_spec = write_spec(specs / "tf-free", "bench-cnn-onnx", "mnist-cnn.onnx", "isolated")
     onnx_tf_spec = write_spec(specs / "onnx-with-tf", "bench-cnn-onnx-tf-env", "mnist-cnn.onnx", "current")
     keras_spec = write_spec(specs / "keras", "bench-cnn-keras", "mnist-cnn.keras", "current")
@@ -382,7 +387,7 @@ def main(quick: bool = False) -> dict:
         gateway.cli("delete", rows["keras_tf"]["name"])
 
         print("peers...", flush=True)
-        peers = run_mlserver(digit, budget, logs / "mlserver.log") + run_naive(rest, budget, logs / "naive.log")
+        peers = run_mlserver(digit, budget, logs / "mlserver.log", work) + run_naive(rest, budget, logs / "naive.log")
         results["peers"] = [s.as_dict() for s in peers]
 
         print("density...", flush=True)
@@ -420,11 +425,11 @@ def main(quick: bool = False) -> dict:
 
     results["overhead"] = report.overhead(results)
     results["seconds"] = round(time.perf_counter() - started, 1)
-    BENCH.mkdir(exist_ok=True)
-    (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    report.write_markdown(results, BENCH / "REPORT.md")
-    report.write_chart(results, BENCH / "chart.png")
-    print(f"done in {results['seconds']} s: bench/results.json, bench/REPORT.md, bench/chart.png", flush=True)
+    bench.mkdir(exist_ok=True)
+    (bench / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    report.write_markdown(results, bench / "REPORT.md")
+    report.write_chart(results, bench / "chart.png")
+    print(f"done in {results['seconds']} s: {bench}/results.json, REPORT.md, chart.png", flush=True)
     return results
 
 

@@ -22,7 +22,8 @@ from seldon_pkg.errors import SeldonPkgError
 from seldon_pkg.requirements import ROOT, WRAPPERS_PACKAGE, requirements_file, serving_requirements
 from seldon_pkg.spec import ModelSpec
 
-CONSTRAINTS = ROOT / "constraints.txt"
+CONSTRAINTS = Path(__file__).resolve().parents[1] / "data" / "constraints.txt"
+"""The project's pins, shipped as package data so a wheel install builds the same environments."""
 READY_MARK = ".seldon-pkg-ready"
 
 
