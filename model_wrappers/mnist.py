@@ -5,7 +5,9 @@ Accepted input (the reply is always ``N x 10`` probabilities named ``"0"``..``"9
 * ``data`` (``ndarray`` or ``tensor``): 784 values, 28x28, Nx784 or Nx28x28; values in 0..1 or
   0..255; white ink on black as in MNIST, or black on white with ``black_on_white: true``;
 * ``binData``: a PNG/JPEG/... image (any size, any colours; transparency is the background);
-* ``strData``: the same image as base64 text or a ``data:image/png;base64,...`` URL.
+* ``strData``: the same image as base64 text or a ``data:image/png;base64,...`` URL;
+* over OIP (model_wrappers/oip.py): an FP32/FP64/UINT8... tensor of the shapes above, or a BYTES
+  tensor of images (raw, base64 with ``content_type: base64``, or data URLs).
 
 Every digit is normalised the MNIST way (bounding box to 20x20, centre of mass in 28x28, see
 mnist_preprocessing.py) unless ``centre: false``, so drawings score like MNIST test digits.
@@ -17,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from model_wrappers.base import TensorSpec
 from model_wrappers.decoding import base64_bytes, grayscale_image, numeric_array
 from model_wrappers.errors import BadInput, PayloadTooLarge
 from model_wrappers.keras_model import KerasModel
@@ -37,6 +40,9 @@ class MnistClassifier(KerasModel):
 
     accepted_payloads: ClassVar[frozenset[str]] = frozenset({"tensor", "ndarray", "tftensor", "binData", "strData"})
     output_names: ClassVar[tuple[str, ...]] = DIGITS
+    oip_inputs: ClassVar[tuple[TensorSpec, ...]] = (TensorSpec("digits", "FP32", (-1, FIELD * FIELD)),)
+    """N digits of 784 values (0..1 or 0..255); N x 28 x 28 and BYTES images (PNG/JPEG) work too."""
+    oip_outputs: ClassVar[tuple[TensorSpec, ...]] = (TensorSpec("probabilities", "FP32", (-1, len(DIGITS))),)
 
     def decode(self, features: Any, feature_names: list[str]) -> np.ndarray:
         if isinstance(features, (bytes, bytearray)):

@@ -1,6 +1,7 @@
 """What a model needs installed to be served: one answer for images and local runtimes.
 
-``seldon-core`` with the pins it needs, plus what the wrapper declares for the given model
+The model server (``seldon-core`` for the Seldon protocol, ``mlserver`` for the Open Inference
+Protocol) with the pins it needs, plus what the wrapper declares for the given model
 file (a ready wrapper asks for TensorFlow only for Keras/SavedModel files), plus the model's own
 ``requirements.txt``. Keeping this in one place means the image and the local runtime
 environment of a model never disagree.
@@ -18,6 +19,7 @@ SELDON_CORE_PINS = ("numpy>=1.26,<2", "protobuf>=3.20,<4", "setuptools<81")
 """seldon-core 1.17.1 breaks with numpy 2 / protobuf 4, and its gunicorn needs pkg_resources."""
 WRAPPERS_PACKAGE = "model_wrappers"
 ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def uses_ready_wrappers(spec: ModelSpec) -> bool:
@@ -35,9 +37,24 @@ def wrapper_requirements(spec: ModelSpec) -> list[str]:
     return requirements_for(spec.wrapper, spec.parameters)
 
 
+MLSERVER = "mlserver==1.7.1"
+MLSERVER_PINS = ("uvloop<0.22", "numpy>=1.26,<2")
+"""uvloop 0.22 stops MLServer 1.7 from starting; our wrappers are tested on NumPy 1.26."""
+
+
+def server_requirements(spec: ModelSpec) -> list[str]:
+    """The model server for the spec's protocol: seldon-core (Seldon) or MLServer (OIP)."""
+    return [MLSERVER, *MLSERVER_PINS] if spec.protocol == "v2" else [SELDON_CORE, *SELDON_CORE_PINS]
+
+
+def constraints_file(spec: ModelSpec) -> Path:
+    """The pins for that server's environment (the two protocols need different protobufs)."""
+    return DATA / ("constraints-v2.txt" if spec.protocol == "v2" else "constraints.txt")
+
+
 def serving_requirements(spec: ModelSpec) -> list[str]:
     """The full, ordered, de-duplicated pip requirement list for serving ``spec``."""
-    wanted = [SELDON_CORE, *SELDON_CORE_PINS]
+    wanted = server_requirements(spec)
     wanted += wrapper_requirements(spec)
     wanted += spec.requirements
     return list(dict.fromkeys(wanted))  # first occurrence wins, order kept

@@ -44,7 +44,10 @@ KNOWN_KEYS = {
     "runtime",
     "requirements",
     "allow_pip_options",
+    "protocol",
 }
+PROTOCOLS = ("seldon", "v2")
+"""``seldon``: seldon-core-microservice (Seldon protocol); ``v2``: MLServer (Open Inference Protocol)."""
 IMAGE_REFERENCE = re.compile(
     r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
@@ -65,6 +68,8 @@ class ModelSpec:
     replicas: int = 1
     resources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
+    protocol: str = "seldon"
+    """``seldon`` (seldon-core-microservice) or ``v2`` (the Open Inference Protocol, MLServer)."""
     runtime: str = "isolated"
     """Local runtime environment: ``isolated`` (built from the model's requirements) or ``current``."""
     source_dir: Path = Path(".")
@@ -131,6 +136,11 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
     image = _text(raw, "image", fail) or None
     if image is not None and not IMAGE_REFERENCE.match(image):
         raise fail("image", f"must be an image reference like registry.example.org/team/model:1.0, got {image!r}")
+    protocol = _text(raw, "protocol", fail) or "seldon"
+    if protocol not in PROTOCOLS:
+        raise fail(
+            "protocol", f"must be one of {', '.join(PROTOCOLS)}{did_you_mean(protocol, PROTOCOLS)}, got {protocol!r}"
+        )
     runtime = _text(raw, "runtime", fail) or "isolated"
     if runtime not in RUNTIMES:
         raise fail("runtime", f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
@@ -150,6 +160,7 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
         resources=_resources(raw.get("resources"), fail),
         env=_env(raw.get("env"), fail),
         runtime=runtime,
+        protocol=protocol,
         source_dir=source_dir,
         requirements=pip_input.requirements,
         pip_options=pip_input.options,

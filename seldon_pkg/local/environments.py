@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seldon_pkg.errors import SeldonPkgError
-from seldon_pkg.requirements import ROOT, WRAPPERS_PACKAGE, requirements_file, serving_requirements
+from seldon_pkg.requirements import ROOT, WRAPPERS_PACKAGE, constraints_file, requirements_file, serving_requirements
 from seldon_pkg.spec import ModelSpec
 
-CONSTRAINTS = Path(__file__).resolve().parents[1] / "data" / "constraints.txt"
-"""The project's pins, shipped as package data so a wheel install builds the same environments."""
 READY_MARK = ".seldon-pkg-ready"
 
 
@@ -54,11 +52,11 @@ def ensure_environment(spec: ModelSpec, envs_dir: Path) -> RuntimeEnvironment:
     with open(envs_dir / f"{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / READY_MARK).exists():
-            _build(target, requirements_file(spec))
+            _build(target, requirements_file(spec), constraints_file(spec))
     return RuntimeEnvironment(python, tuple(requirements), isolated=True)
 
 
-def _build(target: Path, requirements_text: str) -> None:
+def _build(target: Path, requirements_text: str, constraints: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     venv.EnvBuilder(with_pip=True, clear=True).create(target)
@@ -73,8 +71,7 @@ def _build(target: Path, requirements_text: str) -> None:
         "-r",
         str(target / "requirements.txt"),
     ]
-    if CONSTRAINTS.exists():
-        command += ["-c", str(CONSTRAINTS)]
+    command += ["-c", str(constraints)]  # the project's pins, shipped as package data
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         shutil.rmtree(target, ignore_errors=True)

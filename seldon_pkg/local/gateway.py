@@ -164,10 +164,12 @@ class Gateway:
             "version": record.version,
             "namespace": record.namespace,
             "revision": record.revision,
-            "protocol": "seldon",
+            "protocol": process.spec.protocol,
             "platform": "local",
             "state": process.state.value,
-            "url": f"{prefix}/api/v1.0/predictions",
+            "url": f"{prefix}/v2/models/{record.name}/infer"
+            if process.spec.protocol == "v2"
+            else f"{prefix}/api/v1.0/predictions",
             "grpc": f"{self.url_host}:{self.grpc_port}",
             "pid": process.pid,
             "ports": {"http": process.ports.http, "grpc": process.ports.grpc, "metrics": process.ports.metrics},

@@ -1,7 +1,9 @@
-"""gRPC front end: ``seldon.protos.*`` calls routed by the ``seldon``/``namespace`` metadata.
+"""gRPC front end: ``seldon.protos.*`` and ``inference.GRPCInferenceService`` (OIP) calls.
 
-This is what Ambassador and Istio do for Seldon Core, and what ``SeldonClient`` sends over
-gRPC. Messages are forwarded as raw bytes (no decode/encode in the gateway); the model's own
+Seldon-protocol calls are routed by the ``seldon``/``namespace`` metadata: what Ambassador and
+Istio do for Seldon Core, and what ``SeldonClient`` sends over gRPC. OIP calls are routed by
+the model name inside the request (the deployment name), or by that metadata when present;
+``ServerLive``/``ServerReady`` are answered by the gateway itself. Messages are forwarded as raw bytes (no decode/encode in the gateway); the model's own
 status codes come back unchanged.
 """
 
@@ -11,10 +13,13 @@ from typing import NoReturn
 
 import grpc
 
-from seldon_pkg.local.gateway import Gateway
+from seldon_pkg.local.gateway import Deployment, Gateway
 from seldon_pkg.local.process import State
+from seldon_pkg.local.protowire import encode_bool_field, first_string_field
 
 SERVICE_PREFIX = "/seldon.protos."
+OIP_SERVICE = "/inference.GRPCInferenceService/"
+OIP_MODEL_RPCS = {"ModelReady", "ModelMetadata", "ModelInfer"}
 MAX_MESSAGE = 64 * 1024 * 1024
 CHANNEL_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE), ("grpc.max_receive_message_length", MAX_MESSAGE)]
 
@@ -31,9 +36,13 @@ class SeldonRouter(grpc.GenericRpcHandler):
 
     def service(self, details: grpc.HandlerCallDetails):
         method = details.method
-        if not method.startswith(SERVICE_PREFIX):
-            return None
+        if method.startswith(SERVICE_PREFIX):
+            return grpc.unary_unary_rpc_method_handler(self._seldon(method))
+        if method.startswith(OIP_SERVICE):
+            return grpc.unary_unary_rpc_method_handler(self._oip(method))
+        return None
 
+    def _seldon(self, method: str):
         async def forward(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             metadata = {key: value for key, value in context.invocation_metadata()}
             name = metadata.get("seldon")
@@ -42,29 +51,74 @@ class SeldonRouter(grpc.GenericRpcHandler):
                 await _abort(
                     context, grpc.StatusCode.INVALID_ARGUMENT, "missing 'seldon' metadata (the deployment name)"
                 )
-            deployment = self._gateway.route(namespace, name)
-            if deployment is None and self._gateway.registry.get(namespace, name) is not None:
-                await _abort(context, grpc.StatusCode.UNAVAILABLE, f"{namespace}/{name} is being restored")
-            if deployment is None:
-                deployed = ", ".join(self._gateway.names()) or "none"
+            deployment = await self._deployment(context, namespace, name)
+            if deployment.process.spec.protocol != "seldon":
                 await _abort(
-                    context, grpc.StatusCode.NOT_FOUND, f"no deployment {namespace}/{name}; deployed: {deployed}"
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"{namespace}/{name} speaks the Open Inference Protocol (protocol: v2); "
+                    f"call {OIP_SERVICE.strip('/')}/ModelInfer",
                 )
-            process = deployment.process
-            if process.state is not State.AVAILABLE:
-                await _abort(
-                    context, grpc.StatusCode.UNAVAILABLE, f"{namespace}/{name} is {process.state.value.lower()}"
-                )
-            call = self._channel(process.ports.grpc).unary_unary(method)
-            deployment.enter()
-            try:
-                return await call(request, timeout=context.time_remaining() or 300)
-            except grpc.aio.AioRpcError as failure:
-                await _abort(context, failure.code(), failure.details() or "")
-            finally:
-                deployment.leave()
+            return await self._call(context, deployment, method, request)
 
-        return grpc.unary_unary_rpc_method_handler(forward)
+        return forward
+
+    def _oip(self, method: str):
+        """inference.GRPCInferenceService: the server calls answered here, model calls routed by
+        the request's model name (field 1 of ModelReady/ModelMetadata/ModelInfer requests) and
+        by the ``seldon``/``namespace`` metadata when present."""
+        rpc = method.removeprefix(OIP_SERVICE)
+
+        async def forward(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+            if rpc in ("ServerLive", "ServerReady"):
+                return encode_bool_field(1, True)  # {live: true} / {ready: true}
+            if rpc not in OIP_MODEL_RPCS:
+                await _abort(context, grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not served by the seldon-pkg gateway")
+            metadata = {key: value for key, value in context.invocation_metadata()}
+            name = metadata.get("seldon") or first_string_field(request)
+            if not name:
+                await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "the request names no model")
+            namespace = metadata.get("namespace") or self._namespace_of(name)
+            deployment = await self._deployment(context, namespace, name)
+            if deployment.process.spec.protocol != "v2":
+                await _abort(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"{namespace}/{name} speaks the Seldon protocol (protocol: seldon); "
+                    "call seldon.protos.Seldon/Predict with metadata seldon=<name>",
+                )
+            return await self._call(context, deployment, method, request)
+
+        return forward
+
+    def _namespace_of(self, name: str) -> str:
+        """The namespace of the only deployment called ``name`` ("default" when none or several)."""
+        namespaces = [ns for (ns, n) in self._gateway.deployments if n == name]
+        return namespaces[0] if len(namespaces) == 1 else "default"
+
+    async def _deployment(self, context: grpc.aio.ServicerContext, namespace: str, name: str) -> Deployment:
+        deployment = self._gateway.route(namespace, name)
+        if deployment is None and self._gateway.registry.get(namespace, name) is not None:
+            await _abort(context, grpc.StatusCode.UNAVAILABLE, f"{namespace}/{name} is being restored")
+        if deployment is None:
+            deployed = ", ".join(self._gateway.names()) or "none"
+            await _abort(context, grpc.StatusCode.NOT_FOUND, f"no deployment {namespace}/{name}; deployed: {deployed}")
+        process = deployment.process
+        if process.state is not State.AVAILABLE:
+            await _abort(context, grpc.StatusCode.UNAVAILABLE, f"{namespace}/{name} is {process.state.value.lower()}")
+        return deployment
+
+    async def _call(
+        self, context: grpc.aio.ServicerContext, deployment: Deployment, method: str, request: bytes
+    ) -> bytes:
+        call = self._channel(deployment.process.ports.grpc).unary_unary(method)
+        deployment.enter()
+        try:
+            return await call(request, timeout=context.time_remaining() or 300)
+        except grpc.aio.AioRpcError as failure:
+            await _abort(context, failure.code(), failure.details() or "")
+        finally:
+            deployment.leave()
 
     async def close(self) -> None:
         for channel in self._channels.values():

@@ -15,35 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import sys
-import threading
-import time
+
+try:  # run by file path in the model's environment: the sibling module is importable as is
+    from orphan_watch import stop_group_when_orphaned
+except ImportError:  # imported as part of seldon_pkg (tests, tools)
+    from seldon_pkg.local.orphan_watch import stop_group_when_orphaned
 
 HOST = os.environ.get("SELDON_PKG_BIND_HOST", "127.0.0.1")
-
-
-def stop_group_when_orphaned(poll_seconds: float = 0.5) -> None:
-    """End the whole process group if the gateway that started us disappears (even by SIGKILL).
-
-    seldon-core runs gunicorn, a gRPC process and a metrics process; killing only this process
-    would leave the others behind. The gateway starts us as a session leader, so the group is
-    exactly this model's processes.
-    """
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(poll_seconds)
-        group = os.getpgid(0)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
-        time.sleep(5)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-
-    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
 def _rebind(address: str) -> str:

@@ -1,4 +1,7 @@
-"""One model, one ``seldon-core-microservice`` process group, supervised.
+"""One model, one model-server process group, supervised.
+
+The server is ``seldon-core-microservice`` for the Seldon protocol and ``mlserver start`` (with
+our adapter, model_wrappers/oip.py) for the Open Inference Protocol (``protocol: v2``).
 
 Started through the loopback launcher in the model's runtime environment, as the leader of a
 new session so that the whole group (gunicorn master and worker, gRPC and metrics processes)
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,10 +29,12 @@ import aiohttp
 
 from seldon_pkg.local.environments import RuntimeEnvironment
 from seldon_pkg.local.ostools import free_ports
+from seldon_pkg.mlserver_settings import server_settings, write_model_folder
 from seldon_pkg.parameters import parameters_env
 from seldon_pkg.spec import ModelSpec
 
 LAUNCHER = Path(__file__).with_name("loopback.py")
+MLSERVER_LAUNCHER = Path(__file__).with_name("mlserver_launcher.py")
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0
 STOP_GRACE_SECONDS = 10.0
@@ -101,6 +107,15 @@ class ModelProcess:
             if not key.startswith(("PYTHON", "VIRTUAL_ENV", "GUNICORN_", "GRPC_", "PREDICTIVE_UNIT"))
         }
         env.update(self.spec.env)
+        if self.spec.protocol == "v2":  # MLServer reads its settings files; MLSERVER_* would override them
+            env = {k: v for k, v in env.items() if not k.startswith("MLSERVER_")}
+            env.update(
+                {
+                    "PYTHONPATH": os.pathsep.join(python_path),
+                    "TF_CPP_MIN_LOG_LEVEL": self.spec.env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+                }
+            )
+            return env
         env.update(
             {
                 "PYTHONPATH": os.pathsep.join(python_path),
@@ -116,7 +131,23 @@ class ModelProcess:
         )
         return env
 
+    @property
+    def mlserver_folder(self) -> Path:
+        """Where an OIP model's MLServer settings are written (beside its log)."""
+        return self.log_path.with_suffix(f".mlserver-{self.ports.http}")
+
+    @property
+    def ready_path(self) -> str:
+        """What answers 200 once the model can serve: Seldon's status, or OIP's model readiness."""
+        return f"/v2/models/{self.name}/ready" if self.spec.protocol == "v2" else "/health/status"
+
     def command(self) -> list[str]:
+        if self.spec.protocol == "v2":
+            server = server_settings(
+                host="127.0.0.1", http_port=self.ports.http, grpc_port=self.ports.grpc, metrics_port=self.ports.metrics
+            )
+            folder = write_model_folder(self.mlserver_folder, self.name, self.spec, server)
+            return [str(self.environment.python), str(MLSERVER_LAUNCHER), str(folder)]
         return [
             str(self.environment.python),
             str(LAUNCHER),
@@ -174,7 +205,9 @@ class ModelProcess:
 
     async def _http_ready(self, session: aiohttp.ClientSession) -> bool:
         try:
-            async with session.get(f"{self.http_base}/health/status", timeout=aiohttp.ClientTimeout(total=2)) as reply:
+            async with session.get(
+                f"{self.http_base}{self.ready_path}", timeout=aiohttp.ClientTimeout(total=2)
+            ) as reply:
                 return reply.status == 200
         except (TimeoutError, aiohttp.ClientError):
             return False
@@ -212,6 +245,8 @@ class ModelProcess:
             self._restart_task.cancel()
         await asyncio.get_running_loop().run_in_executor(None, self.kill_group)
         self.state = State.STOPPED
+        if self.spec.protocol == "v2":
+            shutil.rmtree(self.mlserver_folder, ignore_errors=True)
 
     def crashed(self) -> bool:
         """True when the launcher died while we expected it to run."""

@@ -1,0 +1,157 @@
+"""Any ``SeldonModel`` served by MLServer over the Open Inference Protocol (OIP, "V2").
+
+MLServer loads ``model_wrappers.oip.SeldonModelRuntime`` (an ``mlserver.MLModel``) named by a
+``model-settings.json`` like::
+
+    {"name": "mnist-cnn-v1-495084fa8a", "implementation": "model_wrappers.oip.SeldonModelRuntime",
+     "parameters": {"extra": {"wrapper": "model_wrappers.mnist.MnistClassifier",
+                              "parameters": {"model_uri": "models/mnist-cnn.onnx"}}}}
+
+The runtime builds the user's class exactly as ``seldon-core-microservice`` does
+(``Class(**parameters)``, typed parameters checked), calls its ``load()`` once, and for each
+request runs the same ``decode`` -> ``infer`` path; the subclass never knows which protocol
+serves it. Mapping:
+
+* inputs: the first input tensor is the model's input. Numeric datatypes (BOOL, INT*, UINT*,
+  FP16/32/64) become one NumPy array of that shape; ``BYTES`` elements (images, base64 text or
+  ``data:`` URLs, MLServer's ``content_type: base64`` honoured) are decoded one by one and
+  stacked;
+* outputs: one tensor named by the class's ``oip_outputs`` (default ``output``), datatype
+  from the array;
+* metadata (``GET /v2/models/<name>``): the class's ``oip_inputs`` / ``oip_outputs``, so a client
+  can build a request from the metadata alone;
+* errors: bad input 400, not loaded 503, a crash in the model 500 (never retried), all as
+  MLServer's JSON ``{"error": ...}``; per-request custom metrics go to MLServer's metrics API.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+from typing import Any
+
+import numpy as np
+from mlserver import MLModel
+from mlserver.errors import MLServerError
+from mlserver.types import (
+    InferenceRequest,
+    InferenceResponse,
+    MetadataTensor,
+    RequestInput,
+    ResponseOutput,
+)
+
+from model_wrappers.base import SeldonModel
+from model_wrappers.seldon_compat import SeldonMicroserviceException
+
+NUMPY_DATATYPES = {
+    "BOOL": np.bool_,
+    "UINT8": np.uint8,
+    "UINT16": np.uint16,
+    "UINT32": np.uint32,
+    "UINT64": np.uint64,
+    "INT8": np.int8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "FP16": np.float16,
+    "FP32": np.float32,
+    "FP64": np.float64,
+}
+OIP_DATATYPES = {np.dtype(v).name: k for k, v in NUMPY_DATATYPES.items()}
+
+
+def load_class(wrapper: str) -> type[SeldonModel]:
+    module_name, _, class_name = wrapper.rpartition(".")
+    module = importlib.import_module(module_name)
+    return getattr(module, class_name)
+
+
+def input_array(tensor: RequestInput) -> np.ndarray:
+    """A numeric OIP input tensor as a NumPy array of its declared shape (400 if it does not fit)."""
+    dtype = NUMPY_DATATYPES.get(tensor.datatype)
+    if dtype is None:
+        raise MLServerError(f"input {tensor.name!r}: unsupported datatype {tensor.datatype!r}", 400)
+    data = tensor.data.root if hasattr(tensor.data, "root") else tensor.data
+    try:
+        flat = np.asarray(data, dtype=dtype).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise MLServerError(f"input {tensor.name!r}: data is not {tensor.datatype}: {error}", 400) from None
+    expected = int(np.prod(tensor.shape)) if tensor.shape else 0
+    if flat.size != expected or any(d < 0 for d in tensor.shape):
+        raise MLServerError(f"input {tensor.name!r}: {flat.size} values do not fill shape {list(tensor.shape)}", 400)
+    return flat.reshape(tensor.shape)
+
+
+def input_items(tensor: RequestInput) -> list[bytes | str]:
+    """The elements of a BYTES tensor: raw bytes, or text (base64 / data URL) for the model to decode."""
+    data = tensor.data.root if hasattr(tensor.data, "root") else tensor.data
+    items = list(data) if isinstance(data, (list, tuple)) else [data]
+    content_type = (tensor.parameters.content_type if tensor.parameters else None) or ""
+    out: list[bytes | str] = []
+    for item in items:
+        if isinstance(item, str) and content_type == "base64":
+            try:
+                item = base64.b64decode(item, validate=True)
+            except ValueError:
+                raise MLServerError(f"input {tensor.name!r}: content_type base64 but not base64 text", 400) from None
+        out.append(item)
+    return out
+
+
+def output_tensor(name: str, array: np.ndarray) -> ResponseOutput:
+    datatype = OIP_DATATYPES.get(array.dtype.name)
+    if datatype is None:
+        array, datatype = array.astype(np.float64), "FP64"
+    return ResponseOutput(name=name, datatype=datatype, shape=list(array.shape), data=array.reshape(-1).tolist())
+
+
+class SeldonModelRuntime(MLModel):
+    """The MLServer face of a ``SeldonModel`` (see the module docstring)."""
+
+    async def load(self) -> bool:
+        extra = (self.settings.parameters.extra if self.settings.parameters else None) or {}
+        wrapper = extra.get("wrapper")
+        if not wrapper:
+            raise MLServerError("model-settings parameters.extra.wrapper (Module.Class) is required", 500)
+        cls = load_class(wrapper)
+        self.model = cls(**(extra.get("parameters") or {}))
+        self.model.load()
+        self.inputs = [MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape)) for t in cls.oip_inputs]
+        self.outputs = [MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape)) for t in cls.oip_outputs]
+        self._registered: set[str] = set()
+        return True
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        if not payload.inputs:
+            raise MLServerError("the request has no inputs", 400)
+        tensor = payload.inputs[0]
+        try:
+            if tensor.datatype == "BYTES":
+                batches = [self.model.decode(item, []) for item in input_items(tensor)]
+                if not batches:
+                    raise MLServerError(f"input {tensor.name!r} is empty", 400)
+                reply = self.model.predict_batch(np.concatenate(batches))
+            else:
+                reply = self.model.predict(input_array(tensor), [])
+        except SeldonMicroserviceException as error:  # BadInput 400, ModelNotReady 503, ModelFailure 500
+            raise MLServerError(str(error.message), int(error.status_code)) from None
+        self._log_metrics(reply.metrics)
+        outputs = np.asarray(reply.data)
+        return InferenceResponse(
+            model_name=self.name,
+            model_version=self.version,
+            id=payload.id,
+            outputs=[output_tensor(self.model.oip_outputs[0].name, outputs)],
+        )
+
+    def _log_metrics(self, metrics: list[dict[str, Any]]) -> None:
+        """Per-request metrics through MLServer's custom metrics API (``mlserver.log``)."""
+        import mlserver
+
+        values = {m["key"]: float(m["value"]) for m in metrics if m.get("key", "").isidentifier()}
+        for key in values.keys() - self._registered:
+            mlserver.register(key, f"seldon-pkg metric {key}")
+            self._registered.add(key)
+        if values:
+            mlserver.log(**values)

@@ -1,0 +1,226 @@
+"""The Open Inference Protocol end to end: a real MLServer process behind the real gateway.
+
+The demo CNN is deployed with ``protocol: v2`` (MLServer 1.7.1 + our adapter, in an isolated
+environment with neither seldon-core nor TensorFlow) beside the MLP over the Seldon protocol.
+Application developers' clients call them: NVIDIA's ``tritonclient`` (HTTP with the binary
+extension, HTTP JSON, gRPC with raw_input_contents), building requests from the metadata
+alone, and ``SeldonClient`` on the Seldon-protocol model beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import requests
+from seldon_core.seldon_client import SeldonClient
+
+from seldon_pkg.local.ostools import group_members
+from tests.support.digits import held_out, png_bytes
+from tests.support.gateway import GatewayProcess
+from tests.support.microservice import ROOT
+
+pytestmark = pytest.mark.slow
+OIP_CNN = ROOT / "demo_mnist" / "mnist-cnn-oip.yaml"
+MLP = ROOT / "demo_mnist" / "mnist-mlp.yaml"
+CLIENTS_PYTHON = ROOT / ".venv-clients" / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory, artifacts):
+    process = GatewayProcess(tmp_path_factory.mktemp("oip-state"), artifacts / "oip-gateway.log").start()
+    for spec in (OIP_CNN, MLP):
+        result = process.cli("deploy", str(spec))
+        assert result.returncode == 0, result.stdout + result.stderr
+    yield process
+    process.stop()
+
+
+def models(gateway: GatewayProcess) -> dict[str, dict]:
+    return {row["model"]: row for row in gateway.deployments()}
+
+
+def infer_url(gateway: GatewayProcess) -> str:
+    return models(gateway)["mnist-cnn-oip"]["url"]
+
+
+def test_deploy_prints_the_oip_url_and_list_says_the_protocol(gateway):
+    rows = {row["model"]: row for row in gateway.listed()}
+    oip, seldon = rows["mnist-cnn-oip"], rows["mnist-mlp"]
+    assert oip["protocol"] == "v2" and seldon["protocol"] == "seldon"
+    assert oip["url"] == f"{gateway.url}/seldon/default/{oip['name']}/v2/models/{oip['name']}/infer"
+    assert oip["state"] == "Available"
+
+
+def test_tritonclient_http_binary_json_and_grpc_from_metadata_alone(gateway, tmp_path):
+    images, labels = held_out()
+    digits = tmp_path / "digits.npy"
+    np.save(digits, images[:12].reshape(12, -1).astype(np.float32))
+    name = models(gateway)["mnist-cnn-oip"]["name"]
+    result = subprocess.run(
+        [
+            str(CLIENTS_PYTHON),
+            str(ROOT / "tests" / "support" / "oip_client.py"),
+            f"127.0.0.1:{gateway.http_port}",
+            f"127.0.0.1:{gateway.grpc_port}",
+            name,
+            str(digits),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout)
+    assert seen["server_live"] and seen["model_ready"] and seen["grpc_live"]
+    assert seen["metadata"]["inputs"] == [{"name": "digits", "datatype": "FP32", "shape": [-1, 784]}]
+    assert seen["metadata"]["outputs"] == [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]}]
+    assert seen["grpc_metadata_inputs"][0]["name"] == "digits"
+    expected = labels[:12].tolist()
+    for way in ("http_binary", "http_json", "grpc"):
+        assert seen[way] == expected, way
+
+
+def test_every_accepted_input_form(gateway):
+    images, labels = held_out()
+    url = infer_url(gateway)
+
+    def digits_of(body: dict) -> list[int]:
+        reply = requests.post(url, json=body, timeout=30)
+        assert reply.status_code == 200, reply.text
+        output = reply.json()["outputs"][0]
+        assert output["name"] == "probabilities" and output["datatype"] == "FP32"
+        return np.array(output["data"]).reshape(output["shape"]).argmax(axis=1).tolist()
+
+    four = images[:4]
+    assert (
+        digits_of(
+            {"inputs": [{"name": "digits", "datatype": "FP32", "shape": [4, 784], "data": four.reshape(-1).tolist()}]}
+        )
+        == labels[:4].tolist()
+    )
+    as_bytes = (four * 255).round().astype(np.uint8)  # N x 28 x 28 in 0..255
+    assert (
+        digits_of(
+            {
+                "inputs": [
+                    {"name": "digits", "datatype": "UINT8", "shape": [4, 28, 28], "data": as_bytes.reshape(-1).tolist()}
+                ]
+            }
+        )
+        == labels[:4].tolist()
+    )
+    pngs = [base64.b64encode(png_bytes(image, black_on_white=True, scale=4)).decode() for image in images[4:7]]
+    assert (
+        digits_of(
+            {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "datatype": "BYTES",
+                        "shape": [3],
+                        "data": pngs,
+                        "parameters": {"content_type": "base64"},
+                    }
+                ]
+            }
+        )
+        == labels[4:7].tolist()
+    )
+
+
+def test_cluster_identical_and_root_paths(gateway):
+    row = models(gateway)["mnist-cnn-oip"]
+    name, base = row["name"], f"{gateway.url}/seldon/default/{row['name']}"
+    images, labels = held_out()
+    body = {
+        "inputs": [{"name": "digits", "datatype": "FP32", "shape": [1, 784], "data": images[0].reshape(-1).tolist()}]
+    }
+    for path in (
+        f"{base}/v2/models/{name}/infer",
+        f"{base}/v2/models/classifier/infer",
+        f"{base}/v2/models/infer",
+        f"{gateway.url}/v2/models/{name}/infer",
+        f"{gateway.url}/v2/models/{name}/versions/v1/infer",
+    ):
+        reply = requests.post(path, json=body, timeout=30)
+        assert reply.status_code == 200, (path, reply.text)
+        assert int(np.argmax(reply.json()["outputs"][0]["data"])) == labels[0]
+    assert requests.get(f"{base}/v2/models/{name}/ready", timeout=5).status_code == 200
+    assert requests.get(f"{gateway.url}/v2/models/{name}/ready", timeout=5).status_code == 200
+    assert requests.get(f"{gateway.url}/v2/models/{name}", timeout=5).json()["name"] == name
+    assert requests.get(f"{gateway.url}/v2/health/live", timeout=5).status_code == 200
+    assert requests.get(f"{gateway.url}/v2/health/ready", timeout=5).status_code == 200
+    index = requests.post(f"{gateway.url}/v2/repository/index", timeout=5).json()
+    assert {(m["name"], m["version"], m["state"]) for m in index} == {
+        (r["name"], "v1", "READY") for r in models(gateway).values()
+    }
+
+
+def test_errors_are_oip_json_and_name_the_protocol(gateway):
+    rows = models(gateway)
+    oip, seldon = rows["mnist-cnn-oip"], rows["mnist-mlp"]
+    url = oip["url"]
+    bad_shape = requests.post(
+        url, json={"inputs": [{"name": "d", "datatype": "FP32", "shape": [1, 5], "data": [1, 2, 3, 4, 5]}]}, timeout=10
+    )
+    assert bad_shape.status_code == 400 and "784" in bad_shape.json()["error"]
+    not_filled = requests.post(
+        url, json={"inputs": [{"name": "d", "datatype": "FP32", "shape": [2, 784], "data": [0.0] * 784}]}, timeout=10
+    )
+    assert not_filled.status_code == 400 and "do not fill" in not_filled.json()["error"]
+    assert requests.post(
+        url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10
+    ).status_code in (400, 422)
+    seldon_path = requests.post(
+        f"{gateway.url}/seldon/default/{oip['name']}/api/v1.0/predictions",
+        json={"data": {"ndarray": [[0] * 784]}},
+        timeout=10,
+    )
+    assert seldon_path.status_code == 400 and "Open Inference Protocol (protocol: v2)" in seldon_path.json()["error"]
+    oip_to_seldon = requests.post(f"{gateway.url}/v2/models/{seldon['name']}/infer", json={"inputs": []}, timeout=10)
+    assert oip_to_seldon.status_code == 400 and "Seldon protocol (protocol: seldon)" in oip_to_seldon.json()["error"]
+    unknown = requests.get(f"{gateway.url}/v2/models/nope", timeout=5)
+    assert unknown.status_code == 404 and oip["name"] in unknown.json()["models"]
+    binary_lie = requests.post(
+        url,
+        data=b'{"inputs":[]}',
+        timeout=10,
+        headers={"Inference-Header-Content-Length": "999", "Content-Type": "application/octet-stream"},
+    )
+    assert binary_lie.status_code == 400 and "binary tensor data" in binary_lie.json()["error"]
+    # the model still answers after every bad request
+    assert requests.get(f"{gateway.url}/v2/models/{oip['name']}/ready", timeout=5).status_code == 200
+
+
+def test_seldon_client_still_works_on_the_model_beside_it(gateway):
+    images, labels = held_out()
+    seldon = models(gateway)["mnist-mlp"]
+    client = SeldonClient(
+        gateway="ambassador",
+        transport="rest",
+        gateway_endpoint=f"127.0.0.1:{gateway.http_port}",
+        namespace="default",
+        deployment_name=seldon["name"],
+    )
+    reply = client.predict(data=images[:3].reshape(3, -1), payload_type="ndarray")
+    assert reply.success, reply.msg
+    assert np.array(reply.response["data"]["ndarray"]).argmax(axis=1).tolist() == labels[:3].tolist()
+
+
+def test_the_oip_model_runs_mlserver_on_loopback_without_seldon_core_or_tensorflow(gateway):
+    row = models(gateway)["mnist-cnn-oip"]
+    members = group_members(row["pid"])
+    assert any("mlserver_launcher.py" in " ".join(m.cmdline()) for m in members)
+    listening = {
+        (c.laddr.ip, c.laddr.port) for m in members for c in m.net_connections(kind="inet") if c.status == "LISTEN"
+    }
+    assert set(row["ports"].values()) <= {port for _, port in listening}
+    assert {ip for ip, _ in listening} <= {"127.0.0.1", "::ffff:127.0.0.1"}, listening
+    python = row["runtime"]
+    for absent in ("seldon_core", "tensorflow"):
+        assert subprocess.run([python, "-c", f"import {absent}"], capture_output=True).returncode != 0, absent
+    assert subprocess.run([python, "-c", "import mlserver, onnxruntime"], capture_output=True).returncode == 0
