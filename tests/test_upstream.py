@@ -16,13 +16,17 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\
 
 
 class ScriptedServer:
-    """Answers the n-th request on any connection with ``answers[n]``; ``None`` closes without a word."""
+    """Answers the n-th request on any connection with ``answers[n]``; ``None`` closes without a word.
 
-    def __init__(self, answers, close_after_each: bool = False) -> None:
+    The connection is closed after every answer (``close_after_each``) or after the answers whose
+    index is in ``close_after`` (a server dying in the middle of an answer)."""
+
+    def __init__(self, answers, close_after_each: bool = False, close_after: frozenset[int] = frozenset()) -> None:
         self.answers = list(answers)
         self.requests = 0
         self.connections = 0
         self.close_after_each = close_after_each
+        self.close_after = close_after
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -43,7 +47,7 @@ class ScriptedServer:
                     break
                 writer.write(answer)
                 await writer.drain()
-                if self.close_after_each:
+                if self.close_after_each or self.requests - 1 in self.close_after:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -126,12 +130,12 @@ def test_a_request_is_never_sent_twice_once_an_answer_began():
     truncated = b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"partial'
 
     async def scenario():
-        server = ScriptedServer([OK, truncated])
+        server = ScriptedServer([OK, truncated], close_after=frozenset({1}))  # dies mid-answer
         async with server as port:
             pool = UpstreamPool()
-            await pool.request(port, "POST", "/", b"{}", {})
+            await pool.request(port, "POST", "/", b"{}", {}, timeout=5)
             with pytest.raises(UpstreamError, match="IncompleteRead"):
-                await pool.request(port, "POST", "/", b"{}", {})
+                await pool.request(port, "POST", "/", b"{}", {}, timeout=5)  # on the reused connection
             pool.close()
         assert server.requests == 2  # the model ran it once, not again
 
