@@ -11,7 +11,7 @@ CLIENTS := .venv-clients
 # pins protobuf 3: they cannot share .venv); the tests run them from here
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve-model test lint bench train manifests deploy undeploy prune clean
+.PHONY: help install demo serve-model test lint audit bench train manifests deploy undeploy prune clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,6 +40,9 @@ lint: install  ## ruff (lint + formatting) over the repository, mypy over seldon
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+audit: install  ## advisory check of both demo images -> security/audit.json and the README's table
+	$(PY) -m seldon_pkg.security_report
 
 bench: install  ## benchmark (latency, peers, overhead, cold start, density, isolation) -> bench/REPORT.md
 	$(VENV)/bin/seldon-pkg bench $(BENCH_ARGS)

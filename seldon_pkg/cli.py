@@ -99,15 +99,28 @@ def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None)
     help="Folder for the build context (replaced).",
 )
 @click.option("--image", help="Image tag (default: the spec's image).")
-def build(spec: Path, out: Path, image: str | None) -> None:
+@click.option("--skip-audit", is_flag=True, help="Do not resolve the requirements against the advisory table.")
+def build(spec: Path, out: Path, image: str | None, skip_audit: bool) -> None:
     """Write a Docker build context for SPEC; build it when a Docker engine answers."""
     from seldon_pkg.packaging import docker_available, write_context
     from seldon_pkg.sinks import shell_command
     from seldon_pkg.spec import load_spec
 
-    context = write_context(load_spec(spec), out, image)
+    model = load_spec(spec)
+    context = write_context(model, out, image)
     click.echo(f"build context: {context.directory}")
     click.echo("requirements: " + ", ".join(context.requirements))
+    if not skip_audit:
+        from seldon_pkg.advisories import TABLE, audit
+
+        resolved, found = audit(model)
+        serious = [m for m in found if m.advisory.serious]
+        click.echo(
+            f"advisories: {len(resolved)} packages resolved; {len(found)} rows of {TABLE.name} match, "
+            f"{len(serious)} high or critical"
+        )
+        for match in found:
+            click.echo(f"  - {match}")
     for option in context.pip_options:
         click.secho(f"pip option (allow_pip_options: true): {option}", err=True, fg="yellow")
     build_line, push_line = shell_command(context.docker_command), shell_command(context.push_command)

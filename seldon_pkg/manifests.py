@@ -1,7 +1,10 @@
 """SeldonDeployment manifests as pure functions of the spec: plain dicts, no cluster needed.
 
 One model = one SeldonDeployment (named by naming.py) with one predictor ``default`` whose
-graph is a single MODEL node ``classifier`` served by a container of the same name. A canary
+graph is a single MODEL node ``classifier`` served by a container of the same name. A
+``protocol: v2`` model gets ``spec.protocol: v2``: the executor then speaks the Open Inference
+Protocol and calls the container at ``/v2/models/classifier/...`` (the image's MLServer names its
+model ``classifier``, see packaging.py). A canary
 is one SeldonDeployment with two predictors (``default`` and ``canary``) splitting traffic.
 """
 
@@ -53,6 +56,10 @@ def canary_deployment(stable: ModelSpec, canary: ModelSpec, canary_traffic: int)
     """One SeldonDeployment (named after ``stable``) sending ``canary_traffic`` % to ``canary``."""
     if (stable.namespace, stable.name) != (canary.namespace, canary.name):
         raise SpecError("name", "a canary must be another version of the same model in the same namespace")
+    if stable.protocol != canary.protocol:
+        raise SpecError(
+            "protocol", f"a canary must speak the stable model's protocol ({stable.protocol}), not {canary.protocol}"
+        )
     if stable.version == canary.version:
         raise SpecError("version", "the canary must have a different version from the stable model")
     if not 0 < canary_traffic < 100:
@@ -78,7 +85,7 @@ def _deployment(spec: ModelSpec, predictors: list[dict[str, Any]]) -> dict[str, 
             "labels": L.model_labels(identity, revision_of(spec)),
             "annotations": L.model_annotations(identity),
         },
-        "spec": {"name": name, "predictors": predictors},
+        "spec": {"name": name, "predictors": predictors, **({"protocol": "v2"} if spec.protocol == "v2" else {})},
     }
 
 

@@ -38,13 +38,49 @@ def wrapper_requirements(spec: ModelSpec) -> list[str]:
 
 
 MLSERVER = "mlserver==1.7.1"
+MLSERVER_DEPENDENCIES = (
+    # MLServer 1.7.1's own requirements, with one change: it caps fastapi<0.116, which holds
+    # starlette at 0.46.2 and its three high advisories (seldon_pkg/data/advisories.tsv); a current
+    # fastapi/starlette clears them. MLServer is then installed with --no-deps (see
+    # no_deps_requirements); tests/test_oip.py proves its REST and gRPC paths on this set.
+    "aiofiles",
+    "aiokafka",
+    "click>=8.3.3",
+    "fastapi>=0.133",
+    "starlette>=1.3.1",
+    "gevent",
+    "geventhttpclient",
+    "grpcio>=1.67.1",
+    "importlib-resources>=5.12,<7.0",
+    "opentelemetry-exporter-otlp-proto-grpc>=1.22.0,<2.0.0",
+    "opentelemetry-instrumentation-fastapi>=0.43b0",
+    "opentelemetry-instrumentation-grpc>=0.43b0",
+    "opentelemetry-sdk>=1.22.0,<2.0.0",
+    "orjson>=3.11.6",
+    "pandas",
+    "protobuf>=6.33.5,<7.0.0",
+    "py-grpc-prometheus",
+    "pydantic>=2.7.1,<3.0.0",
+    "pydantic-settings>=2.3.0,<3.0.0",
+    "python-dotenv",
+    "python-multipart>=0.0.31",
+    "starlette-exporter",
+    "tritonclient[http]>=2.42",
+    "uvicorn",
+    "h11>=0.16",
+)
 MLSERVER_PINS = ("uvloop<0.22", "numpy>=1.26,<2")
 """uvloop 0.22 stops MLServer 1.7 from starting; our wrappers are tested on NumPy 1.26."""
 
 
 def server_requirements(spec: ModelSpec) -> list[str]:
-    """The model server for the spec's protocol: seldon-core (Seldon) or MLServer (OIP)."""
-    return [MLSERVER, *MLSERVER_PINS] if spec.protocol == "v2" else [SELDON_CORE, *SELDON_CORE_PINS]
+    """The model server for the spec's protocol: seldon-core (Seldon) or MLServer's dependencies (OIP)."""
+    return [*MLSERVER_DEPENDENCIES, *MLSERVER_PINS] if spec.protocol == "v2" else [SELDON_CORE, *SELDON_CORE_PINS]
+
+
+def no_deps_requirements(spec: ModelSpec) -> list[str]:
+    """Installed after the rest with ``pip install --no-deps``: MLServer itself, for OIP models."""
+    return [MLSERVER] if spec.protocol == "v2" else []
 
 
 def constraints_file(spec: ModelSpec) -> Path:

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seldon_pkg.errors import SeldonPkgError
-from seldon_pkg.requirements import ROOT, WRAPPERS_PACKAGE, constraints_file, requirements_file, serving_requirements
+from seldon_pkg.requirements import (
+    ROOT,
+    WRAPPERS_PACKAGE,
+    constraints_file,
+    no_deps_requirements,
+    requirements_file,
+    serving_requirements,
+)
 from seldon_pkg.spec import ModelSpec
 
 READY_MARK = ".seldon-pkg-ready"
@@ -46,17 +53,17 @@ def ensure_environment(spec: ModelSpec, envs_dir: Path) -> RuntimeEnvironment:
     requirements = serving_requirements(spec)
     if spec.runtime == "current":
         return RuntimeEnvironment(Path(sys.executable), tuple(requirements), isolated=False)
-    target = envs_dir / requirements_hash(requirements, spec.pip_options)
+    target = envs_dir / requirements_hash([*requirements, *no_deps_requirements(spec)], spec.pip_options)
     python = target / "bin" / "python"
     envs_dir.mkdir(parents=True, exist_ok=True)
     with open(envs_dir / f"{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / READY_MARK).exists():
-            _build(target, requirements_file(spec), constraints_file(spec))
+            _build(target, requirements_file(spec), constraints_file(spec), no_deps_requirements(spec))
     return RuntimeEnvironment(python, tuple(requirements), isolated=True)
 
 
-def _build(target: Path, requirements_text: str, constraints: Path) -> None:
+def _build(target: Path, requirements_text: str, constraints: Path, no_deps: list[str]) -> None:
     if target.exists():
         shutil.rmtree(target)
     venv.EnvBuilder(with_pip=True, clear=True).create(target)
@@ -73,6 +80,9 @@ def _build(target: Path, requirements_text: str, constraints: Path) -> None:
     ]
     command += ["-c", str(constraints)]  # the project's pins, shipped as package data
     result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode == 0 and no_deps:
+        pip = [str(target / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        result = subprocess.run([*pip, "--no-deps", *no_deps], capture_output=True, text=True)
     if result.returncode != 0:
         shutil.rmtree(target, ignore_errors=True)
         wanted = ", ".join(line for line in requirements_text.splitlines() if line)

@@ -74,7 +74,12 @@ def make_app(gateway: Gateway) -> web.Application:
         upstream.close()
 
     async def forward(
-        request: web.Request, deployment: Deployment, path: str, body: bytes | None = None, fail=error
+        request: web.Request,
+        deployment: Deployment,
+        path: str,
+        body: bytes | None = None,
+        fail=error,
+        json_body: bool = False,
     ) -> tuple[web.Response, int, bytes, str]:
         """Send the request to the model process; (response, status, body, content type)."""
         process = deployment.process
@@ -85,6 +90,9 @@ def make_app(gateway: Gateway) -> web.Application:
         if body is None:
             body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() in HOP_HEADERS}
+        if json_body:  # OIP bodies are JSON; current FastAPI refuses them unless declared so
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            headers["Content-Type"] = "application/json"
         if request.query_string:
             path += f"?{request.query_string}"
         deployment.enter()
@@ -112,7 +120,9 @@ def make_app(gateway: Gateway) -> web.Application:
                 body = json.dumps(converted).encode()
         except oip_binary.BinaryFormatError as problem:
             return oip_error(400, f"binary tensor data: {problem}")
-        response, status, answer, content_type = await forward(request, deployment, path, body, fail=oip_error)
+        response, status, answer, content_type = await forward(
+            request, deployment, path, body, fail=oip_error, json_body=request.method == "POST"
+        )
         if binary_outputs and status == 200 and content_type.startswith("application/json"):
             converted_answer, header = oip_binary.response_to_binary(json.loads(answer), binary_outputs)
             return web.Response(

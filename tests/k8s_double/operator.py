@@ -32,6 +32,29 @@ def operator_name(name: str) -> str:
     return name if len(name) <= MAX_NAME else "seldon-" + hashlib.md5(name.encode()).hexdigest()
 
 
+FIRST_HTTP_PORT, FIRST_GRPC_PORT = 9000, 9500
+"""operator/constants (FirstHttpPortNumber, FirstGrpcPortNumber) at Seldon Core v1.17.1."""
+
+
+def with_port_env(container: dict, protocol: str) -> dict:
+    """The environment the operator gives a model container (operator/controllers at v1.17.1:
+    seldondeployment_controller.go adds the predictive unit's ports and id; for protocol v2 the
+    controller test "Check port envs have been added" expects MLSERVER_HTTP_PORT/GRPC_PORT on the
+    same ports and MLSERVER_MODEL_NAME = the container's name)."""
+    env = [
+        {"name": "PREDICTIVE_UNIT_HTTP_SERVICE_PORT", "value": str(FIRST_HTTP_PORT)},
+        {"name": "PREDICTIVE_UNIT_GRPC_SERVICE_PORT", "value": str(FIRST_GRPC_PORT)},
+        {"name": "PREDICTIVE_UNIT_ID", "value": container["name"]},
+    ]
+    if protocol == "v2":
+        env += [
+            {"name": "MLSERVER_HTTP_PORT", "value": str(FIRST_HTTP_PORT)},
+            {"name": "MLSERVER_GRPC_PORT", "value": str(FIRST_GRPC_PORT)},
+            {"name": "MLSERVER_MODEL_NAME", "value": container["name"]},
+        ]
+    return dict(container, env=[*container.get("env", []), *env])
+
+
 def owner(obj: dict) -> dict:
     return {
         "apiVersion": obj["apiVersion"],
@@ -120,6 +143,7 @@ class SimulatedSeldonOperator:
                         f"seldon-app-svc-{container['name']}": operator_name(f"{name}-{pname}-{container['name']}"),
                     }
                     replicas = predictor.get("replicas", 1)
+                    container = with_port_env(container, sdep["spec"].get("protocol", "seldon"))
                     self._ensure_workload(sdep, deployment, namespace, labels, container, replicas)
                     wanted_services.add(operator_name(f"{name}-{pname}-{container['name']}"))
             wanted_services.add(operator_name(f"{name}-{pname}"))

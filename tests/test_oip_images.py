@@ -1,0 +1,147 @@
+"""Open Inference Protocol models on a cluster: manifests, image contexts, advisories.
+
+No cluster and no Docker engine here: the manifest goes to the Kubernetes API test double,
+whose simulated operator sets a protocol-v2 container's environment as the Seldon Core 1.17.1
+operator does; the image context is installed into a fresh venv from its own requirements and
+served by ``mlserver start`` with that environment, on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from seldon_pkg import manifests, schema
+from seldon_pkg.advisories import audit
+from seldon_pkg.local.ostools import free_ports
+from seldon_pkg.packaging import MLSERVER_FOLDER, dockerfile, write_context
+from seldon_pkg.spec import load_spec
+from tests.support.digits import held_out
+from tests.support.gateway import wait_until
+from tests.support.microservice import ROOT
+
+OIP_CNN = ROOT / "demo_mnist" / "mnist-cnn-oip.yaml"
+
+
+def test_a_v2_spec_renders_a_valid_protocol_v2_seldondeployment():
+    manifest = manifests.seldon_deployment(load_spec(OIP_CNN))
+    schema.validate(manifest)
+    assert manifest["spec"]["protocol"] == "v2"
+    assert "protocol" not in manifests.seldon_deployment(load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"))["spec"]
+
+
+def test_the_operator_names_the_model_as_the_image_does(tmp_path, monkeypatch):
+    """The executor calls /v2/models/<graph node>/infer and the operator sets MLSERVER_MODEL_NAME to
+    the container name: the image's model-settings.json must use the same name."""
+    from seldon_pkg.k8s.connection import connect
+    from seldon_pkg.targets.kubernetes import KubernetesTarget
+    from tests.k8s_double.operator import SimulatedSeldonOperator
+    from tests.k8s_double.server import KubernetesDouble
+    from tests.k8s_double.store import Store
+
+    store = Store()
+    operator = SimulatedSeldonOperator(store, ready_delay=0.1).start()
+    try:
+        with KubernetesDouble(store) as double:
+            double.kubeconfig(tmp_path / "kubeconfig")
+            monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+            info = KubernetesTarget(connect()).deploy(load_spec(OIP_CNN)).info
+            assert info.protocol == "v2"
+            pods = store.list("pods", "default", f"seldon-deployment-id={info.name}")
+            env = {e["name"]: e["value"] for e in pods[0]["spec"]["containers"][0]["env"]}
+    finally:
+        operator.stop()
+    context = write_context(load_spec(OIP_CNN), tmp_path / "ctx")
+    settings = json.loads(next((context.directory / MLSERVER_FOLDER).glob("*/model-settings.json")).read_text())
+    assert settings["name"] == env["MLSERVER_MODEL_NAME"] == "classifier"
+    assert (env["MLSERVER_HTTP_PORT"], env["MLSERVER_GRPC_PORT"]) == ("9000", "9500")
+    assert 'ENTRYPOINT ["mlserver", "start", "/app/mlserver"]' in dockerfile(load_spec(OIP_CNN))
+
+
+@pytest.mark.slow
+def test_the_v2_context_serves_from_its_own_requirements(tmp_path, artifacts):
+    context = write_context(load_spec(OIP_CNN), tmp_path / "ctx")
+    env_dir = tmp_path / "image-env"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", "requirements.txt"], cwd=context.directory, check=True, timeout=900)
+    subprocess.run([*pip, "--no-deps", "mlserver==1.7.1"], check=True, timeout=300)  # the Dockerfile's second step
+    python = str(env_dir / "bin" / "python")
+    for absent in ("seldon_core", "tensorflow"):
+        assert subprocess.run([python, "-c", f"import {absent}"], capture_output=True).returncode != 0, absent
+    http, grpc, metrics = free_ports(3)
+    operator_env = {  # what the Seldon operator sets (ports) + loopback for this machine
+        "MLSERVER_HTTP_PORT": str(http),
+        "MLSERVER_GRPC_PORT": str(grpc),
+        "MLSERVER_METRICS_PORT": str(metrics),
+        "MLSERVER_MODEL_NAME": "classifier",
+        "MLSERVER_HOST": "127.0.0.1",
+        "PYTHONPATH": str(context.directory),
+    }
+    log = open(artifacts / "mlserver-image-context.log", "wb")
+    server = subprocess.Popen(
+        [str(env_dir / "bin" / "mlserver"), "start", MLSERVER_FOLDER],
+        cwd=context.directory,
+        env={**os.environ, **operator_env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def ready() -> bool:
+            assert server.poll() is None, (artifacts / "mlserver-image-context.log").read_text()[-3000:]
+            try:
+                return requests.get(f"http://127.0.0.1:{http}/v2/models/classifier/ready", timeout=1).ok
+            except requests.ConnectionError:
+                return False
+
+        wait_until(ready, 120, interval=0.3)
+        images, labels = held_out()
+        body = {
+            "inputs": [
+                {"name": "digits", "datatype": "FP32", "shape": [6, 784], "data": images[:6].reshape(-1).tolist()}
+            ]
+        }
+        reply = requests.post(f"http://127.0.0.1:{http}/v2/models/classifier/infer", json=body, timeout=30)
+        assert reply.status_code == 200, reply.text
+        output = reply.json()["outputs"][0]
+        assert np.array(output["data"]).reshape(output["shape"]).argmax(axis=1).tolist() == labels[:6].tolist()
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_the_v2_image_clears_every_serious_advisory_and_the_seldon_one_is_reported():
+    _, v2 = audit(load_spec(OIP_CNN))
+    assert [str(m) for m in v2 if m.advisory.serious] == []
+    _, seldon = audit(load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"))
+    assert any(m.advisory.package == "gunicorn" and m.advisory.serious for m in seldon)  # the check can fail
+
+
+def test_the_readme_security_table_is_generated_from_the_audit():
+    result = subprocess.run(
+        [sys.executable, "-m", "seldon_pkg.security_report", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    recorded = json.loads((ROOT / "security" / "audit.json").read_text())
+    assert recorded["images"]["mnist-cnn-oip (protocol: v2, MLServer)"]["matches"] == []
+
+
+def test_build_prints_the_rows_its_context_matches(tmp_path):
+    cli = str(Path(sys.executable).parent / "seldon-pkg")
+    result = subprocess.run(
+        [cli, "build", str(ROOT / "demo_mnist" / "mnist-cnn.yaml"), "--out", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "high or critical" in result.stdout and "- gunicorn 20.1.0 (high" in result.stdout
