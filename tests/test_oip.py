@@ -224,3 +224,39 @@ def test_the_oip_model_runs_mlserver_on_loopback_without_seldon_core_or_tensorfl
     for absent in ("seldon_core", "tensorflow"):
         assert subprocess.run([python, "-c", f"import {absent}"], capture_output=True).returncode != 0, absent
     assert subprocess.run([python, "-c", "import mlserver, onnxruntime"], capture_output=True).returncode == 0
+
+
+FRAMING_ATTACKS = {
+    "content-length and chunked": b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "two transfer-encodings": b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n",
+    "obs-fold": b"Content-Length: 2\r\nX-Folded: a\r\n b\r\n\r\n{}",
+    "bad chunk size": b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+    "two content-lengths": b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+}
+
+
+def raw_status(port: int, path: str, tail: bytes) -> int | None:
+    """Send one hand-made request; the status it gets, or None when the server just closes."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n".encode() + tail)
+        try:
+            head = sock.recv(4096)
+        except (ConnectionResetError, TimeoutError):
+            return None
+    return int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.") else None
+
+
+@pytest.mark.parametrize("attack", sorted(FRAMING_ATTACKS))
+def test_framing_attacks_are_refused_by_the_gateway_and_both_model_servers(gateway, attack):
+    rows = models(gateway)
+    oip, seldon = rows["mnist-cnn-oip"], rows["mnist-mlp"]
+    targets = {
+        "gateway": (gateway.http_port, f"/seldon/default/{seldon['name']}/api/v1.0/predictions"),
+        "MLServer (OIP model process)": (oip["ports"]["http"], f"/v2/models/{oip['name']}/infer"),
+        "seldon-core-microservice": (seldon["ports"]["http"], "/api/v1.0/predictions"),
+    }
+    outcomes = {where: raw_status(port, path, FRAMING_ATTACKS[attack]) for where, (port, path) in targets.items()}
+    refused = {where: status for where, status in outcomes.items() if status is not None and 400 <= status < 500}
+    assert refused == outcomes, f"{attack}: {outcomes}"  # a 4xx answer from each, never a 2xx or silence
