@@ -260,3 +260,33 @@ def test_framing_attacks_are_refused_by_the_gateway_and_both_model_servers(gatew
     outcomes = {where: raw_status(port, path, FRAMING_ATTACKS[attack]) for where, (port, path) in targets.items()}
     refused = {where: status for where, status in outcomes.items() if status is not None and 400 <= status < 500}
     assert refused == outcomes, f"{attack}: {outcomes}"  # a 4xx answer from each, never a 2xx or silence
+
+
+def test_oip_models_keep_the_lifecycle_guarantees(gateway):
+    """Crash -> 503 then a restart; gateway stop -> no process left; serve again -> restored."""
+    import os
+    import signal
+
+    from tests.support.gateway import wait_until
+
+    before = models(gateway)["mnist-cnn-oip"]
+    images, labels = held_out()
+    body = {"inputs": [{"name": "digits", "datatype": "FP32", "shape": [1, 784], "data": images[0].reshape(-1).tolist()}]}
+    os.kill(before["pid"], signal.SIGKILL)
+    codes: list[int] = []
+
+    def answered_again() -> bool:
+        codes.append(requests.post(before["url"], json=body, timeout=10).status_code)
+        return codes[-1] == 200 and 503 in codes
+
+    wait_until(answered_again, 120, interval=0.05)
+    after = models(gateway)["mnist-cnn-oip"]
+    assert after["restarts"] == 1 and after["pid"] != before["pid"] and not group_members(before["pid"])
+    groups = [row["pid"] for row in gateway.deployments()]
+    assert gateway.stop() == 0
+    wait_until(lambda: not any(group_members(leader) for leader in groups), 30)
+    gateway.start()
+    restored = models(gateway)["mnist-cnn-oip"]
+    assert restored["state"] == "Available" and restored["name"] == before["name"]
+    reply = requests.post(restored["url"], json=body, timeout=30)
+    assert reply.status_code == 200 and int(np.argmax(reply.json()["outputs"][0]["data"])) == labels[0]
