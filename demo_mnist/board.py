@@ -1,7 +1,9 @@
 """The drawing-board server: serves the page and forwards drawings to deployed models.
 
-``python -m demo_mnist.board --endpoint http://127.0.0.1:8003 --model NAME [--model NAME]``
-(or ``seldon-pkg demo``). The endpoint is the local gateway or a cluster ingress from
+``python -m demo_mnist.board --endpoint http://127.0.0.1:8003 --model NAME [--oip-model NAME]``
+(or ``seldon-pkg demo``). ``--model`` names a Seldon-protocol deployment (``api/v1.0/predictions``
+with ``strData``), ``--oip-model`` an Open Inference Protocol one (``v2/models/<name>/infer``
+with a BYTES tensor holding the drawing's data URL). The endpoint is the local gateway or a cluster ingress from
 ``seldon-pkg endpoint``; the optional bearer token is sent to it. The page never talks to the
 models directly, so it works with no CORS setup and no network but this server.
 """
@@ -24,22 +26,36 @@ DEFAULT_PORT = 8880
 @dataclass(frozen=True)
 class BoardConfig:
     endpoint: str
-    models: tuple[str, ...]
+    models: tuple[tuple[str, str], ...]
+    """(deployment name, protocol: ``seldon`` or ``v2``)."""
     namespace: str = "default"
     token: str | None = None
 
+    @property
+    def protocols(self) -> dict[str, str]:
+        return dict(self.models)
+
 
 def prediction_url(config: BoardConfig, model: str) -> str:
-    return f"{config.endpoint.rstrip('/')}/seldon/{config.namespace}/{model}/api/v1.0/predictions"
+    base = f"{config.endpoint.rstrip('/')}/seldon/{config.namespace}/{model}"
+    return f"{base}/v2/models/{model}/infer" if config.protocols[model] == "v2" else f"{base}/api/v1.0/predictions"
+
+
+def request_body(protocol: str, image: str) -> dict:
+    """The drawing as the model's protocol carries an image."""
+    if protocol == "v2":
+        return {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": [image]}]}
+    return {"strData": image}
 
 
 def summarise(reply: dict) -> dict:
-    """Digit and the ten probabilities from a Seldon reply (tensor or ndarray form)."""
-    data = reply["data"]
-    if "tensor" in data:
-        values = data["tensor"]["values"][:10]
+    """Digit and the ten probabilities from a Seldon reply (tensor or ndarray) or an OIP one."""
+    if "outputs" in reply:
+        values = reply["outputs"][0]["data"][:10]
+    elif "tensor" in reply["data"]:
+        values = reply["data"]["tensor"]["values"][:10]
     else:
-        values = data["ndarray"][0]
+        values = reply["data"]["ndarray"][0]
     probabilities = [float(v) for v in values]
     return {"digit": max(range(10), key=probabilities.__getitem__), "probabilities": probabilities}
 
@@ -58,11 +74,13 @@ def make_app(config: BoardConfig) -> web.Application:
         return web.FileResponse(WEB / "index.html")
 
     async def models(_: web.Request) -> web.Response:
-        return web.json_response({"models": list(config.models), "endpoint": config.endpoint})
+        return web.json_response(
+            {"models": [name for name, _ in config.models], "protocols": config.protocols, "endpoint": config.endpoint}
+        )
 
     async def predict(request: web.Request) -> web.Response:
         model = request.match_info["model"]
-        if model not in config.models:
+        if model not in config.protocols:
             return web.json_response({"error": f"unknown model {model}"}, status=404)
         try:
             body = await request.json()
@@ -78,7 +96,7 @@ def make_app(config: BoardConfig) -> web.Application:
         try:
             async with state["session"].post(
                 prediction_url(config, model),
-                data=json.dumps({"strData": image}),
+                data=json.dumps(request_body(config.protocols[model], image)),
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=20),
             ) as reply:
@@ -101,18 +119,24 @@ def make_app(config: BoardConfig) -> web.Application:
     return app
 
 
-def demo_model_names() -> list[str]:
-    """Deployment names of demo_mnist/mnist-cnn.yaml and mnist-mlp.yaml (as `make demo` deploys them)."""
+DEMO_SPECS = ("mnist-cnn-oip", "mnist-mlp")
+"""What `make demo` deploys: the CNN over the Open Inference Protocol, the MLP over Seldon's."""
+
+
+def demo_models() -> list[tuple[str, str]]:
+    """(deployment name, protocol) of the demo specs, as `make demo` deploys them."""
     from seldon_pkg.manifests import name_of
     from seldon_pkg.spec import load_spec
 
     here = Path(__file__).resolve().parent
-    return [name_of(load_spec(here / f"{model}.yaml")) for model in ("mnist-cnn", "mnist-mlp")]
+    specs = [load_spec(here / f"{model}.yaml") for model in DEMO_SPECS]
+    return [(name_of(spec), spec.protocol) for spec in specs]
 
 
 def _reason(text: str) -> str:
     try:
-        return json.loads(text)["status"]["info"]
+        body = json.loads(text)
+        return body["error"] if "error" in body else body["status"]["info"]
     except (ValueError, KeyError, TypeError):
         return text[:200]
 
@@ -120,15 +144,15 @@ def _reason(text: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="MNIST drawing board for deployed models")
     parser.add_argument("--endpoint", default="http://127.0.0.1:8003", help="Seldon gateway / ingress base URL")
-    parser.add_argument(
-        "--model", action="append", dest="models", help="deployment name (repeat; default: the two demo models)"
-    )
+    parser.add_argument("--model", action="append", default=[], help="Seldon-protocol deployment name (repeat)")
+    parser.add_argument("--oip-model", action="append", default=[], help="Open Inference Protocol deployment (repeat)")
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--token", help="bearer token for a cluster gateway")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
-    config = BoardConfig(args.endpoint, tuple(args.models or demo_model_names()), args.namespace, args.token)
+    chosen = [(m, "seldon") for m in args.model] + [(m, "v2") for m in args.oip_model]
+    config = BoardConfig(args.endpoint, tuple(chosen or demo_models()), args.namespace, args.token)
     print(f"drawing board on http://{args.host}:{args.port} -> {args.endpoint}", flush=True)
     web.run_app(make_app(config), host=args.host, port=args.port, print=None, access_log=None)
 

@@ -22,7 +22,7 @@ from seldon_pkg.local.server import running_gateway_pid
 from seldon_pkg.local.state import StateDir
 
 HERE = Path(__file__).resolve().parent
-SPECS = (HERE / "mnist-cnn.yaml", HERE / "mnist-mlp.yaml")
+SPECS = (HERE / "mnist-cnn-oip.yaml", HERE / "mnist-mlp.yaml")  # the CNN over OIP, the MLP over Seldon's
 BIN = Path(sys.executable).parent
 
 
@@ -77,11 +77,12 @@ def main() -> int:
             )
         client = LocalClient(state)
         endpoint = f"http://{client.info['url_host']}:{client.info['http_port']}"
-        names = []
+        names, board_models = [], []
         for spec in SPECS:
             print(f"deploying {spec.name} (the first time builds its runtime environment)...", flush=True)
             deployed = client.deploy(spec, policy="keep")["deployment"]
             names.append(deployed["name"])
+            board_models += ["--oip-model" if deployed["protocol"] == "v2" else "--model", deployed["name"]]
             print(f"  {deployed['name']}: {deployed['state']}  {deployed['url']}", flush=True)
         board = subprocess.Popen(
             [
@@ -92,21 +93,18 @@ def main() -> int:
                 endpoint,
                 "--port",
                 str(board_port),
-                *[arg for name in names for arg in ("--model", name)],
+                *board_models,
             ],
             cwd=HERE.parent,
         )
         _wait_for(lambda: requests.get(f"http://127.0.0.1:{board_port}/api/models", timeout=1).ok, "the board", board)
-        sample = (
-            (HERE / "samples" / "digit.json").relative_to(Path.cwd())
-            if HERE.is_relative_to(Path.cwd())
-            else HERE / "samples" / "digit.json"
-        )
+        samples = HERE.relative_to(Path.cwd()) / "samples" if HERE.is_relative_to(Path.cwd()) else HERE / "samples"
         print(
             f"""
 Drawing board:  http://127.0.0.1:{board_port}
 Models ({len(names)}):   {", ".join(names)}
-Try REST:       curl -s -H 'Content-Type: application/json' -d @{sample} {endpoint}/seldon/default/{names[0]}/api/v1.0/predictions
+Try OIP:        curl -s -H 'Content-Type: application/json' -d @{samples / "digit-oip.json"} {endpoint}/v2/models/{names[0]}/infer
+Try Seldon:     curl -s -H 'Content-Type: application/json' -d @{samples / "digit.json"} {endpoint}/seldon/default/{names[1]}/api/v1.0/predictions
 List:           {BIN / "seldon-pkg"} list --state-dir {state.root}
 Ctrl-C stops the board{" and the gateway with its models" if gateway else ""}.
 """,

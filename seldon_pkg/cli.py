@@ -430,17 +430,26 @@ def bench(quick: bool, out: Path) -> None:
     help="Seldon endpoint: the local gateway or a cluster ingress (`seldon-pkg endpoint`).",
 )
 @click.option(
-    "--model", "models", multiple=True, help="Deployment name to show (repeat; default: the two demo models)."
+    "--model", "models", multiple=True, help="Seldon-protocol deployment to show (repeat; default: the demo models)."
 )
+@click.option("--oip-model", "oip_models", multiple=True, help="Open Inference Protocol deployment to show (repeat).")
 @namespace_option
 @click.option("--token", help="Bearer token for a cluster gateway.")
 @click.option("--port", default=8880, show_default=True)
-def demo(endpoint: str, models: tuple[str, ...], namespace: str | None, token: str | None, port: int) -> None:
+def demo(
+    endpoint: str,
+    models: tuple[str, ...],
+    oip_models: tuple[str, ...],
+    namespace: str | None,
+    token: str | None,
+    port: int,
+) -> None:
     """Serve the MNIST drawing board, forwarding drawings to the given deployments."""
     from demo_mnist.board import main as board
 
     args = ["--endpoint", endpoint, "--port", str(port), "--namespace", namespace or "default"]
     args += [item for model in models for item in ("--model", model)]
+    args += [item for model in oip_models for item in ("--oip-model", model)]
     board(args + (["--token", token] if token else []))
 
 

@@ -31,11 +31,11 @@ CELL = 10  # canvas pixels per MNIST pixel (280 / 28)
 def stack(tmp_path_factory, artifacts):
     gateway = GatewayProcess(tmp_path_factory.mktemp("board-state"), artifacts / "board-gateway.log").start()
     names = {}
-    for spec in ("mnist-cnn.yaml", "mnist-mlp.yaml"):
+    for spec in ("mnist-cnn-oip.yaml", "mnist-mlp.yaml"):  # as `make demo`: the CNN over OIP
         result = gateway.cli("deploy", str(ROOT / "demo_mnist" / spec))
         assert result.returncode == 0, result.stderr
     for row in gateway.deployments():
-        names[row["model"]] = row["name"]
+        names[row["model"].removesuffix("-oip")] = row["name"]
     port = free_port()
     log = open(artifacts / "board-server.log", "wb")
     board = subprocess.Popen(
@@ -47,7 +47,7 @@ def stack(tmp_path_factory, artifacts):
             gateway.url,
             "--port",
             str(port),
-            "--model",
+            "--oip-model",
             names["mnist-cnn"],
             "--model",
             names["mnist-mlp"],
@@ -168,6 +168,10 @@ def test_drawn_digits_are_recognised_by_both_models(stack, page, artifacts):
     assert correct[names["mnist-mlp"]] >= 0.75 * DIGITS_TO_DRAW, correct
     latency = page.locator(f".panel[data-model='{names['mnist-cnn']}'] [data-role=latency]").inner_text()
     assert latency.endswith("ms")
+    protocol = page.locator(f".panel[data-model='{names['mnist-cnn']}'] [data-role=protocol]").inner_text()
+    assert protocol == "Open Inference Protocol (MLServer)"
+    protocol = page.locator(f".panel[data-model='{names['mnist-mlp']}'] [data-role=protocol]").inner_text()
+    assert protocol == "Seldon protocol (seldon-core)"
 
 
 def test_probability_bars_follow_the_prediction(stack, page):

@@ -4,6 +4,7 @@ and SIGTERM stops everything it started."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shlex
@@ -45,11 +46,15 @@ def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
         board = f"http://127.0.0.1:{ports['DEMO_BOARD_PORT']}"
         assert f"Drawing board:  {board}" in output
         models = requests.get(f"{board}/api/models", timeout=5).json()["models"]
-        assert len(models) == 2 and all(m.startswith(("mnist-cnn-v1-", "mnist-mlp-v1-")) for m in models)
+        assert len(models) == 2 and all(m.startswith(("mnist-cnn-oip-v1-", "mnist-mlp-v1-")) for m in models)
 
-        curl = re.search(r"Try REST:\s+(curl .+)", output).group(1)
+        curl = re.search(r"Try Seldon:\s+(curl .+)", output).group(1)
         reply = subprocess.run(shlex.split(curl), cwd=ROOT, capture_output=True, text=True, timeout=30)
         assert '"names":["0","1","2","3","4","5","6","7","8","9"]' in reply.stdout.replace(" ", "")
+        curl = re.search(r"Try OIP:\s+(curl .+)", output).group(1)
+        reply = subprocess.run(shlex.split(curl), cwd=ROOT, capture_output=True, text=True, timeout=30)
+        output_tensor = json.loads(reply.stdout)["outputs"][0]
+        assert output_tensor["name"] == "probabilities" and output_tensor["shape"] == [1, 10]
 
         images, labels = held_out()
         drawing = (
@@ -60,7 +65,7 @@ def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
             assert answer["digit"] == labels[5] and len(answer["probabilities"]) == 10
 
         started = {p.pid for p in psutil.Process(demo.pid).children(recursive=True)}
-        assert len(started) >= 10  # gateway, board, two model process groups
+        assert len(started) >= 6  # gateway, board, the MLP's seldon-core group (4) and MLServer
     finally:
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(90) == 0
@@ -78,12 +83,14 @@ def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
 
 
 def test_board_defaults_to_the_two_demo_models():
-    from demo_mnist.board import demo_model_names
+    from demo_mnist.board import demo_models
     from seldon_pkg.manifests import name_of
     from seldon_pkg.spec import load_spec
 
-    names = demo_model_names()
-    assert names == [name_of(load_spec(ROOT / "demo_mnist" / f"{m}.yaml")) for m in ("mnist-cnn", "mnist-mlp")]
+    models = demo_models()
+    names = [name for name, _ in models]
+    assert names == [name_of(load_spec(ROOT / "demo_mnist" / f"{m}.yaml")) for m in ("mnist-cnn-oip", "mnist-mlp")]
+    assert [protocol for _, protocol in models] == ["v2", "seldon"]
     port = free_port()
     board = subprocess.Popen(
         [sys.executable, "-m", "demo_mnist", "--port", str(port)],
@@ -100,7 +107,7 @@ def test_board_defaults_to_the_two_demo_models():
             except requests.RequestException:
                 assert time.monotonic() < deadline and board.poll() is None
                 time.sleep(0.2)
-        assert listed == {"models": names, "endpoint": "http://127.0.0.1:8003"}
+        assert listed == {"models": names, "protocols": dict(models), "endpoint": "http://127.0.0.1:8003"}
     finally:
         board.terminate()
         board.wait(10)

@@ -271,7 +271,9 @@ def test_oip_models_keep_the_lifecycle_guarantees(gateway):
 
     before = models(gateway)["mnist-cnn-oip"]
     images, labels = held_out()
-    body = {"inputs": [{"name": "digits", "datatype": "FP32", "shape": [1, 784], "data": images[0].reshape(-1).tolist()}]}
+    body = {
+        "inputs": [{"name": "digits", "datatype": "FP32", "shape": [1, 784], "data": images[0].reshape(-1).tolist()}]
+    }
     os.kill(before["pid"], signal.SIGKILL)
     codes: list[int] = []
 

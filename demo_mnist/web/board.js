@@ -57,10 +57,14 @@ document.getElementById("clear").addEventListener("click", () => {
   for (const panel of modelsSection.querySelectorAll(".panel")) showResult(panel, null);
 });
 
-function panelFor(model) {
+const PROTOCOLS = {v2: "Open Inference Protocol (MLServer)", seldon: "Seldon protocol (seldon-core)"};
+
+function panelFor(model, protocol) {
   const panel = document.getElementById("panel").content.firstElementChild.cloneNode(true);
   panel.dataset.model = model;
+  panel.dataset.protocol = protocol;
   panel.querySelector(".name").textContent = model;
+  panel.querySelector("[data-role=protocol]").textContent = PROTOCOLS[protocol] || protocol;
   const bars = panel.querySelector(".bars");
   for (let digit = 0; digit < 10; digit++) {
     const row = document.createElement("li");
@@ -123,8 +127,8 @@ async function predictAll() {
 async function start() {
   resetCanvas();
   const reply = await fetch("/api/models");
-  const {models} = await reply.json();
-  for (const model of models) modelsSection.appendChild(panelFor(model));
+  const {models, protocols} = await reply.json();
+  for (const model of models) modelsSection.appendChild(panelFor(model, protocols[model]));
   modelsSection.dataset.ready = "true";
 }
 
