@@ -46,6 +46,7 @@ image: example.org/{slug}:0.1
 replicas: 1
 resources:
   requests: {{cpu: 100m, memory: 256Mi}}
+# protocol: v2              # serve it over the Open Inference Protocol (MLServer) instead
 """
 
 TEST_TEMPLATE = '''"""Tests for {class_name}: in-process, through Seldon's own hooks."""

@@ -292,3 +292,24 @@ def test_oip_models_keep_the_lifecycle_guarantees(gateway):
     assert restored["state"] == "Available" and restored["name"] == before["name"]
     reply = requests.post(restored["url"], json=body, timeout=30)
     assert reply.status_code == 200 and int(np.argmax(reply.json()["outputs"][0]["data"])) == labels[0]
+
+
+def test_a_scaffolded_model_switches_to_oip_with_one_spec_line(gateway, tmp_path):
+    """The README's path: init, then `protocol: v2` in the spec, deploy, call it (same identity)."""
+    folder = tmp_path / "scaled"
+    cli = str(ROOT / ".venv" / "bin" / "seldon-pkg")
+    assert subprocess.run([cli, "init", "scaled model", "--dir", str(folder)], capture_output=True).returncode == 0
+    spec = folder / "seldon-model.yaml"
+    spec.write_text(spec.read_text().replace("runtime: current", "") + "protocol: v2\n")
+    result = gateway.cli("deploy", str(folder))
+    assert result.returncode == 0, result.stdout + result.stderr
+    url = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("REST"))
+    reply = requests.post(
+        url, json={"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 2], "data": [1, 2]}]}, timeout=30
+    )
+    assert reply.status_code == 200, reply.text
+    factor = float(
+        next(line.split(":", 1)[1] for line in spec.read_text().splitlines() if line.strip().startswith("scale:"))
+    )
+    assert reply.json()["outputs"][0]["data"] == [1 * factor, 2 * factor]
+    assert gateway.cli("delete", str(spec)).returncode == 0
