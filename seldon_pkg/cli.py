@@ -48,6 +48,16 @@ def _api_error_text(error: Exception) -> str:
     return f"{status} {reason}: {message}".strip()
 
 
+def checked_spec(path: Path):
+    """The spec, validated, with its wrapper class and parameters checked against the source."""
+    from seldon_pkg.preflight import check
+    from seldon_pkg.spec import load_spec
+
+    spec = load_spec(path)
+    check(spec)
+    return spec
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seldon-pkg")
 def main() -> None:
@@ -73,13 +83,12 @@ def main() -> None:
 def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None) -> None:
     """Print the validated SeldonDeployment manifest for SPEC."""
     from seldon_pkg import manifests, schema
-    from seldon_pkg.spec import load_spec
 
-    stable = load_spec(spec)
+    stable = checked_spec(spec)
     if canary_spec is None:
         manifest = manifests.seldon_deployment(stable)
     else:
-        manifest = manifests.canary_deployment(stable, load_spec(canary_spec), 100 - traffic)
+        manifest = manifests.canary_deployment(stable, checked_spec(canary_spec), 100 - traffic)
     schema.validate(manifest)
     text = manifests.to_yaml(manifest)
     if out:
@@ -104,9 +113,8 @@ def build(spec: Path, out: Path, image: str | None, skip_audit: bool) -> None:
     """Write a Docker build context for SPEC; build it when a Docker engine answers."""
     from seldon_pkg.packaging import docker_available, write_context
     from seldon_pkg.sinks import shell_command
-    from seldon_pkg.spec import load_spec
 
-    model = load_spec(spec)
+    model = checked_spec(spec)
     context = write_context(model, out, image)
     click.echo(f"build context: {context.directory}")
     click.echo("requirements: " + ", ".join(context.requirements))
@@ -259,11 +267,10 @@ def deploy(
     timeout: float,
 ) -> None:
     """Deploy SPEC and wait until it answers; print its name and prediction URL."""
-    from seldon_pkg.spec import load_spec
     from seldon_pkg.targets import DeployPolicy
 
     outcome = _target(target, state_dir, context).deploy(
-        load_spec(spec), DeployPolicy(mode=policy, canary=canary, force=force, timeout=timeout)
+        checked_spec(spec), DeployPolicy(mode=policy, canary=canary, force=force, timeout=timeout)
     )
     info = outcome.info
     click.echo(
@@ -378,6 +385,71 @@ def endpoint(
     name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
     found = chosen.endpoint(name, namespace)
     click.echo(found.grpc if show_grpc else found.rest)
+
+
+@main.command()
+@_with(reference_options)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
+@click.option("--tail", type=click.IntRange(1), help="Only the last N lines.")
+def logs(
+    reference: str | None,
+    spec_path: Path | None,
+    model_version: str | None,
+    namespace: str | None,
+    target: str,
+    state_dir: Path | None,
+    context: str | None,
+    follow: bool,
+    tail: int | None,
+) -> None:
+    """Print a deployment's model log (locally its process's; on a cluster its pods')."""
+    chosen = _target(target, state_dir, context)
+    name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
+    try:
+        for line in chosen.logs(name, namespace, tail=tail, follow=follow):
+            click.echo(line)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@_with(reference_options)
+@click.option("--output", "-o", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
+def describe(
+    reference: str | None,
+    spec_path: Path | None,
+    model_version: str | None,
+    namespace: str | None,
+    target: str,
+    state_dir: Path | None,
+    context: str | None,
+    output: str,
+) -> None:
+    """Everything about one deployment: state, restarts, the model's own error, URLs, processes."""
+    import json
+
+    import yaml
+
+    chosen = _target(target, state_dir, context)
+    name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
+    detail = json.loads(json.dumps(chosen.describe(name, namespace), default=str))
+    if output == "json":
+        click.echo(json.dumps(detail, indent=2))
+        return
+    if output == "yaml":
+        click.echo(yaml.safe_dump(detail, sort_keys=False), nl=False)
+        return
+    from seldon_pkg.tables import printable
+
+    if detail.get("model_error"):
+        click.echo(f"model error: {printable(detail['model_error'])}")
+    for key, value in detail.items():
+        if key != "model_error" and not isinstance(value, (dict, list)):
+            click.echo(f"{key}: {printable(value)}")
+    for key, value in detail.items():
+        if isinstance(value, (dict, list)) and value:
+            click.echo(f"{key}:")
+            click.echo("  " + yaml.safe_dump(value, sort_keys=False).rstrip().replace("\n", "\n  "))
 
 
 @main.command()

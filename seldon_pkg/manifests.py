@@ -93,7 +93,13 @@ def _predictor(spec: ModelSpec, predictor_name: str, traffic: int | None) -> dic
     if not spec.image:
         raise SpecError("image", "is required to render a SeldonDeployment (the container image)")
     pod_labels = L.model_labels(identity_of(spec), revision_of(spec))
-    container: dict[str, Any] = {"name": CONTAINER, "image": spec.image}
+    # FallbackToLogsOnError: a crashing model's last log lines become its termination message,
+    # which `deploy` shows (the model's own error first) without anyone reading pod logs
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": spec.image,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
     if spec.env:
         container["env"] = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
     if spec.resources:

@@ -505,3 +505,28 @@ def test_cli_reports_api_errors_in_one_line(api, specs):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "Kubernetes API answered 422 Unprocessable Entity" in result.stderr
     assert f'SeldonDeployment "{name}" is invalid' in result.stderr
+
+
+def test_a_crashing_model_names_its_cause_on_the_cluster_too(api, specs):
+    """deploy, logs and describe through the CLI: the model's own error first (from the pod's
+    termination message, which FallbackToLogsOnError fills from its log), not the server's noise."""
+    cli = str(Path(sys.executable).parent / "seldon-pkg")
+
+    def run(*args):
+        return subprocess.run([cli, *args, "--target", "k8s"], capture_output=True, text=True, timeout=120)
+
+    spec_path = str(specs["crashing"].path)
+    deployed = run("deploy", spec_path, "--timeout", "10")
+    assert deployed.returncode == 4, deployed.stderr  # NotReady
+    first = deployed.stderr[deployed.stderr.index("error: ") :].splitlines()[0]  # after the progress lines
+    assert "is Failed" in first and "ValueError: weights file 'w.npz' not found" in first
+    assert "logs: seldon-pkg logs" in deployed.stderr
+    name = manifests.name_of(specs["crashing"])
+    logs = run("logs", name, "--tail", "50")
+    assert logs.returncode == 0, logs.stderr
+    assert "ValueError: weights file 'w.npz' not found" in logs.stdout and logs.stdout.startswith("[")
+    described = run("describe", "crashing")  # by model name
+    assert described.returncode == 0, described.stderr
+    assert described.stdout.splitlines()[0] == "model error: ValueError: weights file 'w.npz' not found"
+    container = api.store.get("seldondeployments", "default", name)["spec"]["predictors"][0]["componentSpecs"][0]
+    assert container["spec"]["containers"][0]["terminationMessagePolicy"] == "FallbackToLogsOnError"

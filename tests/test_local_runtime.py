@@ -228,8 +228,9 @@ def test_redeploy_under_load_loses_no_request(gateway):
 def test_missing_wrapper_class_fails_with_the_models_own_error(gateway):
     before = {d["name"]: d["pid"] for d in gateway.deployments()}
     result = gateway.cli("deploy", str(BROKEN))
-    assert result.returncode == 4  # NotReady: applied, never became ready
-    assert "NoSuchClassifier" in result.stderr  # seldon-core's own traceback text
+    assert result.returncode == 2  # Invalid: caught before any process starts (seldon_pkg/preflight.py)
+    assert "field 'wrapper': model_wrappers.mnist has no class 'NoSuchClassifier'" in result.stderr
+    assert "(did you mean 'MnistClassifier'?)" in result.stderr
     assert {d["name"]: d["pid"] for d in gateway.deployments()} == before
 
 

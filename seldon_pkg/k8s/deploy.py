@@ -24,6 +24,7 @@ from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.naming import CANARY_PREDICTOR
 from seldon_pkg.spec import ModelSpec
+from seldon_pkg.startup_errors import cause
 
 POLICIES = ("replace", "keep")
 
@@ -120,18 +121,28 @@ def wait_available(
 
 
 def _explain(cluster: Cluster, namespace: str, name: str, status: dict, timeout: float | None) -> str:
-    lines = [f"{namespace}/{name} is {status.get('state', 'Unknown')}" + (f" after {timeout:.0f} s" if timeout else "")]
-    if status.get("description"):
-        lines.append(f"operator: {status['description']}")
+    """Why it is not Available: the model's own error first (from a pod's termination message,
+    which our containers fill from their log on error), then the operator's and pods' reasons."""
     pods = R.list_children(cluster, R.CHILD_KINDS[3], namespace, L.children_selector(name))
+    details, found = [], None
     for pod in pods:
         for container in (pod.get("status") or {}).get("containerStatuses") or []:
             waiting = (container.get("state") or {}).get("waiting")
             if waiting:
-                lines.append(
+                details.append(
                     f"pod {pod['metadata']['name']}: {container['name']} waiting: "
                     f"{waiting.get('reason')} {waiting.get('message') or ''}".rstrip()
                 )
+            message = ((container.get("lastState") or {}).get("terminated") or {}).get("message")
+            if message and found is None:
+                found = cause(message, None)
+    head = f"{namespace}/{name} is {status.get('state', 'Unknown')}" + (f" after {timeout:.0f} s" if timeout else "")
+    lines = [head + (f": {found}" if found else "")]
+    if status.get("description"):
+        lines.append(f"operator: {status['description']}")
+    lines += details
+    if pods:
+        lines.append(f"logs: seldon-pkg logs {name} --target k8s -n {namespace}")
     return "\n  ".join(lines)
 
 

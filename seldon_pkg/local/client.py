@@ -63,5 +63,8 @@ class LocalClient:
     def list(self) -> list[dict]:
         return self._call("GET", "/deployments")
 
+    def show(self, namespace: str, name: str) -> dict:
+        return self._call("GET", f"/deployments/{namespace}/{name}")
+
     def delete(self, namespace: str, name: str) -> dict:
         return self._call("DELETE", f"/deployments/{namespace}/{name}", timeout=120)

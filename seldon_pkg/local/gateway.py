@@ -175,6 +175,8 @@ class Gateway:
             "ports": {"http": process.ports.http, "grpc": process.ports.grpc, "metrics": process.ports.metrics},
             "runtime": str(process.environment.python),
             "restarts": process.restarts,
+            "log": str(process.log_path),
+            "model_folder": record.source_dir,
             "last_error": process.last_error,
             "age_seconds": round(time.time() - record.created_at, 1),
         }

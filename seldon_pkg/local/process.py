@@ -32,6 +32,7 @@ from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.mlserver_settings import server_settings, write_model_folder
 from seldon_pkg.parameters import parameters_env
 from seldon_pkg.spec import ModelSpec
+from seldon_pkg.startup_errors import cause
 
 LAUNCHER = Path(__file__).with_name("loopback.py")
 MLSERVER_LAUNCHER = Path(__file__).with_name("mlserver_launcher.py")
@@ -197,11 +198,11 @@ class ModelProcess:
         assert self.popen is not None, "spawn() first"
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
-                raise StartError(f"{self.name} exited with code {self.popen.returncode}:\n{self.log_tail()}")
+                raise StartError(self.failure_report(f"exited with code {self.popen.returncode}"))
             if await self._http_ready(session) and _port_open(self.ports.grpc):
                 return
             await asyncio.sleep(0.1)
-        raise StartError(f"{self.name} was not ready after {timeout:.0f} s:\n{self.log_tail()}")
+        raise StartError(self.failure_report(f"not ready after {timeout:.0f} s"))
 
     async def _http_ready(self, session: aiohttp.ClientSession) -> bool:
         try:
@@ -212,14 +213,29 @@ class ModelProcess:
         except (TimeoutError, aiohttp.ClientError):
             return False
 
-    def log_tail(self, lines: int = 40) -> str:
-        """The last lines of this model's log: where start-up errors (tracebacks) are."""
+    def current_log(self) -> str:
+        """This run's part of the model's log (each start appends a ``====`` header)."""
         try:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
-        current = text.rsplit("\n==== ", 1)[-1]
-        return "\n".join(current.splitlines()[-lines:])
+        return text.rsplit("\n==== ", 1)[-1]
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of this model's log: where start-up errors (tracebacks) are."""
+        return "\n".join(self.current_log().splitlines()[-lines:])
+
+    def failure_report(self, what: str, tail: int = 12) -> str:
+        """The model's own error first (type, message, its frame), then where the log is, then
+        the log's last lines; the server's shutdown noise is not what a person reads first."""
+        found = cause(self.current_log(), self.spec.source_dir)
+        lines = [f"{self.name} failed to start ({what})" + (f": {found.exception}" if found else "")]
+        if found and found.frame:
+            lines.append(f"  at {found.frame}")
+        lines.append(f"  full log: {self.log_path}  (or: seldon-pkg logs {self.name})")
+        lines.append("  last lines of the log:")
+        lines += [f"    {line}" for line in self.current_log().splitlines()[-tail:]]
+        return "\n".join(lines)
 
     def kill_group(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """SIGTERM the whole group, wait up to ``grace`` seconds, then SIGKILL what is left."""

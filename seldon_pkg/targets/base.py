@@ -8,6 +8,7 @@ and raise the same errors (``seldon_pkg.errors``: ``NotFound``, ``NotReady``, ``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -126,3 +127,12 @@ class Target(Protocol):
 
     def undo(self, outcome: DeployOutcome) -> None:
         """Remove what ``deploy`` created; restore what it updated; drop only an added canary."""
+
+    def describe(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """Everything known about one deployment: spec, state, restarts, last error, URLs, processes
+        or cluster children, and the model's own error when it failed to start."""
+
+    def logs(
+        self, name: str, namespace: str | None = None, tail: int | None = None, follow: bool = False
+    ) -> Iterator[str]:
+        """The model's log lines (the model process's, or its pods'), the last ``tail`` ones."""

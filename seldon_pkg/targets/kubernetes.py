@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
+from seldon_pkg import labels as L
 from seldon_pkg import manifests
 from seldon_pkg.errors import NotFound
 from seldon_pkg.k8s import cleanup, plan
@@ -13,7 +15,9 @@ from seldon_pkg.k8s.connection import Cluster, connect
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.k8s.inventory import list_deployments
+from seldon_pkg.naming import CONTAINER
 from seldon_pkg.spec import ModelSpec
+from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
 
 
@@ -109,6 +113,42 @@ class KubernetesTarget:
         except NoIngress as error:
             raise NotFound(str(error)) from None
         return Endpoint(ingress.prediction_url(found.namespace, found.name), ingress.grpc_endpoint)
+
+    def describe(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        found = self.get(name, namespace)
+        sdep = R.get_sdep(self.cluster, found.namespace, found.name) or {}
+        children = []
+        problem = None
+        for kind, obj in cleanup.children(self.cluster, found.namespace, found.name):
+            status = obj.get("status") or {}
+            row = {"kind": kind.kind, "name": obj["metadata"]["name"], "phase": status.get("phase")}
+            for container in status.get("containerStatuses") or []:
+                row["ready"], row["restarts"] = container.get("ready"), container.get("restartCount")
+                message = ((container.get("lastState") or {}).get("terminated") or {}).get("message")
+                problem = problem or (cause(message, None) if message else None)
+            children.append(row)
+        return {
+            **found.to_dict(),
+            "status": sdep.get("status") or {},
+            "spec": sdep.get("spec") or {},
+            "children": children,
+            "model_error": str(problem) if problem else None,
+        }
+
+    def logs(
+        self, name: str, namespace: str | None = None, tail: int | None = None, follow: bool = False
+    ) -> Iterator[str]:
+        """Each pod's model container log, lines prefixed with the pod's name."""
+        found = self.get(name, namespace)
+        pods = R.list_children(self.cluster, R.CHILD_KINDS[3], found.namespace, L.children_selector(found.name))
+        for pod in pods:
+            pod_name = pod["metadata"]["name"]
+            reply = self.cluster.core.read_namespaced_pod_log(
+                pod_name, found.namespace, container=CONTAINER, tail_lines=tail, follow=follow, _preload_content=False
+            )
+            for raw in reply.stream() if follow else [reply.data]:
+                for line in raw.decode(errors="replace").splitlines():
+                    yield f"[{pod_name}] {line}"
 
     def undo(self, outcome: DeployOutcome) -> None:
         """``created``: delete it; ``updated``/``canary``: put back the SeldonDeployment as it was."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ from seldon_pkg.errors import Invalid, NotFound
 from seldon_pkg.local.client import LocalClient
 from seldon_pkg.local.state import StateDir
 from seldon_pkg.spec import SPEC_FILENAME, ModelSpec
+from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
 
 
@@ -77,6 +80,47 @@ class LocalTarget:
         found = self.get(name, namespace)
         return Endpoint(found.url or "", found.grpc)
 
+    def describe(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """A deployed model's details; for a name that failed to deploy, what its log says."""
+        try:
+            found = self.get(name, namespace)
+        except NotFound:
+            log = self._log_of(name, namespace)
+            return {
+                "name": name,
+                "namespace": log.name.split(".", 1)[0],
+                "state": "NotDeployed",
+                "log": str(log),
+                "model_error": _model_error(log, None),
+            }
+        detail = self.client.show(found.namespace, found.name)
+        return {
+            **found.to_dict(),
+            **detail,
+            "model_error": _model_error(Path(detail["log"]), detail.get("model_folder")),
+        }
+
+    def logs(
+        self, name: str, namespace: str | None = None, tail: int | None = None, follow: bool = False
+    ) -> Iterator[str]:
+        log = Path(self.describe(name, namespace)["log"])
+        with open(log, errors="replace") as handle:
+            lines = handle.read().splitlines()
+            yield from lines[-tail:] if tail else lines
+            while follow:
+                line = handle.readline()
+                if line:
+                    yield line.rstrip("\n")
+                else:
+                    time.sleep(0.2)
+
+    def _log_of(self, name: str, namespace: str | None) -> Path:
+        """The log a model left in the state folder, deployed or not (a failed deploy keeps it)."""
+        logs = sorted(self._state.logs.glob(f"{namespace or '*'}.{name}.log"))
+        if len(logs) != 1:
+            raise NotFound(f"no local deployment named {name!r} and no log of one in {self._state.logs}")
+        return logs[0]
+
     def undo(self, outcome: DeployOutcome) -> None:
         info = outcome.info
         if outcome.action == "updated" and outcome.previous:
@@ -93,3 +137,11 @@ def _spec_path(spec: ModelSpec) -> Path:
     if spec.path is not None:
         return spec.path
     return spec.source_dir / SPEC_FILENAME
+
+
+def _model_error(log: Path, model_folder: str | None) -> str | None:
+    """The model's own error in the last run recorded in ``log`` (startup_errors.cause)."""
+    if not log.exists():
+        return None
+    problem = cause(log.read_text(errors="replace").rsplit("\n==== ", 1)[-1], model_folder)
+    return str(problem) if problem else None

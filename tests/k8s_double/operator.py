@@ -55,6 +55,23 @@ def with_port_env(container: dict, protocol: str) -> dict:
     return dict(container, env=[*container.get("env", []), *env])
 
 
+CRASH_LOG = """Starting microservice.py:main
+Traceback (most recent call last):
+  File "/app/MyModel.py", line 9, in load_model
+    raise ValueError("weights file 'w.npz' not found")
+ValueError: weights file 'w.npz' not found
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/usr/local/lib/python3.11/site-packages/gunicorn/arbiter.py", line 589, in spawn_worker
+    worker.init_process()
+ConnectionRefusedError: [Errno 111] Connection refused
+[INFO] Reason: Worker failed to boot.
+"""
+"""What a crashing model container logs (images named *crashloop*): the model's error, then noise."""
+
+
 def owner(obj: dict) -> dict:
     return {
         "apiVersion": obj["apiVersion"],
@@ -199,9 +216,16 @@ class SimulatedSeldonOperator:
             },
         )
         failing = "crashloop" in container.get("image", "")
+        log = CRASH_LOG if failing else "model loaded; serving\n"
+        last_state = {}
+        if failing:  # the kubelet copies the log's tail only when the container asks for it
+            terminated = {"exitCode": 3, "reason": "Error"}
+            if container.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+                terminated["message"] = log[-2048:]
+            last_state = {"lastState": {"terminated": terminated}}
         for _ in range(replicas):
             waiting = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container"}}
-            self.store.create(
+            pod = self.store.create(
                 "pods",
                 namespace,
                 {
@@ -221,11 +245,13 @@ class SimulatedSeldonOperator:
                                 "ready": not failing,
                                 "restartCount": 3 if failing else 0,
                                 "state": waiting if failing else {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+                                **last_state,
                             }
                         ],
                     },
                 },
             )
+            self.store.logs[(namespace, pod["metadata"]["name"])] = log
 
     def _ensure_service(self, sdep: dict, service: str, namespace: str) -> None:
         if self._get("services", namespace, service) is None:

@@ -17,7 +17,7 @@ JSON_MEDIA_TYPES = {
 }
 PATH = re.compile(
     r"^/(?:api/(?P<core_version>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
-    r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>status))?$"
+    r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>status|log))?$"
 )
 
 
@@ -100,6 +100,14 @@ class KubernetesDouble:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _reply_text(self, text: str) -> None:
+                data = text.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def _body(self) -> dict:
                 """A JSON object, as the API server requires (it answers 415 to other media types
                 and 400 to a body that does not parse, e.g. a malformed PATCH)."""
@@ -133,6 +141,9 @@ class KubernetesDouble:
                         raise ApiError(
                             404, "NotFound", f"the server could not find the requested resource ({url.path})"
                         )
+                    if match["sub"] == "log" and method == "GET":  # pods/<name>/log: text, like the kubelet's
+                        self._reply_text(double.pod_log(match["namespace"], match["name"], query))
+                        return
                     body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else {}
                     self._reply(*double.dispatch(method, match, query, body))
                 except ApiError as error:
@@ -157,6 +168,12 @@ class KubernetesDouble:
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="k8s-double", daemon=True)
+
+    def pod_log(self, namespace: str, name: str, query: dict) -> str:
+        self.store.get("pods", namespace, name)  # 404 for an unknown pod
+        lines = self.store.logs.get((namespace, name), "").splitlines(keepends=True)
+        tail = int(query["tailLines"]) if query.get("tailLines", "").isdigit() else None
+        return "".join(lines[-tail:] if tail else lines)
 
     def dispatch(self, method: str, match: re.Match, query: dict, body: dict) -> tuple[int, dict]:
         plural, name, namespace = match["plural"], match["name"], match["namespace"]

@@ -110,6 +110,7 @@ class Store:
         self.listeners: list[Callable[[str, str, dict], None]] = []
         self.before_delete: list[Callable[[str, dict], None]] = []  # called before GC runs
         self.deleted: list[tuple[str, str, str]] = []  # (plural, namespace, name), in order
+        self.logs: dict[tuple[str, str], str] = {}  # (namespace, pod) -> what its container printed
 
     # ---- reads -----------------------------------------------------------------------------
     def get(self, plural: str, namespace: str, name: str) -> dict:

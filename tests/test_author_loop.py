@@ -1,0 +1,101 @@
+"""The model author's loop: a model that fails to load names its cause first, everywhere.
+
+A real gateway and the real CLI: the failing model's own exception and its frame are the first
+lines ``deploy`` prints, followed by where its log is; ``logs`` and ``describe`` say the same,
+even though the failed deploy left no deployment behind. Mistakes in the spec (a misspelled
+class or parameter) are refused before anything starts, with a "did you mean".
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.gateway import GatewayProcess
+
+pytestmark = pytest.mark.slow
+CLI = str(Path(sys.executable).parent / "seldon-pkg")
+FAILING = """import numpy as np
+from model_wrappers.base import SeldonModel
+
+
+class MyModel(SeldonModel):
+    scale: float = 1.0
+
+    def load_model(self) -> None:
+        raise ValueError("weights file 'w.npz' not found")
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        return batch * self.scale
+"""
+
+
+def model_folder(root: Path, **spec) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "MyModel.py").write_text(FAILING)
+    fields = {
+        "name": "failing model",
+        "version": "v1",
+        "wrapper": "MyModel.MyModel",
+        "runtime": "current",
+        "image": "example.org/failing:1",
+        **spec,
+    }
+    (root / "seldon-model.yaml").write_text(yaml.safe_dump(fields))
+    return root
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory, artifacts):
+    process = GatewayProcess(tmp_path_factory.mktemp("loop-state"), artifacts / "loop-gateway.log").start()
+    yield process
+    process.stop()
+
+
+def test_a_failing_load_names_its_cause_first_then_the_log(gateway, tmp_path):
+    folder = model_folder(tmp_path / "m")
+    result = gateway.cli("deploy", str(folder))
+    assert result.returncode == 4, result.stderr  # NotReady
+    first = result.stderr.splitlines()[:3]
+    assert "ValueError: weights file 'w.npz' not found" in first[0]
+    assert first[1].strip().startswith(f"at {folder / 'MyModel.py'}, line 9, in load_model")
+    assert "full log: " in first[2] and first[2].strip().split()[2].endswith(".log")
+    assert Path(first[2].strip().split()[2]).exists()
+
+    logs = gateway.cli("logs", str(folder / "seldon-model.yaml"), "--tail", "200")
+    assert logs.returncode == 0, logs.stderr
+    assert "ValueError: weights file 'w.npz' not found" in logs.stdout
+    described = gateway.cli("describe", str(folder / "seldon-model.yaml"))
+    assert described.returncode == 0, described.stderr
+    assert described.stdout.splitlines()[0].startswith("model error: ValueError: weights file 'w.npz' not found")
+    assert "state: NotDeployed" in described.stdout
+
+
+def test_describe_and_logs_of_a_running_model(gateway, tmp_path):
+    folder = model_folder(tmp_path / "ok", name="working model")
+    (folder / "MyModel.py").write_text(FAILING.replace("raise ValueError", "print"))  # loads fine
+    assert gateway.cli("deploy", str(folder)).returncode == 0
+    described = gateway.cli("describe", "working model", "-o", "yaml")
+    detail = yaml.safe_load(described.stdout)
+    assert detail["state"] == "Available" and detail["model_error"] is None and detail["ports"]["http"] > 0
+    assert gateway.cli("logs", "working model", "--tail", "5").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "spec, field, hint",
+    [
+        ({"wrapper": "MyModel.MyModle"}, "wrapper", "did you mean 'MyModel'?"),
+        ({"wrapper": "MyModle.MyModel"}, "wrapper", "did you mean 'MyModel'?"),
+        ({"parameters": {"scael": 2.0}}, "parameters.scael", "did you mean 'scale'?"),
+    ],
+)
+def test_spec_mistakes_are_refused_before_anything_starts(tmp_path, spec, field, hint):
+    folder = model_folder(tmp_path / "m", **spec)
+    for command in (["render", str(folder)], ["build", str(folder), "--out", str(tmp_path / "ctx"), "--skip-audit"]):
+        result = subprocess.run([CLI, *command], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert f"field '{field}'" in result.stderr and hint in result.stderr and "Traceback" not in result.stderr
