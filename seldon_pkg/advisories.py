@@ -67,7 +67,7 @@ def matches(resolved: dict[str, str], table: Path = TABLE) -> list[Match]:
     return found
 
 
-def resolve(requirements_text: str, constraints: Path | None = None, timeout: float = 600) -> dict[str, str]:
+def resolve(requirements_text: str, constraints: Path | None = None, timeout: float = 300) -> dict[str, str]:
     """``{canonical name: version}`` that pip would install for these requirements (nothing is installed)."""
     with tempfile.TemporaryDirectory() as folder:
         requirements = Path(folder) / "requirements.txt"
@@ -89,7 +89,10 @@ def resolve(requirements_text: str, constraints: Path | None = None, timeout: fl
         ]
         if constraints is not None:
             command += ["-c", str(constraints)]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"pip did not resolve the requirements within {timeout:.0f} s") from None
         if result.returncode != 0:
             raise RuntimeError(f"pip could not resolve the requirements:\n{result.stderr[-2000:]}")
         data = json.loads(report.read_text())

@@ -121,14 +121,18 @@ def build(spec: Path, out: Path, image: str | None, skip_audit: bool) -> None:
     if not skip_audit:
         from seldon_pkg.advisories import TABLE, audit
 
-        resolved, found = audit(model)
-        serious = [m for m in found if m.advisory.serious]
-        click.echo(
-            f"advisories: {len(resolved)} packages resolved; {len(found)} rows of {TABLE.name} match, "
-            f"{len(serious)} high or critical"
-        )
-        for match in found:
-            click.echo(f"  - {match}")
+        try:
+            resolved, found = audit(model)
+        except RuntimeError as problem:  # offline, a private index...: the context is still written
+            click.echo(f"advisories: not checked ({str(problem).splitlines()[0]}); --skip-audit skips this", err=True)
+        else:
+            serious = [m for m in found if m.advisory.serious]
+            click.echo(
+                f"advisories: {len(resolved)} packages resolved; {len(found)} rows of {TABLE.name} match, "
+                f"{len(serious)} high or critical"
+            )
+            for match in found:
+                click.echo(f"  - {match}")
     for option in context.pip_options:
         click.secho(f"pip option (allow_pip_options: true): {option}", err=True, fg="yellow")
     build_line, push_line = shell_command(context.docker_command), shell_command(context.push_command)

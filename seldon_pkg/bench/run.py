@@ -8,6 +8,7 @@ measures serving, not pip.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -17,12 +18,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seldon_pkg.bench import report
+from seldon_pkg.bench import comparisons, report
 from seldon_pkg.bench.loadgen import Stats, grpc_load, in_process, rest_load
 from seldon_pkg.bench.stack import BIN, Gateway, group_pss_mib, stop, wait_http
 from seldon_pkg.local.ostools import free_port, free_ports
@@ -58,14 +60,19 @@ def one_digit() -> tuple[bytes, bytes, np.ndarray]:
     return rest, proto, digit
 
 
-def write_spec(folder: Path, name: str, model_file: str, runtime: str, workers: int | None = None) -> Path:
+def write_spec(
+    folder: Path, name: str, model_file: str, runtime: str, workers: int | None = None, protocol: str = "seldon"
+) -> Path:
+    """A bench model's spec. OIP specs turn centring off: the MLServer peer does not centre, and
+    compared paths must do equal work."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / Path(model_file).name
     if not target.exists():
         shutil.copy(MODELS / model_file, target)
+    centre = ", centre: false" if protocol == "v2" else ""
     (folder / "seldon-model.yaml").write_text(
         f"name: {name}\nversion: v1\nwrapper: model_wrappers.mnist.MnistClassifier\nruntime: {runtime}\n"
-        f"parameters: {{model_uri: {Path(model_file).name}}}\n"
+        f"protocol: {protocol}\nparameters: {{model_uri: {Path(model_file).name}{centre}}}\n"
         + (f"env: {{GUNICORN_WORKERS: '{workers}'}}\n" if workers else "")
     )
     return folder
@@ -164,7 +171,9 @@ def mlserver_env(work: Path) -> Path:
     return env
 
 
-def run_mlserver(rest_body_digit: np.ndarray, budget: Budget, log: Path, work: Path) -> list[Stats]:
+@contextlib.contextmanager
+def mlserver_peer(log: Path, work: Path) -> Iterator[str]:
+    """MLServer 1.7.1 serving the same ONNX file with a minimal runtime; yields its infer URL."""
     env = mlserver_env(work)
     folder = work / "mlserver" / "mnist"
     folder.mkdir(parents=True, exist_ok=True)
@@ -201,20 +210,17 @@ def run_mlserver(rest_body_digit: np.ndarray, budget: Budget, log: Path, work: P
     )
     try:
         wait_http(f"http://127.0.0.1:{http_port}/v2/models/mnist/ready", 120, process)
-        body = json.dumps(
-            {
-                "inputs": [
-                    {"name": "image", "shape": [1, 784], "datatype": "FP32", "data": rest_body_digit.ravel().tolist()}
-                ]
-            }
-        ).encode()
-        url = f"http://127.0.0.1:{http_port}/v2/models/mnist/infer"
-        return [
-            rest_load("MLServer REST (same ONNX file)", url, body, concurrency=c, requests=n, seconds=s)
-            for c, (n, s) in ((1, budget.c1), (16, budget.c16))
-        ]
+        yield f"http://127.0.0.1:{http_port}/v2/models/mnist/infer"
     finally:
         stop(process, group=True)
+
+
+def mlserver_rows(url: str, digit: np.ndarray, budget: Budget) -> list[Stats]:
+    body, _ = comparisons.oip_bodies(digit, "mnist", "image")
+    return [
+        rest_load("MLServer REST (same ONNX file)", url, body, concurrency=c, requests=n, seconds=s)
+        for c, (n, s) in ((1, budget.c1), (16, budget.c16))
+    ]
 
 
 def run_naive(rest: bytes, budget: Budget, log: Path) -> list[Stats]:
@@ -386,9 +392,33 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
         gateway.cli("delete", rows["onnx_in_tf_env"]["name"])
         gateway.cli("delete", rows["keras_tf"]["name"])
 
-        print("peers...", flush=True)
-        peers = run_mlserver(digit, budget, logs / "mlserver.log", work) + run_naive(rest, budget, logs / "naive.log")
+        print("paired: gateway vs model process...", flush=True)
+        results["paired"] = {"gateway": comparisons.gateway_vs_model(rows["tf_free"], gateway.grpc_port, rest, proto)}
+
+        print("OIP model: cold start, memory...", flush=True)
+        oip_spec = write_spec(specs / "oip", "bench-cnn-oip", "mnist-cnn.onnx", "isolated", protocol="v2")
+        oip_rest, _ = comparisons.oip_bodies(digit, "unused")
+        env_build = time.perf_counter()
+        gateway.cli("deploy", str(oip_spec))
+        oip_env_seconds = round(time.perf_counter() - env_build, 2)
+        gateway.cli("delete", gateway.find("bench-cnn-oip")["name"])
+        oip_row, oip_seconds = gateway.timed_deploy(oip_spec, oip_rest)
+        cold["oip"] = {
+            "deploy_to_first_answer_s": oip_seconds,
+            "pss_mib": group_pss_mib(oip_row["pid"]),
+            "first_deploy_with_env_build_s": oip_env_seconds,
+        }
+
+        print("peers and paired OIP comparisons...", flush=True)
+        with mlserver_peer(logs / "mlserver.log", work) as peer_url:
+            peers = mlserver_rows(peer_url, digit, budget)
+            results["paired"]["oip"] = comparisons.oip_vs_mlserver(oip_row, gateway.http_port, peer_url, digit)
+        gateway.cli("delete", oip_row["name"])
+        peers += run_naive(rest, budget, logs / "naive.log")
         results["peers"] = [s.as_dict() for s in peers]
+        results["summary"] = {
+            key: figure for part in results["paired"].values() for key, figure in part["figures"].items()
+        }
 
         print("density...", flush=True)
         density = []
@@ -427,8 +457,7 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
     results["seconds"] = round(time.perf_counter() - started, 1)
     bench.mkdir(exist_ok=True)
     (bench / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    report.write_markdown(results, bench / "REPORT.md")
-    report.write_chart(results, bench / "chart.png")
+    report.publish(results, bench, None)  # `make bench-report` also regenerates the README's section
     print(f"done in {results['seconds']} s: {bench}/results.json, REPORT.md, chart.png", flush=True)
     return results
 

@@ -52,3 +52,32 @@ def first_string_field(message: bytes, number: int = 1) -> str | None:
 def encode_bool_field(number: int, value: bool) -> bytes:
     """A message with one bool field (``ServerLiveResponse{live}``, ``ServerReadyResponse{ready}``)."""
     return bytes([number << 3 | WIRE_VARINT, 1 if value else 0])
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _length_delimited(number: int, payload: bytes) -> bytes:
+    return _encode_varint(number << 3 | WIRE_LENGTH) + _encode_varint(len(payload)) + payload
+
+
+def encode_model_infer(model: str, input_name: str, datatype: str, shape: list[int], raw: bytes) -> bytes:
+    """A ModelInferRequest with one input whose data is in ``raw_input_contents`` (the benchmark's
+    gRPC OIP request, built without the compiled ``.proto``): fields model_name=1, inputs=5
+    (name=1, datatype=2, packed shape=3), raw_input_contents=7."""
+    shape_packed = b"".join(_encode_varint(d) for d in shape)
+    tensor = (
+        _length_delimited(1, input_name.encode())
+        + _length_delimited(2, datatype.encode())
+        + _length_delimited(3, shape_packed)
+    )
+    return _length_delimited(1, model.encode()) + _length_delimited(5, tensor) + _length_delimited(7, raw)

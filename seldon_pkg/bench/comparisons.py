@@ -1,0 +1,138 @@
+"""The benchmark's paired comparisons (paired.py): the gateway against the model process it
+fronts, and the OIP path against an MLServer peer doing the same work on the same ONNX file.
+
+Every figure here comes from A and B measured in alternating short blocks in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from seldon_pkg.bench import paired
+from seldon_pkg.bench.loadgen import grpc_load, rest_load
+from seldon_pkg.local.protowire import encode_model_infer
+
+ROUNDS = 7
+BLOCK_C1 = (300, 3.0)
+"""Requests and seconds per block at concurrency 1."""
+BLOCK_C16 = (1200, 4.0)
+"""Requests and seconds per block at concurrency 16."""
+SELDON_MODEL_PREDICT = "/seldon.protos.Model/Predict"
+SELDON_PREDICT = "/seldon.protos.Seldon/Predict"
+OIP_INFER = "/inference.GRPCInferenceService/ModelInfer"
+
+
+def _rest(label: str, url: str, body: bytes, concurrency: int):
+    count, seconds = BLOCK_C1 if concurrency == 1 else BLOCK_C16
+    return lambda: rest_load(label, url, body, concurrency=concurrency, requests=count, seconds=seconds)
+
+
+def _grpc(label: str, target: str, method: str, message: bytes, concurrency: int, metadata: tuple = ()):
+    count, seconds = BLOCK_C1 if concurrency == 1 else BLOCK_C16
+    return lambda: grpc_load(
+        label, target, method, message, metadata=metadata, concurrency=concurrency, requests=count, seconds=seconds
+    )
+
+
+def _record(pairs: list[paired.Pair]) -> list[dict]:
+    return [{"a": p.a.as_dict(), "b": p.b.as_dict()} for p in pairs]
+
+
+def gateway_vs_model(row: dict, gateway_grpc_port: int, rest: bytes, proto: bytes, rounds: int = ROUNDS) -> dict:
+    """The gateway's cost over the Seldon-protocol model process it fronts (TF-free, one digit)."""
+    direct = f"http://127.0.0.1:{row['ports']['http']}/api/v1.0/predictions"
+    metadata = (("seldon", row["name"]), ("namespace", row["namespace"]))
+    via_rest = {c: _rest("gateway REST", row["url"], rest, c) for c in (1, 16)}
+    direct_rest = {c: _rest("model process REST", direct, rest, c) for c in (1, 16)}
+    via_grpc = {
+        c: _grpc("gateway gRPC", f"127.0.0.1:{gateway_grpc_port}", SELDON_PREDICT, proto, c, metadata) for c in (1, 16)
+    }
+    direct_grpc = {
+        c: _grpc("model process gRPC", f"127.0.0.1:{row['ports']['grpc']}", SELDON_MODEL_PREDICT, proto, c)
+        for c in (1, 16)
+    }
+    pairs = {
+        "rest_c1": paired.interleave(via_rest[1], direct_rest[1], rounds),
+        "rest_c16": paired.interleave(via_rest[16], direct_rest[16], rounds),
+        "grpc_c1": paired.interleave(via_grpc[1], direct_grpc[1], rounds),
+        "grpc_c16": paired.interleave(via_grpc[16], direct_grpc[16], rounds),
+    }
+    return {
+        "figures": {
+            "gateway_added_p50_ms": paired.difference(pairs["rest_c1"]),
+            "gateway_throughput_ratio_c16": paired.ratio(pairs["rest_c16"]),
+            "gateway_added_p50_ms_grpc": paired.difference(pairs["grpc_c1"]),
+            "gateway_throughput_ratio_c16_grpc": paired.ratio(pairs["grpc_c16"]),
+        },
+        "failures": sum(paired.failures(p) for p in pairs.values()),
+        "pairs": {key: _record(value) for key, value in pairs.items()},
+    }
+
+
+def oip_bodies(digit: np.ndarray, model: str, input_name: str = "digits") -> tuple[bytes, bytes]:
+    """The same digit as an OIP JSON request and as a gRPC ModelInferRequest (raw contents)."""
+    values = digit.astype(np.float32).reshape(-1)
+    rest = json.dumps(
+        {"inputs": [{"name": input_name, "datatype": "FP32", "shape": [1, 784], "data": values.tolist()}]}
+    ).encode()
+    grpc = encode_model_infer(model, input_name, "FP32", [1, 784], values.tobytes())
+    return rest, grpc
+
+
+def oip_vs_mlserver(row: dict, gateway_http_port: int, peer_url: str, digit: np.ndarray, rounds: int = ROUNDS) -> dict:
+    """Our OIP path (MLServer + adapter, no centring) against the MLServer peer on the same file."""
+    name = row["name"]
+    rest, grpc = oip_bodies(digit, name)
+    direct = f"http://127.0.0.1:{row['ports']['http']}/v2/models/{name}/infer"
+    via = f"http://127.0.0.1:{gateway_http_port}/v2/models/{name}/infer"
+    peer = _rest("MLServer peer REST", peer_url, rest, 1)
+    pairs = {
+        "direct_vs_peer_c1": paired.interleave(_rest("OIP model process REST", direct, rest, 1), peer, rounds),
+        "gateway_vs_peer_c1": paired.interleave(_rest("OIP via gateway REST", via, rest, 1), peer, rounds),
+        "gateway_vs_peer_c16": paired.interleave(
+            _rest("OIP via gateway REST", via, rest, 16), _rest("MLServer peer REST", peer_url, rest, 16), rounds
+        ),
+        "grpc_vs_rest_c1": paired.interleave(
+            _grpc("OIP model process gRPC", f"127.0.0.1:{row['ports']['grpc']}", OIP_INFER, grpc, 1),
+            _rest("OIP model process REST", direct, rest, 1),
+            rounds,
+        ),
+    }
+    return {
+        "figures": {
+            "oip_direct_over_mlserver_p50": paired.ratio(pairs["direct_vs_peer_c1"], "p50_ms"),
+            "oip_gateway_over_mlserver_p50": paired.ratio(pairs["gateway_vs_peer_c1"], "p50_ms"),
+            "oip_gateway_over_mlserver_throughput_c16": paired.ratio(pairs["gateway_vs_peer_c16"]),
+            "oip_grpc_over_rest_p50": paired.ratio(pairs["grpc_vs_rest_c1"], "p50_ms"),
+        },
+        "failures": sum(paired.failures(p) for p in pairs.values()),
+        "pairs": {key: _record(value) for key, value in pairs.items()},
+    }
+
+
+TARGETS = {
+    # figure: (target, higher is better, what it says)
+    "gateway_added_p50_ms": (0.2, False, "gateway adds <= 0.2 ms p50 over the model process (REST, c=1)"),
+    "gateway_throughput_ratio_c16": (0.9, True, "gateway keeps >= 0.9x of direct throughput (REST, c=16)"),
+    "gateway_added_p50_ms_grpc": (0.2, False, "gateway adds <= 0.2 ms p50 (gRPC, c=1)"),
+    "gateway_throughput_ratio_c16_grpc": (0.9, True, "gateway keeps >= 0.9x of direct throughput (gRPC, c=16)"),
+    "oip_direct_over_mlserver_p50": (1.1, False, "OIP model process p50 <= 1.1x the MLServer peer's"),
+    "oip_gateway_over_mlserver_p50": (1.3, False, "OIP through the gateway p50 <= 1.3x MLServer direct"),
+    "oip_gateway_over_mlserver_throughput_c16": (
+        0.85,
+        True,
+        "OIP through the gateway >= 0.85x MLServer's c=16 throughput",
+    ),
+    "oip_grpc_over_rest_p50": (1.0, False, "OIP gRPC p50 <= OIP REST p50 (model process)"),
+}
+
+
+def verdicts(summary: dict) -> list[tuple[str, dict, bool]]:
+    """(what, figure, met on the interval's bad end) for every figure in ``summary`` with a target."""
+    out = []
+    for key, (target, higher, what) in TARGETS.items():
+        if key in summary:
+            out.append((what, summary[key], paired.met(summary[key], target, higher)))
+    return out
