@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from seldon_pkg.bench import report
+from seldon_pkg.bench import paired, report
 from seldon_pkg.bench.loadgen import rest_load
 from tests.support.microservice import ROOT
 
@@ -62,8 +62,31 @@ def test_report_renders_the_committed_results(tmp_path):
     report.write_markdown(results, tmp_path / "REPORT.md")
     report.write_chart(results, tmp_path / "chart.png")
     text = (tmp_path / "REPORT.md").read_text()
-    assert "## Targets" in text and "MLServer" in text and results["date"] in text
+    assert "## Paired comparisons" in text and "MLServer" in text and results["date"] in text
     assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
     rows = report.targets(results)
-    assert len(rows) == 7 and all(isinstance(met, bool) for _, _, met in rows)
+    assert rows and all(isinstance(met, bool) for _, _, met in rows)
     assert results["overhead"] == report.overhead(results)  # the committed breakdown is derived, not typed
+
+
+def test_the_summary_has_every_paired_figure_with_its_interval():
+    summary = json.loads((ROOT / "bench" / "results.json").read_text())["summary"]
+    for key in ("gateway_added_p50_ms", "gateway_throughput_ratio_c16", "gateway_added_p50_ms_grpc",
+                "gateway_throughput_ratio_c16_grpc", "oip_direct_over_mlserver_p50"):
+        figure = summary[key]
+        assert figure["rounds"] >= 5 and len(figure["values"]) == figure["rounds"]
+        low, high = figure["ci95"]
+        assert low <= figure["median"] <= high
+
+
+def test_readme_and_report_are_what_results_json_generates():
+    """`make bench-report --check`: the README's speed section and REPORT.md are generated, not typed."""
+    assert report.main(["--bench", str(ROOT / "bench"), "--readme", str(ROOT / "README.md"), "--check"]) == 0
+
+
+def test_paired_intervals_and_verdicts():
+    figure = paired.summary([0.30, 0.31, 0.29, 0.35, 0.30, 0.28, 0.32])
+    assert figure["median"] == 0.30 and figure["ci95"][0] <= 0.30 <= figure["ci95"][1]
+    assert paired.met(figure, 0.4, higher_is_better=False)  # the bad end (high) is under 0.4
+    assert not paired.met(figure, 0.31, higher_is_better=False)  # the median meets it, the bad end does not
+    assert paired.met(paired.summary([0.95, 0.97, 0.96, 0.98, 0.94]), 0.9, higher_is_better=True)
