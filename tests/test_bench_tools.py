@@ -71,8 +71,13 @@ def test_report_renders_the_committed_results(tmp_path):
 
 def test_the_summary_has_every_paired_figure_with_its_interval():
     summary = json.loads((ROOT / "bench" / "results.json").read_text())["summary"]
-    for key in ("gateway_added_p50_ms", "gateway_throughput_ratio_c16", "gateway_added_p50_ms_grpc",
-                "gateway_throughput_ratio_c16_grpc", "oip_direct_over_mlserver_p50"):
+    for key in (
+        "gateway_added_p50_ms",
+        "gateway_throughput_ratio_c16",
+        "gateway_added_p50_ms_grpc",
+        "gateway_throughput_ratio_c16_grpc",
+        "oip_direct_over_mlserver_p50",
+    ):
         figure = summary[key]
         assert figure["rounds"] >= 5 and len(figure["values"]) == figure["rounds"]
         low, high = figure["ci95"]
