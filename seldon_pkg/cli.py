@@ -6,6 +6,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -214,12 +215,19 @@ def _target(target: str, state_dir: Path | None, context: str | None):
     )
 
 
-def _resolve(
-    target, reference: str | None, namespace: str | None, model_version: str | None, spec_path: Path | None
-) -> tuple[str, str | None]:
+def _referenced(reference: dict[str, Any]):
+    """(target, deployment name, namespace) from the reference options every such verb takes."""
     from seldon_pkg.targets.references import resolve
 
-    return resolve(target, reference, namespace=namespace, version=model_version, spec=spec_path)
+    chosen = _target(reference["target"], reference["state_dir"], reference["context"])
+    name, namespace = resolve(
+        chosen,
+        reference["reference"],
+        namespace=reference["namespace"],
+        version=reference["model_version"],
+        spec=reference["spec_path"],
+    )
+    return chosen, name, namespace
 
 
 @main.command()
@@ -340,25 +348,15 @@ def list_(
 @main.command()
 @_with(reference_options)
 @click.option("--ignore-not-found", is_flag=True, help="Exit 0 when there is nothing to delete.")
-def delete(
-    reference: str | None,
-    spec_path: Path | None,
-    model_version: str | None,
-    namespace: str | None,
-    target: str,
-    state_dir: Path | None,
-    context: str | None,
-    ignore_not_found: bool,
-) -> None:
+def delete(ignore_not_found: bool, **reference: Any) -> None:
     """Delete a deployment: REFERENCE is its name, a model name, or a spec (see README).
 
     A deployment that does not exist is an error (exit 3) on every target, unless
     --ignore-not-found."""
     from seldon_pkg.errors import NotFound
 
-    chosen = _target(target, state_dir, context)
     try:
-        name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
+        chosen, name, namespace = _referenced(reference)
         outcome = chosen.delete(name, namespace)
     except NotFound as error:
         if not ignore_not_found:
@@ -374,19 +372,9 @@ def delete(
 @main.command()
 @_with(reference_options)
 @click.option("--grpc", "show_grpc", is_flag=True, help="Print the gRPC endpoint instead of the REST URL.")
-def endpoint(
-    reference: str | None,
-    spec_path: Path | None,
-    model_version: str | None,
-    namespace: str | None,
-    target: str,
-    state_dir: Path | None,
-    context: str | None,
-    show_grpc: bool,
-) -> None:
+def endpoint(show_grpc: bool, **reference: Any) -> None:
     """Print the prediction URL of a deployment (through the ingress on k8s)."""
-    chosen = _target(target, state_dir, context)
-    name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
+    chosen, name, namespace = _referenced(reference)
     found = chosen.endpoint(name, namespace)
     click.echo(found.grpc if show_grpc else found.rest)
 
@@ -395,20 +383,9 @@ def endpoint(
 @_with(reference_options)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
 @click.option("--tail", type=click.IntRange(1), help="Only the last N lines.")
-def logs(
-    reference: str | None,
-    spec_path: Path | None,
-    model_version: str | None,
-    namespace: str | None,
-    target: str,
-    state_dir: Path | None,
-    context: str | None,
-    follow: bool,
-    tail: int | None,
-) -> None:
+def logs(follow: bool, tail: int | None, **reference: Any) -> None:
     """Print a deployment's model log (locally its process's; on a cluster its pods')."""
-    chosen = _target(target, state_dir, context)
-    name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
+    chosen, name, namespace = _referenced(reference)
     try:
         for line in chosen.logs(name, namespace, tail=tail, follow=follow):
             click.echo(line)
@@ -419,23 +396,13 @@ def logs(
 @main.command()
 @_with(reference_options)
 @click.option("--output", "-o", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
-def describe(
-    reference: str | None,
-    spec_path: Path | None,
-    model_version: str | None,
-    namespace: str | None,
-    target: str,
-    state_dir: Path | None,
-    context: str | None,
-    output: str,
-) -> None:
+def describe(output: str, **reference: Any) -> None:
     """Everything about one deployment: state, restarts, the model's own error, URLs, processes."""
     import json
 
     import yaml
 
-    chosen = _target(target, state_dir, context)
-    name, namespace = _resolve(chosen, reference, namespace, model_version, spec_path)
+    chosen, name, namespace = _referenced(reference)
     detail = json.loads(json.dumps(chosen.describe(name, namespace), default=str))
     if output == "json":
         click.echo(json.dumps(detail, indent=2))

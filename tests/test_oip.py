@@ -313,3 +313,23 @@ def test_a_scaffolded_model_switches_to_oip_with_one_spec_line(gateway, tmp_path
     )
     assert reply.json()["outputs"][0]["data"] == [1 * factor, 2 * factor]
     assert gateway.cli("delete", str(spec)).returncode == 0
+
+
+def test_grpc_calls_in_the_other_protocol_name_the_models_protocol(gateway):
+    import grpc
+
+    rows = models(gateway)
+    oip, seldon = rows["mnist-cnn-oip"], rows["mnist-mlp"]
+    with grpc.insecure_channel(f"127.0.0.1:{gateway.grpc_port}") as channel:
+        seldon_call = channel.unary_unary("/seldon.protos.Seldon/Predict")
+        with pytest.raises(grpc.RpcError) as refused:
+            seldon_call(b"", metadata=(("seldon", oip["name"]), ("namespace", "default")), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "Open Inference Protocol (protocol: v2)" in refused.value.details()
+        oip_call = channel.unary_unary("/inference.GRPCInferenceService/ModelReady")
+        with pytest.raises(grpc.RpcError) as refused:
+            oip_call(b"\n" + bytes([len(seldon["name"])]) + seldon["name"].encode(), timeout=10)  # {name: ...}
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "Seldon protocol (protocol: seldon)" in refused.value.details()
+        live = channel.unary_unary("/inference.GRPCInferenceService/ServerLive")(b"", timeout=10)
+        assert live == b"\x08\x01"  # ServerLiveResponse{live: true}

@@ -20,6 +20,14 @@ from seldon_pkg.local.protowire import encode_bool_field, first_string_field
 SERVICE_PREFIX = "/seldon.protos."
 OIP_SERVICE = "/inference.GRPCInferenceService/"
 OIP_MODEL_RPCS = {"ModelReady", "ModelMetadata", "ModelInfer"}
+PROTOCOL_NAMES = {
+    "seldon": "the Seldon protocol (protocol: seldon)",
+    "v2": "the Open Inference Protocol (protocol: v2)",
+}
+HOW_TO_CALL = {
+    "seldon": "call seldon.protos.Seldon/Predict with metadata seldon=<name>",
+    "v2": f"call {OIP_SERVICE.strip('/')}/ModelInfer",
+}
 MAX_MESSAGE = 64 * 1024 * 1024
 CHANNEL_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE), ("grpc.max_receive_message_length", MAX_MESSAGE)]
 
@@ -51,14 +59,7 @@ class SeldonRouter(grpc.GenericRpcHandler):
                 await _abort(
                     context, grpc.StatusCode.INVALID_ARGUMENT, "missing 'seldon' metadata (the deployment name)"
                 )
-            deployment = await self._deployment(context, namespace, name)
-            if deployment.process.spec.protocol != "seldon":
-                await _abort(
-                    context,
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"{namespace}/{name} speaks the Open Inference Protocol (protocol: v2); "
-                    f"call {OIP_SERVICE.strip('/')}/ModelInfer",
-                )
+            deployment = await self._deployment(context, namespace, name, "seldon")
             return await self._call(context, deployment, method, request)
 
         return forward
@@ -79,14 +80,7 @@ class SeldonRouter(grpc.GenericRpcHandler):
             if not name:
                 await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "the request names no model")
             namespace = metadata.get("namespace") or self._namespace_of(name)
-            deployment = await self._deployment(context, namespace, name)
-            if deployment.process.spec.protocol != "v2":
-                await _abort(
-                    context,
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"{namespace}/{name} speaks the Seldon protocol (protocol: seldon); "
-                    "call seldon.protos.Seldon/Predict with metadata seldon=<name>",
-                )
+            deployment = await self._deployment(context, namespace, name, "v2")
             return await self._call(context, deployment, method, request)
 
         return forward
@@ -96,7 +90,10 @@ class SeldonRouter(grpc.GenericRpcHandler):
         namespaces = [ns for (ns, n) in self._gateway.deployments if n == name]
         return namespaces[0] if len(namespaces) == 1 else "default"
 
-    async def _deployment(self, context: grpc.aio.ServicerContext, namespace: str, name: str) -> Deployment:
+    async def _deployment(
+        self, context: grpc.aio.ServicerContext, namespace: str, name: str, protocol: str
+    ) -> Deployment:
+        """The available deployment for a call of ``protocol``; otherwise the call is aborted with why."""
         deployment = self._gateway.route(namespace, name)
         if deployment is None and self._gateway.registry.get(namespace, name) is not None:
             await _abort(context, grpc.StatusCode.UNAVAILABLE, f"{namespace}/{name} is being restored")
@@ -104,6 +101,12 @@ class SeldonRouter(grpc.GenericRpcHandler):
             deployed = ", ".join(self._gateway.names()) or "none"
             await _abort(context, grpc.StatusCode.NOT_FOUND, f"no deployment {namespace}/{name}; deployed: {deployed}")
         process = deployment.process
+        if process.spec.protocol != protocol:
+            await _abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"{namespace}/{name} speaks {PROTOCOL_NAMES[process.spec.protocol]}; {HOW_TO_CALL[process.spec.protocol]}",
+            )
         if process.state is not State.AVAILABLE:
             await _abort(context, grpc.StatusCode.UNAVAILABLE, f"{namespace}/{name} is {process.state.value.lower()}")
         return deployment

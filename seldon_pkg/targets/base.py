@@ -46,6 +46,12 @@ class DeploymentInfo:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any], **target_specific: Any) -> DeploymentInfo:
+        """The fields every target's description has, plus what only this target knows."""
+        common = ("name", "model", "version", "namespace", "state", "url", "grpc", "revision", "age_seconds")
+        return cls(**{key: row[key] for key in common}, **target_specific)
+
 
 @dataclass(frozen=True)
 class DeployPolicy:

@@ -22,21 +22,8 @@ from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome
 
 
 def info_from_row(row: dict) -> DeploymentInfo:
-    return DeploymentInfo(
-        name=row["name"],
-        model=row["model"],
-        version=row["version"],
-        namespace=row["namespace"],
-        state=row["state"],
-        url=row["url"],
-        grpc=row["grpc"],
-        revision=row["revision"],
-        replicas=row["replicas"],
-        age_seconds=row["age_seconds"],
-        target="k8s",
-        protocol=row["protocol"],
-        platform="seldon",
-        traffic=row["traffic"],
+    return DeploymentInfo.from_row(
+        row, replicas=row["replicas"], target="k8s", protocol=row["protocol"], platform="seldon", traffic=row["traffic"]
     )
 
 

@@ -17,17 +17,9 @@ from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome
 
 def info_from_row(row: dict[str, Any]) -> DeploymentInfo:
     """The control API's description of one deployment as a ``DeploymentInfo``."""
-    return DeploymentInfo(
-        name=row["name"],
-        model=row["model"],
-        version=row["version"],
-        namespace=row["namespace"],
-        state=row["state"],
-        url=row["url"],
-        grpc=row["grpc"],
-        revision=row["revision"],
+    return DeploymentInfo.from_row(
+        row,
         replicas=1,
-        age_seconds=row["age_seconds"],
         target="local",
         protocol=row.get("protocol", "seldon"),
         platform=row.get("platform", "local"),
