@@ -6,11 +6,15 @@ We use that hook for what the wrapper cannot do from ``predict``:
 * refuse a body over the limit with 413 before Flask reads it (a 20 MB body otherwise costs a
   full JSON parse and hundreds of MB of memory);
 * refuse a body that is not JSON (wrong ``Content-Type``) with 415 instead of Seldon's 400/500;
+* answer 405 (with ``Allow: POST``) for other methods on the prediction paths, and replace
+  Seldon's "Can't find JSON in data" with what was wrong (form-encoded body, malformed JSON);
 * answer every HTTP error (404, 405, ...) as Seldon-style JSON, because Seldon's catch-all
   handler turns werkzeug's HTTP errors into 500s with an HTML-derived message.
 """
 
 from __future__ import annotations
+
+import json
 
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -34,8 +38,16 @@ def make_blueprint(max_body_bytes: int) -> Blueprint:
 
     @guard.before_app_request
     def _refuse_oversized_or_non_json() -> Response | None:
-        if request.method != "POST" or request.path not in PREDICTION_PATHS + FEEDBACK_PATHS:
+        if request.path not in PREDICTION_PATHS + FEEDBACK_PATHS:
             return None
+        if request.method == "GET" and "json" in request.args:
+            return None  # Seldon's ?json=... form
+        if request.method != "POST":
+            response = error_response(
+                405, f"{request.method} is not allowed here; POST a JSON body", "MICROSERVICE_METHOD_NOT_ALLOWED"
+            )
+            response.headers["Allow"] = "POST"
+            return response
         length = request.content_length
         if length is not None and length > max_body_bytes:
             return error_response(413, f"request body of {length} bytes exceeds the limit of {max_body_bytes}")
@@ -47,6 +59,31 @@ def make_blueprint(max_body_bytes: int) -> Blueprint:
         if mimetype not in JSON_TYPES:
             return error_response(415, f"Content-Type must be application/json, got {mimetype or 'none'}")
         return None
+
+    @guard.after_app_request
+    def _explain_missing_json(response: Response) -> Response:
+        """Seldon answers every unreadable body with "Can't find JSON in data"; say what was wrong
+        (only on that failure path: a good request is never parsed twice)."""
+        if (
+            response.status_code != 400
+            or request.path not in PREDICTION_PATHS + FEEDBACK_PATHS
+            or b"Can't find JSON in data" not in response.get_data()
+        ):
+            return response
+        mimetype = request.mimetype or "none"
+        if mimetype in FORM_TYPES:
+            return error_response(
+                400,
+                f"the body was sent as {mimetype} (curl -d does that) and holds no json "
+                "field; send it with the header Content-Type: application/json",
+            )
+        try:
+            json.loads(request.get_data())
+        except ValueError as problem:
+            return error_response(400, f"the body is not valid JSON: {problem}")
+        return error_response(
+            400, 'the body is JSON but not a Seldon message: expected "data", "binData", "strData" or "jsonData"'
+        )
 
     @guard.app_errorhandler(HTTPException)
     def _http_error_as_json(error: HTTPException) -> Response:

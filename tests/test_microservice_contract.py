@@ -229,6 +229,23 @@ def test_http_errors_are_json(mnist_onnx):
     reply = requests.put(mnist_onnx.url + "/api/v1.0/predictions", timeout=5)
     assert reply.status_code == 405
     assert reply.json()["status"]["status"] == 1
+    reply = requests.get(mnist_onnx.url + "/api/v1.0/predictions", timeout=5)
+    assert reply.status_code == 405 and reply.headers["Allow"] == "POST"
+    assert "GET is not allowed here" in reply.json()["status"]["info"]
+
+
+def test_unreadable_bodies_say_what_is_wrong(mnist_onnx):
+    url = mnist_onnx.url + "/api/v1.0/predictions"
+    malformed = requests.post(url, data=b'{"data": {"ndarray": [[1, 2]}', headers=JSON, timeout=5)
+    assert malformed.status_code == 400 and "not valid JSON" in malformed.json()["status"]["info"]
+    form = requests.post(
+        url,
+        data=b'{"data":{"ndarray":[[0]]}}',
+        timeout=5,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )  # what curl -d sends
+    assert form.status_code == 400 and "Content-Type: application/json" in form.json()["status"]["info"]
+    assert_still_serving(mnist_onnx)
 
 
 def test_grpc_bad_input_is_an_error_and_server_survives(mnist_onnx):
