@@ -208,11 +208,16 @@ def _with(options):
 
 
 def _target(target: str, state_dir: Path | None, context: str | None):
+    import time
+
     from seldon_pkg.targets import open_target
 
-    return open_target(
-        target, state_dir=state_dir, context=context, progress=lambda line: click.echo(f"  {line}", err=True)
-    )
+    started = time.monotonic()
+
+    def progress(line: str) -> None:  # step lines with elapsed time, on stderr (stdout stays parseable)
+        click.echo(f"  [{time.monotonic() - started:5.1f} s] {line}", err=True)
+
+    return open_target(target, state_dir=state_dir, context=context, progress=progress)
 
 
 def _referenced(reference: dict[str, Any]):

@@ -60,7 +60,9 @@ def test_a_failing_load_names_its_cause_first_then_the_log(gateway, tmp_path):
     folder = model_folder(tmp_path / "m")
     result = gateway.cli("deploy", str(folder))
     assert result.returncode == 4, result.stderr  # NotReady
-    first = result.stderr.splitlines()[:3]
+    steps = [line for line in result.stderr.splitlines() if line.startswith("  [")]  # progress, with elapsed time
+    assert steps and "starting seldon-core-microservice" in steps[-1]
+    first = [line for line in result.stderr.splitlines() if not line.startswith("  [")][:3]  # then the error
     assert "ValueError: weights file 'w.npz' not found" in first[0]
     assert first[1].strip().startswith(f"at {folder / 'MyModel.py'}, line 9, in load_model")
     assert "full log: " in first[2] and first[2].strip().split()[2].endswith(".log")

@@ -146,6 +146,7 @@ def test_a_failed_environment_build_shows_pips_error_and_is_never_reused(gateway
         result = gateway.cli("deploy", str(folder))
         assert result.returncode != 0
         assert "seldon-pkg-test-no-such-distribution" in result.stderr
+        assert "building the model's environment" in result.stderr  # progress, before pip's error
         assert "No matching distribution" in result.stderr or "Could not find a version" in result.stderr
     envs = StateDir(gateway.state_dir).envs
     assert not any(

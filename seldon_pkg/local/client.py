@@ -6,6 +6,8 @@ same exception (and exit code) as a cluster one.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,12 @@ class LocalClient:
         return body
 
     def deploy(
-        self, spec: Path | None = None, *, policy: str = "replace", record: dict[str, Any] | None = None
+        self,
+        spec: Path | None = None,
+        *,
+        policy: str = "replace",
+        record: dict[str, Any] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> dict:
         """Deploy a spec file (or a registry record, to restore a previous revision).
 
@@ -58,7 +65,30 @@ class LocalClient:
         else:
             assert spec is not None
             body["spec"] = str(Path(spec).resolve())
-        return self._call("POST", "/deployments", timeout=DEPLOY_TIMEOUT, json=body)
+        if progress is None:
+            return self._call("POST", "/deployments", timeout=DEPLOY_TIMEOUT, json=body)
+        return self._streamed("/deployments", body, progress)
+
+    def _streamed(self, path: str, body: dict[str, Any], progress: Callable[[str], None]) -> Any:
+        """POST asking for progress lines (control.STREAM); the last line holds status and answer."""
+        headers = {**self._headers, "Accept": "application/x-ndjson"}
+        try:
+            with requests.post(
+                self._base + path, json=body, headers=headers, stream=True, timeout=DEPLOY_TIMEOUT
+            ) as reply:
+                if reply.status_code != 200:
+                    raise ERRORS_BY_STATUS.get(reply.status_code, SeldonPkgError)(reply.text[:500])
+                for raw in reply.iter_lines():
+                    line = json.loads(raw)
+                    if "progress" in line:
+                        progress(line["progress"])
+                    elif line["status"] >= 400:
+                        raise ERRORS_BY_STATUS.get(line["status"], SeldonPkgError)(line["answer"].get("error", ""))
+                    else:
+                        return line["answer"]
+        except requests.ConnectionError:
+            raise SeldonPkgError("the local gateway does not answer; is `seldon-pkg serve` still running?") from None
+        raise SeldonPkgError("the local gateway closed the connection before answering")
 
     def list(self) -> list[dict]:
         return self._call("GET", "/deployments")

@@ -1,7 +1,8 @@
 """The control API the CLI talks to: loopback only, bearer token from the state folder.
 
     GET    /v1/deployments                      list
-    POST   /v1/deployments  {"spec": PATH, "policy": "replace"|"keep"}
+    POST   /v1/deployments  {"spec": PATH, "policy": "replace"|"keep"}   (Accept: application/x-ndjson
+                            streams progress lines first, see STREAM)
                             or {"record": {...}} (restore a previous revision)
                             -> {"deployment", "action", "previous", "replaced"}
     GET    /v1/deployments/{namespace}/{name}   one deployment (URLs, state, pid, ports)
@@ -13,6 +14,8 @@ errors: 400/422 invalid, 404 not found, 502 the model did not start.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets
 from pathlib import Path
 
@@ -21,6 +24,28 @@ from aiohttp import web
 from seldon_pkg.errors import SeldonPkgError
 from seldon_pkg.local.gateway import DeployError, Gateway
 from seldon_pkg.local.registry import Record
+
+STREAM = "application/x-ndjson"
+"""Asked for by clients that show progress: one JSON object a line, ``{"progress": ...}`` while
+it works, then ``{"status": N, "answer": ...}`` (the status the plain request would have had)."""
+
+
+async def stream_progress(request: web.Request, run) -> web.StreamResponse:
+    """Run ``run(progress)`` and stream its progress lines, then its status and answer."""
+    response = web.StreamResponse(headers={"Content-Type": STREAM})
+    await response.prepare(request)
+    lines: asyncio.Queue[str] = asyncio.Queue()
+    task = asyncio.create_task(run(lines.put_nowait))
+    while not (task.done() and lines.empty()):
+        try:
+            line = await asyncio.wait_for(lines.get(), 0.5)
+        except TimeoutError:
+            continue
+        await response.write((json.dumps({"progress": line}) + "\n").encode())
+    status, answer = task.result()
+    await response.write((json.dumps({"status": status, "answer": answer}) + "\n").encode())
+    await response.write_eof()
+    return response
 
 
 def make_app(gateway: Gateway, token: str) -> web.Application:
@@ -34,7 +59,7 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
     async def list_deployments(_: web.Request) -> web.Response:
         return web.json_response([gateway.describe(d) for _, d in sorted(gateway.deployments.items())])
 
-    async def deploy(request: web.Request) -> web.Response:
+    async def deploy(request: web.Request) -> web.StreamResponse:
         try:
             body = await request.json()
         except ValueError:
@@ -46,16 +71,25 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
         policy = body.get("policy", "replace")
         if policy not in ("replace", "keep"):
             return web.json_response({"error": f"unknown policy {policy!r}"}, status=400)
-        try:
-            if "record" in body:
-                outcome = await gateway.deploy_record(Record.from_dict(body["record"]), policy=policy)
-            else:
-                outcome = await gateway.deploy(Path(body["spec"]), policy=policy)
-        except DeployError as error:
-            return web.json_response({"error": str(error)}, status=502)
-        except SeldonPkgError as error:
-            return web.json_response({"error": str(error)}, status=422)
-        return web.json_response(outcome)
+
+        async def run(progress) -> tuple[int, dict]:
+            try:
+                if "record" in body:
+                    outcome = await gateway.deploy_record(
+                        Record.from_dict(body["record"]), policy=policy, progress=progress
+                    )
+                else:
+                    outcome = await gateway.deploy(Path(body["spec"]), policy=policy, progress=progress)
+            except DeployError as error:
+                return 502, {"error": str(error)}
+            except SeldonPkgError as error:
+                return 422, {"error": str(error)}
+            return 200, outcome
+
+        if STREAM not in request.headers.get("Accept", ""):
+            status, answer = await run(lambda _: None)
+            return web.json_response(answer, status=status)
+        return await stream_progress(request, run)
 
     async def show(request: web.Request) -> web.Response:
         deployment = gateway.route(request.match_info["namespace"], request.match_info["name"])
@@ -73,6 +107,7 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
         return web.json_response({"deleted": name, "namespace": namespace})
 
     app = web.Application(middlewares=[require_token])
+    app["gateway"] = gateway
     app.router.add_get("/v1/deployments", list_deployments)
     app.router.add_post("/v1/deployments", deploy)
     app.router.add_get("/v1/deployments/{namespace}/{name}", show)

@@ -14,7 +14,9 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import time
 import venv
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +50,9 @@ def requirements_hash(requirements: list[str], options: tuple[str, ...] = ()) ->
     return hashlib.sha256("\n".join([*options, *sorted(requirements)]).encode()).hexdigest()[:16]
 
 
-def ensure_environment(spec: ModelSpec, envs_dir: Path) -> RuntimeEnvironment:
+def ensure_environment(
+    spec: ModelSpec, envs_dir: Path, progress: Callable[[str], None] = lambda _: None
+) -> RuntimeEnvironment:
     """Return the environment for ``spec``, building it (once, under a lock) when missing."""
     requirements = serving_requirements(spec)
     if spec.runtime == "current":
@@ -59,7 +63,13 @@ def ensure_environment(spec: ModelSpec, envs_dir: Path) -> RuntimeEnvironment:
     with open(envs_dir / f"{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / READY_MARK).exists():
+            started = time.monotonic()
+            progress(
+                f"building the model's environment {target.name} ({len(requirements)} requirements; "
+                "first time only, usually 15-60 s)"
+            )
             _build(target, requirements_file(spec), constraints_file(spec), no_deps_requirements(spec))
+            progress(f"environment ready in {time.monotonic() - started:.1f} s")
     return RuntimeEnvironment(python, tuple(requirements), isolated=True)
 
 

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,14 @@ from seldon_pkg.packaging import IGNORED
 from seldon_pkg.spec import ModelSpec, load_spec, spec_file
 
 logger = logging.getLogger("seldon_pkg.gateway")
+Progress = Callable[[str], None]
 SUPERVISE_EVERY = 0.25
+
+
+def _quiet(_: str) -> None:
+    """The default progress sink: nobody is watching."""
+
+
 DRAIN_SECONDS = 30.0
 
 
@@ -104,13 +112,16 @@ class Gateway:
                     process.schedule_restart(self._session, self.ready_timeout, reason)
 
     # ---- what the control API calls ---------------------------------------------------------
-    async def deploy(self, spec_path: Path, policy: str = "replace") -> dict:
+    async def deploy(self, spec_path: Path, policy: str = "replace", progress: Progress = _quiet) -> dict:
         """Deploy a spec file; see :meth:`deploy_record`."""
         spec = load_spec(spec_path)
         check_contained(spec.source_dir, IGNORED)  # the model runs from its folder: nothing may lead out
-        return await self.deploy_record(Record.from_spec(spec, spec_file(spec_path).read_text()), spec, policy)
+        record = Record.from_spec(spec, spec_file(spec_path).read_text())
+        return await self.deploy_record(record, spec, policy, progress)
 
-    async def deploy_record(self, record: Record, spec: ModelSpec | None = None, policy: str = "replace") -> dict:
+    async def deploy_record(
+        self, record: Record, spec: ModelSpec | None = None, policy: str = "replace", progress: Progress = _quiet
+    ) -> dict:
         """Start ``record``'s process, switch traffic to it, retire what it replaces.
 
         Returns what the control API answers: the deployment, the ``action`` (created or
@@ -119,7 +130,7 @@ class Gateway:
         """
         spec = spec or record.spec()
         async with self._lock(record.key):
-            process = await self._start_with_retry(record, spec, publish=False)
+            process = await self._start_with_retry(record, spec, publish=False, progress=progress)
             previous = self.deployments.get(record.key)
             previous_record = self.registry.get(*record.key)
             fresh = Deployment(record, process)
@@ -191,23 +202,31 @@ class Gateway:
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
-    async def _new_process(self, name: str, spec: ModelSpec) -> ModelProcess:
+    async def _new_process(self, name: str, spec: ModelSpec, progress: Progress = _quiet) -> ModelProcess:
         loop = asyncio.get_running_loop()
-        environment = await loop.run_in_executor(None, ensure_environment, spec, self.state.envs)
+
+        def report(line: str) -> None:  # called from the executor thread
+            loop.call_soon_threadsafe(progress, line)
+
+        environment = await loop.run_in_executor(None, ensure_environment, spec, self.state.envs, report)
         return ModelProcess(
             name, spec, environment, self.state.logs / f"{spec.namespace}.{name}.log", self.wrappers_lib
         )
 
-    async def _start_with_retry(self, record: Record, spec: ModelSpec, *, publish: bool) -> ModelProcess:
+    async def _start_with_retry(
+        self, record: Record, spec: ModelSpec, *, publish: bool, progress: Progress = _quiet
+    ) -> ModelProcess:
         """Start a process; if its free ports were grabbed meanwhile, once more on new ones.
 
         ``publish`` routes requests to it while it starts (they get 503 until it is ready): right
         for a restore, wrong for a redeploy, where the old process serves until the switch.
         """
         for attempt in (1, 2):
-            process = await self._new_process(record.name, spec)
+            process = await self._new_process(record.name, spec, progress)
             if publish:
                 self.deployments[record.key] = Deployment(record, process)
+            server = "mlserver" if spec.protocol == "v2" else "seldon-core-microservice"
+            progress(f"starting {server} on 127.0.0.1:{process.ports.http}; waiting for the model to load")
             try:
                 await process.start(self._session, self.ready_timeout)
                 return process

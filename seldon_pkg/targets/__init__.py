@@ -35,7 +35,7 @@ def open_target(
     if kind == "local":
         from seldon_pkg.targets.local import LocalTarget
 
-        return LocalTarget(state_dir)
+        return LocalTarget(state_dir, progress=progress)
     if kind == "k8s":
         from seldon_pkg.targets.kubernetes import KubernetesTarget
 

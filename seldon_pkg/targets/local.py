@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,9 @@ class LocalTarget:
     kind = "local"
     default_namespace: str | None = None
 
-    def __init__(self, state_dir: str | Path | None = None) -> None:
+    def __init__(self, state_dir: str | Path | None = None, progress: Callable[[str], None] | None = None) -> None:
         self._state = StateDir.open(state_dir)
+        self.progress = progress
         self._client: LocalClient | None = None
 
     @property
@@ -46,7 +47,7 @@ class LocalTarget:
     def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
         if policy.canary is not None:
             raise Invalid("--canary needs a cluster target: the local runtime serves one revision per deployment")
-        answer = self.client.deploy(_spec_path(spec), policy=policy.mode)
+        answer = self.client.deploy(_spec_path(spec), policy=policy.mode, progress=self.progress)
         return DeployOutcome(
             info_from_row(answer["deployment"]), answer["action"], answer["previous"], tuple(answer["replaced"])
         )
