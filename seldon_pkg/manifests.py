@@ -35,7 +35,11 @@ def name_of(spec: ModelSpec) -> str:
 
 
 def revision_of(spec: ModelSpec) -> str:
-    """A short hash of everything that changes the running pods (image, code, parameters...)."""
+    """A short hash of everything that changes the running pods: image, wrapper, parameters,
+    env, resources, replicas, protocol, and the model folder's code and files (not its tests)."""
+    from seldon_pkg.model_folder import content_digest
+    from seldon_pkg.packaging import IGNORED, TEST_FILES
+
     content = {
         "image": spec.image,
         "wrapper": spec.wrapper,
@@ -43,6 +47,8 @@ def revision_of(spec: ModelSpec) -> str:
         "env": dict(spec.env),
         "resources": {k: dict(v) for k, v in spec.resources.items()},
         "replicas": spec.replicas,
+        "protocol": spec.protocol,
+        "files": content_digest(spec.source_dir, IGNORED, TEST_FILES) if spec.source_dir.is_dir() else None,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
 

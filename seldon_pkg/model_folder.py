@@ -10,6 +10,7 @@ parameters are checked the same way (``packaging.referenced_files``).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -70,3 +71,45 @@ def copy_tree(source: Path, destination: Path, skip: Callable[[Path], bool], ign
 
 def _ignored(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+
+WHOLE_FILE_LIMIT = 16 * 1024 * 1024
+"""Files up to this size are hashed whole; larger ones (model weights) by size, head and tail."""
+
+
+def content_digest(folder: Path, ignored: Iterable[str] = (), skip: Iterable[str] = ()) -> str:
+    """A short hash of the folder's files (names and contents), so that a change to the model's
+    code or files is a new revision. ``skip`` names files that do not change what is served
+    (tests). Cached while no file's size or modification time changes."""
+    files = _served_files(folder, tuple(ignored), tuple(skip))
+    signature = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _digest(folder, signature)
+
+
+def _served_files(folder: Path, patterns: tuple[str, ...], skipped: tuple[str, ...]) -> list[Path]:
+    found = []
+    for directory, dirnames, filenames in sorted(os.walk(folder, followlinks=False)):
+        dirnames[:] = sorted(d for d in dirnames if not _ignored(d, patterns) and not _ignored(d, skipped))
+        for name in sorted(filenames):
+            path = Path(directory) / name
+            if not (_ignored(name, patterns) or _ignored(name, skipped) or path.is_symlink()):
+                found.append(path)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(folder: Path, signature: tuple[tuple[str, int, int], ...]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, size, _ in signature:
+        path = Path(name)
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with open(path, "rb") as handle:
+            if size <= WHOLE_FILE_LIMIT:
+                digest.update(handle.read())
+            else:
+                digest.update(str(size).encode() + handle.read(1 << 20))
+                handle.seek(-(1 << 20), os.SEEK_END)
+                digest.update(handle.read())
+    return digest.hexdigest()[:12]

@@ -130,7 +130,7 @@ def test_invalid_manifests_are_refused(breakage, message):
 def test_committed_rendered_manifests_are_current():
     """`make manifests` output in the repo matches what the code renders now."""
     rendered = ROOT / "manifests" / "rendered"
-    for spec_name in ("mnist-cnn", "mnist-mlp"):
+    for spec_name in ("mnist-cnn", "mnist-mlp", "mnist-cnn-oip"):
         expected = manifests.to_yaml(manifests.seldon_deployment(load_spec(ROOT / "demo_mnist" / f"{spec_name}.yaml")))
         assert (rendered / f"{spec_name}.yaml").read_text() == expected
     for path in rendered.glob("*.yaml"):
@@ -147,3 +147,19 @@ def test_core_objects_validate_with_kubernetes_validate():
     broken = dict(documents[1], rules=[{"apiGroups": [""], "resources": "pods", "verbs": ["get"]}])
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, "1.28.0", strict=True)
+
+
+def test_revision_follows_the_models_code_and_files_but_not_its_tests(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "seldon-model.yaml").write_text("name: m\nversion: v1\nwrapper: Model.Model\nimage: example.org/m:1\n")
+    (folder / "Model.py").write_text("class Model:\n    factor = 1\n")
+    first = manifests.revision_of(load_spec(folder))
+    (folder / "test_Model.py").write_text("def test(): pass\n")
+    assert manifests.revision_of(load_spec(folder)) == first  # tests are not what is served
+    (folder / "Model.py").write_text("class Model:\n    factor = 2\n")
+    second = manifests.revision_of(load_spec(folder))
+    assert second != first  # a code change is a new revision, same name
+    (folder / "weights.bin").write_bytes(b"\x00" * 10)
+    assert manifests.revision_of(load_spec(folder)) not in (first, second)
+    assert manifests.name_of(load_spec(folder)) == manifests.seldon_deployment(load_spec(folder))["metadata"]["name"]
