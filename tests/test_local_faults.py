@@ -186,3 +186,18 @@ def _model_group_leaders(gateway: GatewayProcess):
         for child in psutil.Process(gateway.process.pid).children()
         if child.status() != psutil.STATUS_ZOMBIE and os.getpgid(child.pid) == child.pid
     ]
+
+
+def test_the_model_alias_follows_the_newest_available_version(gateway, tmp_path):
+    from urllib.parse import quote
+
+    alias = f"{gateway.url}/model/testing/{quote('Echo Model (tests)')}/api/v1.0/predictions"
+    assert gateway.cli("deploy", str(ECHO)).returncode == 0
+    first = gateway.deployments()[0]
+    assert echo(alias) == 10.0
+    result = gateway.cli("deploy", str(echo_variant(tmp_path / "v2", 3.0, version="v2")), "--keep")
+    assert result.returncode == 0, result.stderr
+    assert echo(alias) == 3.0  # the alias moved to the new version
+    assert echo(first["url"]) == 10.0  # the hashed URL of v1 still reaches v1
+    missing = requests.post(f"{gateway.url}/model/testing/nope/api/v1.0/predictions", json={}, timeout=5)
+    assert missing.status_code == 404 and "Echo Model (tests)" in missing.json()["models"]

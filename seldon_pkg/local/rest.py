@@ -9,6 +9,9 @@ Two URL schemes, both as on a cluster:
   ``v2/models/<model>/infer`` (the executor sends it to the graph whatever ``<model>`` says,
   and so do we), ``v2/models/infer`` (its non-standard extension), ``v2/models/<model>/ready``,
   ``v2/models/<model>`` (metadata) and ``v2/health/*``.
+* ``/model/<namespace>/<model name>/<path>``: an alias that follows the newest Available
+  version of a model (the URL-encoded model name of the spec), for clients that should not
+  track the hashed deployment name; the hashed URLs stay.
 * the standard OIP root, with the **deployment name as the model name**: ``/v2/health/live``,
   ``/v2/health/ready``, ``/v2``, ``/v2/models/<name>[/versions/<v>][/ready|/infer]`` and
   ``POST /v2/repository/index``, so an unmodified OIP client (``tritonclient``, KServe's) works
@@ -142,10 +145,33 @@ def make_app(gateway: Gateway) -> web.Application:
 
     async def seldon_route(request: web.Request) -> web.StreamResponse:
         namespace, name, tail = request.match_info["namespace"], request.match_info["name"], request.match_info["tail"]
-        is_oip_path = tail.split("/", 1)[0] == "v2"
-        found = lookup(namespace, name, oip_error if is_oip_path else error)
+        found = lookup(namespace, name, oip_error if tail.split("/", 1)[0] == "v2" else error)
         if isinstance(found, web.Response):
             return found
+        return await serve(request, found, tail)
+
+    async def alias_route(request: web.Request) -> web.StreamResponse:
+        """``/model/<namespace>/<model name>/<path>``: the newest Available version of that model,
+        so clients need not follow the hashed deployment name from version to version."""
+        namespace, model, tail = (
+            request.match_info["namespace"],
+            request.match_info["model"],
+            request.match_info["tail"],
+        )
+        fail = oip_error if tail.split("/", 1)[0] == "v2" else error
+        ready = [
+            d
+            for (ns, _), d in gateway.deployments.items()
+            if ns == namespace and d.record.model == model and d.process.state is State.AVAILABLE
+        ]
+        if not ready:
+            known = sorted({d.record.model for (ns, _), d in gateway.deployments.items() if ns == namespace})
+            return fail(404, f"no Available version of model {model!r} in {namespace}", models=known)
+        return await serve(request, max(ready, key=lambda d: d.record.created_at), tail)
+
+    async def serve(request: web.Request, found: Deployment, tail: str) -> web.StreamResponse:
+        """``tail`` of a Seldon URL, in the deployment's own protocol (400 naming it otherwise)."""
+        namespace, name = found.record.namespace, found.record.name
         if found.process.spec.protocol == "v2":
             path = executor_path(tail, name)
             if path is None:
@@ -155,7 +181,7 @@ def make_app(gateway: Gateway) -> web.Application:
                     f"use /seldon/{namespace}/{name}/v2/models/{name}/infer",
                 )
             return await forward_oip(request, found, path)
-        if is_oip_path:
+        if tail.split("/", 1)[0] == "v2":
             return error(
                 400,
                 f"{namespace}/{name} speaks the Seldon protocol (protocol: seldon); "
@@ -224,6 +250,7 @@ def make_app(gateway: Gateway) -> web.Application:
         return web.json_response({"status": "ok", "deployments": len(gateway.deployments)})
 
     app.router.add_route("*", "/seldon/{namespace}/{name}/{tail:.*}", seldon_route)
+    app.router.add_route("*", "/model/{namespace}/{model}/{tail:.*}", alias_route)
     app.router.add_get("/v2/health/live", oip_live)
     app.router.add_get("/v2/health/ready", oip_ready)
     app.router.add_get("/v2", oip_server_metadata)
