@@ -64,6 +64,15 @@ def test_init_scaffolds_a_model_that_passes_its_own_test(tmp_path):
     )
     assert test.returncode == 0, test.stdout + test.stderr
     assert "2 passed" in test.stdout
+    assert "tensorflow" not in (test.stdout + test.stderr).lower()  # the generated test stays TF-free
+    quick = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import FraudDetector"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}"},
+    )
+    assert quick.returncode == 0 and "seldon_core" not in quick.stderr  # seldon-core (and TensorFlow) not imported
     rendered = run("render", str(folder))
     assert rendered.returncode == 0, rendered.stderr
     assert yaml.safe_load(rendered.stdout)["spec"]["predictors"][0]["graph"]["parameters"][0]["name"] == "scale"
