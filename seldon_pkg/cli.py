@@ -59,6 +59,14 @@ def checked_spec(path: Path):
     return spec
 
 
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SELDON_PKG_STATE_DIR",
+    help="Local runtime state folder (default $SELDON_PKG_STATE_DIR or ~/.seldon-pkg).",
+)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seldon-pkg")
 def main() -> None:
@@ -165,14 +173,24 @@ def init(name: str, directory: Path | None) -> None:
         click.echo(f"created {path}")
 
 
+@main.command(name="test")
+@click.argument("spec", type=click.Path(exists=True, path_type=Path))
+@state_dir_option
+def test_model(spec: Path, state_dir: Path | None) -> None:
+    """Run a model's own tests in the environment it will be served in (not the development venv)."""
+    from seldon_pkg.local.state import StateDir
+    from seldon_pkg.model_tests import run_tests
+
+    state = StateDir.open(state_dir)
+    run = run_tests(checked_spec(spec), state.envs, state.lib, progress=lambda line: click.echo(f"  {line}", err=True))
+    click.echo(run.output.rstrip())
+    if run.hint:
+        click.echo(f"hint: {run.hint}", err=True)
+    sys.exit(run.returncode)
+
+
 # ---- deployments, on any target -------------------------------------------------------------
 
-state_dir_option = click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="SELDON_PKG_STATE_DIR",
-    help="Local runtime state folder (default $SELDON_PKG_STATE_DIR or ~/.seldon-pkg).",
-)
 target_option = click.option(
     "--target",
     type=click.Choice(["local", "k8s"]),

@@ -101,3 +101,35 @@ def test_spec_mistakes_are_refused_before_anything_starts(tmp_path, spec, field,
         result = subprocess.run([CLI, *command], capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, result.stderr
         assert f"field '{field}'" in result.stderr and hint in result.stderr and "Traceback" not in result.stderr
+
+
+def test_seldon_pkg_test_runs_the_generated_test_where_the_model_will_run(tmp_path):
+    """The development venv has matplotlib; the model's environment does not: the model's own
+    test passes in the first and fails in the second, with the fix named."""
+    folder = tmp_path / "plotter"
+    assert subprocess.run([CLI, "init", "plotter", "--dir", str(folder)], capture_output=True).returncode == 0
+    module = folder / "Plotter.py"
+    module.write_text(module.read_text() + "\nimport matplotlib  # noqa: E402  (only in the development venv)\n")
+    env = {"SELDON_PKG_ENVS_DIR": str(tmp_path / "envs")}
+    import os
+
+    result = subprocess.run(
+        [CLI, "test", str(folder), "--state-dir", str(tmp_path / "state")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **env},
+    )
+    assert result.returncode != 0
+    assert "No module named 'matplotlib'" in result.stdout
+    assert "hint: the model's environment has no matplotlib: add the package(s)" in result.stderr
+    (folder / "requirements.txt").write_text("matplotlib\n")
+    fixed = subprocess.run(
+        [CLI, "test", str(folder), "--state-dir", str(tmp_path / "state")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **env},
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "2 passed" in fixed.stdout
