@@ -21,7 +21,7 @@ serves it. Mapping:
 * metadata (``GET /v2/models/<name>``): the class's ``oip_inputs`` / ``oip_outputs``, so a client
   can build a request from the metadata alone;
 * errors: bad input 400, not loaded 503, a crash in the model 500 (never retried), all as
-  MLServer's JSON ``{"error": ...}``; per-request custom metrics go to MLServer's metrics API.
+  MLServer's JSON ``{"error": ...}``; per-request custom metrics reach MLServer's ``/metrics``.
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ NUMPY_DATATYPES = {
     "FP64": np.float64,
 }
 OIP_DATATYPES = {np.dtype(v).name: k for k, v in NUMPY_DATATYPES.items()}
+HISTOGRAMS: dict[str, Any] = {}
+"""Custom metrics by name (prometheus_client refuses to register a name twice in a process)."""
 
 
 def load_class(wrapper: str) -> type[SeldonModel]:
@@ -119,7 +121,6 @@ class SeldonModelRuntime(MLModel):
         self.model.load()
         self.inputs = [MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape)) for t in cls.oip_inputs]
         self.outputs = [MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape)) for t in cls.oip_outputs]
-        self._registered: set[str] = set()
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
@@ -146,12 +147,18 @@ class SeldonModelRuntime(MLModel):
         )
 
     def _log_metrics(self, metrics: list[dict[str, Any]]) -> None:
-        """Per-request metrics through MLServer's custom metrics API (``mlserver.log``)."""
-        import mlserver
+        """Per-request metrics as Prometheus histograms labelled like MLServer's own.
 
-        values = {m["key"]: float(m["value"]) for m in metrics if m.get("key", "").isidentifier()}
-        for key in values.keys() - self._registered:
-            mlserver.register(key, f"seldon-pkg metric {key}")
-            self._registered.add(key)
-        if values:
-            mlserver.log(**values)
+        They go to prometheus_client's default registry: that is what MLServer 1.7.1 serves at
+        ``/metrics`` when inference runs in the server process (``parallel_workers: 0``, our
+        setting), whereas ``mlserver.log`` writes to MLServer's separate registry, which that
+        endpoint then does not show (found by tests/test_oip.py)."""
+        from prometheus_client import Histogram
+
+        for item in metrics:
+            key = item.get("key", "")
+            if not key.isidentifier():
+                continue
+            if key not in HISTOGRAMS:  # one per process: a model loaded again reuses it
+                HISTOGRAMS[key] = Histogram(key, f"seldon-pkg metric {key}", ["model_name", "model_version"])
+            HISTOGRAMS[key].labels(self.name, self.version or "").observe(float(item["value"]))

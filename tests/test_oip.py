@@ -333,3 +333,14 @@ def test_grpc_calls_in_the_other_protocol_name_the_models_protocol(gateway):
         assert "Seldon protocol (protocol: seldon)" in refused.value.details()
         live = channel.unary_unary("/inference.GRPCInferenceService/ServerLive")(b"", timeout=10)
         assert live == b"\x08\x01"  # ServerLiveResponse{live: true}
+
+
+def test_custom_metrics_reach_mlservers_metrics_endpoint(gateway):
+    row = models(gateway)["mnist-cnn-oip"]
+    images, _ = held_out()
+    body = {
+        "inputs": [{"name": "digits", "datatype": "FP32", "shape": [2, 784], "data": images[:2].reshape(-1).tolist()}]
+    }
+    assert requests.post(row["url"], json=body, timeout=30).status_code == 200
+    metrics = requests.get(f"http://127.0.0.1:{row['ports']['metrics']}/metrics", timeout=10).text
+    assert "mnist_digits_total" in metrics and "seldon_pkg_infer_ms" in metrics  # the wrapper's own, via mlserver.log
