@@ -29,8 +29,8 @@ def test_port_taken_between_choice_and_bind_is_retried(tmp_path):
         original = gateway._new_process
         chosen: list[int] = []
 
-        async def first_on_a_taken_port(name, spec):
-            process = await original(name, spec)
+        async def first_on_a_taken_port(name, spec, progress):
+            process = await original(name, spec, progress)
             if not chosen:
                 process.ports = Ports(taken, process.ports.grpc, process.ports.metrics)
             chosen.append(process.ports.http)
