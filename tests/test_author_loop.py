@@ -8,6 +8,7 @@ class or parameter) are refused before anything starts, with a "did you mean".
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -110,26 +111,21 @@ def test_seldon_pkg_test_runs_the_generated_test_where_the_model_will_run(tmp_pa
     assert subprocess.run([CLI, "init", "plotter", "--dir", str(folder)], capture_output=True).returncode == 0
     module = folder / "Plotter.py"
     module.write_text(module.read_text() + "\nimport matplotlib  # noqa: E402  (only in the development venv)\n")
-    env = {"SELDON_PKG_ENVS_DIR": str(tmp_path / "envs")}
-    import os
 
-    result = subprocess.run(
-        [CLI, "test", str(folder), "--state-dir", str(tmp_path / "state")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, **env},
-    )
+    def seldon_pkg_test() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [CLI, "test", str(folder), "--state-dir", str(tmp_path / "state")],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={**os.environ, "SELDON_PKG_ENVS_DIR": str(tmp_path / "envs")},
+        )
+
+    result = seldon_pkg_test()
     assert result.returncode != 0
     assert "No module named 'matplotlib'" in result.stdout
     assert "hint: the model's environment has no matplotlib: add the package(s)" in result.stderr
     (folder / "requirements.txt").write_text("matplotlib\n")
-    fixed = subprocess.run(
-        [CLI, "test", str(folder), "--state-dir", str(tmp_path / "state")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, **env},
-    )
+    fixed = seldon_pkg_test()
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "2 passed" in fixed.stdout
