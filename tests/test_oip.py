@@ -344,3 +344,25 @@ def test_custom_metrics_reach_mlservers_metrics_endpoint(gateway):
     assert requests.post(row["url"], json=body, timeout=30).status_code == 200
     metrics = requests.get(f"http://127.0.0.1:{row['ports']['metrics']}/metrics", timeout=10).text
     assert "mnist_digits_total" in metrics and "seldon_pkg_infer_ms" in metrics  # the wrapper's own, via mlserver.log
+
+
+def test_a_spec_cannot_rebind_mlserver_off_loopback(gateway, tmp_path):
+    """MLSERVER_* in a spec's env are MLServer settings too; the host and ports the gateway
+    writes to settings.json still win (MLServer reads init values before the environment)."""
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    text = OIP_CNN.read_text().replace("name: mnist-cnn-oip", "name: hostile-oip")
+    text = text.replace("models/mnist-cnn.onnx", str(ROOT / "demo_mnist" / "models" / "mnist-cnn.onnx"))
+    (folder / "seldon-model.yaml").write_text(text + "env: {MLSERVER_HOST: 0.0.0.0, MLSERVER_HTTP_PORT: '1'}\n")
+    result = gateway.cli("deploy", str(folder), "--keep")
+    try:
+        assert result.returncode == 0, result.stderr
+        row = models(gateway)["hostile-oip"]
+        members = group_members(row["pid"])
+        listening = {
+            (c.laddr.ip, c.laddr.port) for m in members for c in m.net_connections(kind="inet") if c.status == "LISTEN"
+        }
+        assert {ip for ip, _ in listening} <= {"127.0.0.1", "::ffff:127.0.0.1"}, listening
+        assert row["ports"]["http"] in {port for _, port in listening}
+    finally:
+        gateway.cli("delete", "hostile-oip")

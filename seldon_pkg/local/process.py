@@ -102,14 +102,10 @@ class ModelProcess:
         python_path = [str(self.spec.source_dir)]
         if self.environment.isolated:
             python_path.append(str(self.wrappers_lib))
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("PYTHON", "VIRTUAL_ENV", "GUNICORN_", "GRPC_", "PREDICTIVE_UNIT"))
-        }
-        env.update(self.spec.env)
-        if self.spec.protocol == "v2":  # MLServer reads its settings files; MLSERVER_* would override them
-            env = {k: v for k, v in env.items() if not k.startswith("MLSERVER_")}
+        inherited = ("PYTHON", "VIRTUAL_ENV", "GUNICORN_", "GRPC_", "PREDICTIVE_UNIT", "MLSERVER_")
+        env = {key: value for key, value in os.environ.items() if not key.startswith(inherited)}
+        env.update(self.spec.env)  # the spec's own MLSERVER_* settings apply; settings.json's host and ports win
+        if self.spec.protocol == "v2":
             env.update(
                 {
                     "PYTHONPATH": os.pathsep.join(python_path),
