@@ -51,3 +51,17 @@ def test_port_taken_between_choice_and_bind_is_retried(tmp_path):
     assert chosen[0] == taken and len(chosen) == 2
     assert serving_port == chosen[1] != taken
     assert state == "Available"
+
+
+def test_every_servers_port_taken_message_is_recognised():
+    """gunicorn, gRPC and uvicorn (MLServer) say it differently; missing one meant no retry
+    (found by CI: an OIP model restored onto a port taken meanwhile stayed Failed)."""
+    from seldon_pkg.local.process import PORT_TAKEN
+
+    for line in (
+        "[ERROR] Connection in use: ('127.0.0.1', 9000)",
+        "OSError: [Errno 98] Address already in use",
+        "ERROR:    [Errno 98] error while attempting to bind on address ('127.0.0.1', 37581): address already in use",
+    ):
+        assert PORT_TAKEN.search(line), line
+    assert not PORT_TAKEN.search("ValueError: weights file 'w.npz' not found")

@@ -99,7 +99,15 @@ class Gateway:
             await self._session_or_none.close()
 
     async def _restore(self, record: Record) -> None:
-        await self._start_with_retry(record, record.spec(), publish=True)
+        """Start a registered model again; if it fails, keep retrying with backoff like a crash
+        (it stays published, answering 503), rather than leaving it Failed until a redeploy."""
+        try:
+            await self._start_with_retry(record, record.spec(), publish=True)
+        except DeployError as error:
+            deployment = self.deployments.get(record.key)
+            if deployment is not None:
+                deployment.process.schedule_restart(self._session, self.ready_timeout, str(error))
+            raise
 
     async def _supervise(self) -> None:
         while True:

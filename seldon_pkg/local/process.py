@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -53,13 +54,19 @@ class State(str, Enum):
     STOPPED = "Stopped"
 
 
-class StartError(Exception):
-    """The model process exited or never became ready; carries the tail of its log."""
+PORT_TAKEN = re.compile(r"address already in use|connection in use|errno 98", re.IGNORECASE)
+"""How gunicorn, gRPC and uvicorn (MLServer) say that a port was taken before they bound it."""
 
-    @property
-    def port_taken(self) -> bool:
-        """The free ports we picked were taken by someone else before the model bound them."""
-        return any(sign in str(self) for sign in ("Address already in use", "Connection in use"))
+
+class StartError(Exception):
+    """The model process exited or never became ready; the message leads with the cause.
+
+    ``port_taken``: the free ports we picked were taken by someone else before the model bound
+    them (decided from the whole log of that start, not only the lines the message shows)."""
+
+    def __init__(self, message: str, port_taken: bool = False) -> None:
+        super().__init__(message)
+        self.port_taken = port_taken
 
 
 @dataclass(frozen=True)
@@ -194,11 +201,17 @@ class ModelProcess:
         assert self.popen is not None, "spawn() first"
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
-                raise StartError(self.failure_report(f"exited with code {self.popen.returncode}"))
+                raise StartError(
+                    self.failure_report(f"exited with code {self.popen.returncode}"),
+                    port_taken=bool(PORT_TAKEN.search(self.current_log())),
+                )
             if await self._http_ready(session) and _port_open(self.ports.grpc):
                 return
             await asyncio.sleep(0.1)
-        raise StartError(self.failure_report(f"not ready after {timeout:.0f} s"))
+        raise StartError(
+            self.failure_report(f"not ready after {timeout:.0f} s"),
+            port_taken=bool(PORT_TAKEN.search(self.current_log())),
+        )
 
     async def _http_ready(self, session: aiohttp.ClientSession) -> bool:
         try:
@@ -280,6 +293,9 @@ class ModelProcess:
         await loop.run_in_executor(None, self.kill_group, 2.0)
         await asyncio.sleep(delay)
         self.restarts += 1
+        if self.spec.protocol == "v2":
+            shutil.rmtree(self.mlserver_folder, ignore_errors=True)
+        self.ports = Ports.free()  # the old ones may have been taken meanwhile (or were the cause)
         try:
             await self.start(session, timeout)
         except StartError as error:
