@@ -217,9 +217,7 @@ class Gateway:
             loop.call_soon_threadsafe(progress, line)
 
         environment = await loop.run_in_executor(None, ensure_environment, spec, self.state.envs, report)
-        return ModelProcess(
-            name, spec, environment, self.state.logs / f"{spec.namespace}.{name}.log", self.wrappers_lib
-        )
+        return ModelProcess(name, spec, environment, self.state.log_file(spec.namespace, name), self.wrappers_lib)
 
     async def _start_with_retry(
         self, record: Record, spec: ModelSpec, *, publish: bool, progress: Progress = _quiet

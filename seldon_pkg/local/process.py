@@ -58,6 +58,15 @@ PORT_TAKEN = re.compile(r"address already in use|connection in use|errno 98", re
 """How gunicorn, gRPC and uvicorn (MLServer) say that a port was taken before they bound it."""
 
 
+RUN_HEADER = "\n==== "
+"""Each start of a model appends a line beginning with this to its log."""
+
+
+def current_run(log_text: str) -> str:
+    """The part of a model's log written by its latest start."""
+    return log_text.rsplit(RUN_HEADER, 1)[-1]
+
+
 class StartError(Exception):
     """The model process exited or never became ready; the message leads with the cause.
 
@@ -170,7 +179,7 @@ class ModelProcess:
         """Start the process group (called on the event-loop thread)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name} on {self.ports}\n".encode())
+        log.write(f"{RUN_HEADER}{time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name} on {self.ports}\n".encode())
         log.flush()
         self.popen = subprocess.Popen(
             self.command(),
@@ -228,7 +237,7 @@ class ModelProcess:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
-        return text.rsplit("\n==== ", 1)[-1]
+        return current_run(text)
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of this model's log: where start-up errors (tracebacks) are."""

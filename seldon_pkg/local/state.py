@@ -48,6 +48,10 @@ class StateDir:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    def log_file(self, namespace: str, name: str) -> Path:
+        """One model's log; it outlives the deployment, so a failed deploy can still be read."""
+        return self.logs / f"{namespace}.{name}.log"
+
     @property
     def envs(self) -> Path:
         shared = os.environ.get(ENVS_VAR)

@@ -9,6 +9,7 @@ from typing import Any
 
 from seldon_pkg.errors import Invalid, NotFound
 from seldon_pkg.local.client import LocalClient
+from seldon_pkg.local.process import current_run
 from seldon_pkg.local.state import StateDir
 from seldon_pkg.spec import SPEC_FILENAME, ModelSpec
 from seldon_pkg.startup_errors import cause
@@ -96,8 +97,11 @@ class LocalTarget:
     def logs(
         self, name: str, namespace: str | None = None, tail: int | None = None, follow: bool = False
     ) -> Iterator[str]:
-        log = Path(self.describe(name, namespace)["log"])
-        with open(log, errors="replace") as handle:
+        try:  # a deployed model's namespace is known; a failed deploy's log is found by name
+            namespace = self.get(name, namespace).namespace
+        except NotFound:
+            pass
+        with open(self._log_of(name, namespace), errors="replace") as handle:
             lines = handle.read().splitlines()
             yield from lines[-tail:] if tail else lines
             while follow:
@@ -109,7 +113,11 @@ class LocalTarget:
 
     def _log_of(self, name: str, namespace: str | None) -> Path:
         """The log a model left in the state folder, deployed or not (a failed deploy keeps it)."""
-        logs = sorted(self._state.logs.glob(f"{namespace or '*'}.{name}.log"))
+        if namespace is not None:
+            logs = [self._state.log_file(namespace, name)]
+            logs = [log for log in logs if log.exists()]
+        else:
+            logs = sorted(self._state.logs.glob(f"*.{name}.log"))
         if len(logs) != 1:
             raise NotFound(f"no local deployment named {name!r} and no log of one in {self._state.logs}")
         return logs[0]
@@ -136,5 +144,5 @@ def _model_error(log: Path, model_folder: str | None) -> str | None:
     """The model's own error in the last run recorded in ``log`` (startup_errors.cause)."""
     if not log.exists():
         return None
-    problem = cause(log.read_text(errors="replace").rsplit("\n==== ", 1)[-1], model_folder)
+    problem = cause(current_run(log.read_text(errors="replace")), model_folder)
     return str(problem) if problem else None
