@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seldon_pkg.bench.soak_report import soak_lines
+
 
 def _find(rows: list[dict], label: str, concurrency: int = 1) -> dict:
     for row in rows:
@@ -190,6 +192,7 @@ def write_markdown(results: dict, path: Path) -> None:
         "",
         "Model B actions during the run: " + "; ".join(iso["churn"]),
         "",
+        *soak_lines(results, per_process=True),
     ]
     path.write_text("\n".join(lines))
 
@@ -286,7 +289,9 @@ def readme_section(results: dict) -> str:
         many = next((r for r in rows if r["label"] == label and r["concurrency"] == 16), None)
         if one and many:
             lines.append(f"| {label} | {one['p50_ms']:.2f} | {one['p99_ms']:.2f} | {many['rps']:.0f} |")
-    lines += ["", "![benchmark chart](bench/chart.png)", "", README_END]
+    soak = soak_lines(results, per_process=False)
+    soak = ["#" + line if line.startswith("## ") else line for line in soak]
+    lines += ["", *soak, "![benchmark chart](bench/chart.png)", "", README_END]
     return "\n".join(lines)
 
 

@@ -61,7 +61,13 @@ def one_digit() -> tuple[bytes, bytes, np.ndarray]:
 
 
 def write_spec(
-    folder: Path, name: str, model_file: str, runtime: str, workers: int | None = None, protocol: str = "seldon"
+    folder: Path,
+    name: str,
+    model_file: str,
+    runtime: str,
+    workers: int | None = None,
+    protocol: str = "seldon",
+    env: dict[str, str] | None = None,
 ) -> Path:
     """A bench model's spec. OIP specs turn centring off: the MLServer peer does not centre, and
     compared paths must do equal work."""
@@ -70,10 +76,11 @@ def write_spec(
     if not target.exists():
         shutil.copy(MODELS / model_file, target)
     centre = ", centre: false" if protocol == "v2" else ""
+    env = {**(env or {}), **({"GUNICORN_WORKERS": str(workers)} if workers else {})}
     (folder / "seldon-model.yaml").write_text(
         f"name: {name}\nversion: v1\nwrapper: model_wrappers.mnist.MnistClassifier\nruntime: {runtime}\n"
         f"protocol: {protocol}\nparameters: {{model_uri: {Path(model_file).name}{centre}}}\n"
-        + (f"env: {{GUNICORN_WORKERS: '{workers}'}}\n" if workers else "")
+        + (f"env: {json.dumps(env)}\n" if env else "")
     )
     return folder
 

@@ -18,9 +18,11 @@ import os
 import socket
 import sys
 
-try:  # run by file path in the model's environment: the sibling module is importable as is
+try:  # run by file path in the model's environment: the sibling modules are importable as is
+    from memory_trace import trace_if_asked
     from orphan_watch import stop_group_when_orphaned
 except ImportError:  # imported as part of seldon_pkg (tests, tools)
+    from seldon_pkg.local.memory_trace import trace_if_asked
     from seldon_pkg.local.orphan_watch import stop_group_when_orphaned
 
 HOST = os.environ.get("SELDON_PKG_BIND_HOST", "127.0.0.1")
@@ -132,6 +134,7 @@ def fewer_processes() -> None:
 
 
 def main() -> None:
+    trace_if_asked()
     stop_group_when_orphaned()
     patch_seldon()
     skip_empty_metric_updates()

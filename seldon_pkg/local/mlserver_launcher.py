@@ -12,12 +12,15 @@ from __future__ import annotations
 import sys
 
 try:
+    from memory_trace import trace_if_asked
     from orphan_watch import stop_group_when_orphaned
 except ImportError:
+    from seldon_pkg.local.memory_trace import trace_if_asked
     from seldon_pkg.local.orphan_watch import stop_group_when_orphaned
 
 
 def main() -> None:
+    trace_if_asked()
     stop_group_when_orphaned()
     from mlserver.cli.main import main as mlserver_main
 
