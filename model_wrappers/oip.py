@@ -63,6 +63,24 @@ METRICS: dict[str, Any] = {}
 """Custom metrics by name, one per process (a model loaded again reuses them)."""
 
 
+def _inherited_annotations(cls: type) -> dict:
+    found: dict = {}
+    for klass in reversed(cls.__mro__):
+        found.update(getattr(klass, "__annotations__", {}))
+    return found
+
+
+def get_model_uri_folder(settings: Any) -> str:
+    """``parameters.uri`` resolved against the folder of the model-settings.json it came from."""
+    from pathlib import Path
+
+    uri = Path(settings.parameters.uri)
+    source = getattr(settings, "_source", None)
+    if not uri.is_absolute() and source:
+        uri = Path(source).parent / uri
+    return str(uri.resolve())
+
+
 def load_class(wrapper: str) -> type[SeldonModel]:
     module_name, _, class_name = wrapper.rpartition(".")
     module = importlib.import_module(module_name)
@@ -111,13 +129,23 @@ def output_tensor(name: str, array: np.ndarray) -> ResponseOutput:
 class SeldonModelRuntime(MLModel):
     """The MLServer face of a ``SeldonModel`` (see the module docstring)."""
 
+    def _parameters(self, cls: type, extra: dict) -> dict:
+        """The wrapper's parameters; when model-settings.json names a ``uri`` (a Seldon Core 2
+        artifact: ``"."``, the folder it was downloaded into), a class with ``model_dir`` gets
+        that folder, so relative model files resolve there."""
+        parameters = dict(extra.get("parameters") or {})
+        uri = self.settings.parameters.uri if self.settings.parameters else None
+        if uri and "model_dir" in _inherited_annotations(cls):
+            parameters.setdefault("model_dir", get_model_uri_folder(self.settings))
+        return parameters
+
     async def load(self) -> bool:
         extra = (self.settings.parameters.extra if self.settings.parameters else None) or {}
         wrapper = extra.get("wrapper")
         if not wrapper:
             raise MLServerError("model-settings parameters.extra.wrapper (Module.Class) is required", 500)
         cls = load_class(wrapper)
-        self.model = cls(**(extra.get("parameters") or {}))
+        self.model = cls(**self._parameters(cls, extra))
         self.model.load()
         self._metric_children: dict[str, Any] = {}
         self.inputs = [MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape)) for t in cls.oip_inputs]

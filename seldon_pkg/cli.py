@@ -67,6 +67,14 @@ state_dir_option = click.option(
 )
 
 
+platform_option = click.option(
+    "--platform",
+    type=click.Choice(["seldon", "kserve", "seldon-v2"]),
+    default=None,
+    help="Platform to render/deploy for (default: the spec's `platform`, else seldon).",
+)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seldon-pkg")
 def main() -> None:
@@ -89,16 +97,21 @@ def main() -> None:
     help="With --canary: percent of traffic kept on SPEC; the canary gets the rest.",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout.")
-def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None) -> None:
-    """Print the validated SeldonDeployment manifest for SPEC."""
-    from seldon_pkg import manifests, schema
+@platform_option
+def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None, platform: str | None) -> None:
+    """Print the validated manifest for SPEC on its platform: a SeldonDeployment (seldon), an
+    InferenceService (kserve) or a Seldon Core 2 Model (seldon-v2)."""
+    from seldon_pkg import manifests, platforms
+    from seldon_pkg.spec import on_platform
 
-    stable = checked_spec(spec)
+    stable = on_platform(checked_spec(spec), platform)
     if canary_spec is None:
-        manifest = manifests.seldon_deployment(stable)
+        manifest = platforms.render(stable)
+    elif stable.platform != "seldon":
+        raise Invalid(f"--canary renders a SeldonDeployment with two predictors; platform {stable.platform} has none")
     else:
         manifest = manifests.canary_deployment(stable, checked_spec(canary_spec), 100 - traffic)
-    schema.validate(manifest)
+    platforms.validate(manifest)
     text = manifests.to_yaml(manifest)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -113,17 +126,33 @@ def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    required=True,
     help="Folder for the build context (replaced).",
+)
+@click.option(
+    "--artifact",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Instead: write the model folder Seldon Core 2 loads from storage (replaced); upload it and "
+    "point the spec's storage_uri at it.",
 )
 @click.option("--image", help="Image tag (default: the spec's image).")
 @click.option("--skip-audit", is_flag=True, help="Do not resolve the requirements against the advisory table.")
-def build(spec: Path, out: Path, image: str | None, skip_audit: bool) -> None:
-    """Write a Docker build context for SPEC; build it when a Docker engine answers."""
-    from seldon_pkg.packaging import docker_available, write_context
+def build(spec: Path, out: Path | None, artifact: Path | None, image: str | None, skip_audit: bool) -> None:
+    """Write a Docker build context for SPEC (and build it when a Docker engine answers), or
+    with --artifact the model folder for storage."""
+    from seldon_pkg.packaging import docker_available, write_artifact, write_context
     from seldon_pkg.sinks import shell_command
 
+    if (out is None) == (artifact is None):
+        raise click.UsageError("give exactly one of --out (image build context) or --artifact (model folder)")
     model = checked_spec(spec)
+    if artifact is not None:
+        folder = write_artifact(model, artifact)
+        click.echo(f"model folder: {folder}")
+        click.echo("next steps:")
+        click.echo(f"  - upload it, e.g.: aws s3 cp --recursive {shell_command([str(folder)])} s3://BUCKET/PATH")
+        click.echo("  - set storage_uri: s3://BUCKET/PATH in the spec, then render --platform seldon-v2")
+        return
+    assert out is not None
     context = write_context(model, out, image)
     click.echo(f"build context: {context.directory}")
     click.echo("requirements: " + ", ".join(context.requirements))
@@ -213,6 +242,7 @@ reference_options = [
     target_option,
     state_dir_option,
     context_option,
+    platform_option,
 ]
 
 
@@ -225,7 +255,7 @@ def _with(options):
     return decorate
 
 
-def _target(target: str, state_dir: Path | None, context: str | None):
+def _target(target: str, state_dir: Path | None, context: str | None, platform: str | None = None):
     import time
 
     from seldon_pkg.targets import open_target
@@ -235,14 +265,14 @@ def _target(target: str, state_dir: Path | None, context: str | None):
     def progress(line: str) -> None:  # step lines with elapsed time, on stderr (stdout stays parseable)
         click.echo(f"  [{time.monotonic() - started:5.1f} s] {line}", err=True)
 
-    return open_target(target, state_dir=state_dir, context=context, progress=progress)
+    return open_target(target, state_dir=state_dir, context=context, progress=progress, platform=platform or "seldon")
 
 
 def _referenced(reference: dict[str, Any]):
     """(target, deployment name, namespace) from the reference options every such verb takes."""
     from seldon_pkg.targets.references import resolve
 
-    chosen = _target(reference["target"], reference["state_dir"], reference["context"])
+    chosen = _target(reference["target"], reference["state_dir"], reference["context"], reference["platform"])
     name, namespace = resolve(
         chosen,
         reference["reference"],
@@ -291,6 +321,7 @@ def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
 @click.option("--canary", type=click.IntRange(1, 99), help="k8s: send N% of the current version's traffic to this one.")
 @click.option("--force", is_flag=True, help="k8s: update a same-named SeldonDeployment that is not this model's.")
 @click.option("--timeout", default=300.0, show_default=True, help="k8s: seconds to wait for Available.")
+@platform_option
 def deploy(
     spec: Path,
     target: str,
@@ -300,12 +331,19 @@ def deploy(
     canary: int | None,
     force: bool,
     timeout: float,
+    platform: str | None,
 ) -> None:
-    """Deploy SPEC and wait until it answers; print its name and prediction URL."""
+    """Deploy SPEC and wait until it answers; print its name and prediction URL.
+
+    On the cluster the platform (spec's `platform`, or --platform) decides what is applied:
+    a SeldonDeployment or a KServe InferenceService. The local runtime serves every spec the
+    same way, whatever its platform."""
+    from seldon_pkg.spec import on_platform
     from seldon_pkg.targets import DeployPolicy
 
-    outcome = _target(target, state_dir, context).deploy(
-        checked_spec(spec), DeployPolicy(mode=policy, canary=canary, force=force, timeout=timeout)
+    model = on_platform(checked_spec(spec), platform)
+    outcome = _target(target, state_dir, context, model.platform).deploy(
+        model, DeployPolicy(mode=policy, canary=canary, force=force, timeout=timeout)
     )
     info = outcome.info
     click.echo(
@@ -321,13 +359,14 @@ def deploy(
         click.echo(f"warning: {warning}", err=True)
 
 
-LIST_COLUMNS = ("name", "model", "version", "namespace", "state", "url")
+LIST_COLUMNS = ("name", "model", "version", "namespace", "platform", "state", "url")
 WIDE_COLUMNS = (
     "name",
     "model",
     "version",
     "namespace",
     "target",
+    "platform",
     "protocol",
     "state",
     "revision",
@@ -347,14 +386,22 @@ WIDE_COLUMNS = (
 @state_dir_option
 @context_option
 @namespace_option
+@platform_option
 @click.option("--all-namespaces", "-A", is_flag=True, help="Every namespace (the local target always lists all).")
 def list_(
-    output: str, target: str, state_dir: Path | None, context: str | None, namespace: str | None, all_namespaces: bool
+    output: str,
+    target: str,
+    state_dir: Path | None,
+    context: str | None,
+    namespace: str | None,
+    platform: str | None,
+    all_namespaces: bool,
 ) -> None:
-    """List deployments with their state and URL (the same fields on every target)."""
+    """List deployments with their state and URL (the same fields on every target); on a
+    cluster, those of one platform (--platform, default seldon)."""
     import json
 
-    chosen = _target(target, state_dir, context)
+    chosen = _target(target, state_dir, context, platform)
     rows = [info.to_dict() for info in chosen.list(None if all_namespaces else (namespace or chosen.default_namespace))]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -396,10 +443,13 @@ def delete(ignore_not_found: bool, **reference: Any) -> None:
 @_with(reference_options)
 @click.option("--grpc", "show_grpc", is_flag=True, help="Print the gRPC endpoint instead of the REST URL.")
 def endpoint(show_grpc: bool, **reference: Any) -> None:
-    """Print the prediction URL of a deployment (through the ingress on k8s)."""
+    """Print the prediction URL of a deployment (through the ingress on k8s), then any header a
+    client must send, one `Name: value` a line (KServe routes on the Host header)."""
     chosen, name, namespace = _referenced(reference)
     found = chosen.endpoint(name, namespace)
     click.echo(found.grpc if show_grpc else found.rest)
+    for header, value in found.headers.items():
+        click.echo(f"{header}: {value}")
 
 
 @main.command()
@@ -454,18 +504,31 @@ def describe(output: str, **reference: Any) -> None:
 @click.option("--yes", is_flag=True, help="Delete; without it prune only prints what it would delete.")
 @click.option("--target", type=click.Choice(["k8s"]), default="k8s", show_default=True)
 @context_option
-def prune(namespaces: tuple[str, ...], keep_last: int | None, yes: bool, target: str, context: str | None) -> None:
-    """Find zombie pods/services/workloads and old revisions; delete them with --yes."""
+@platform_option
+def prune(
+    namespaces: tuple[str, ...],
+    keep_last: int | None,
+    yes: bool,
+    target: str,
+    context: str | None,
+    platform: str | None,
+) -> None:
+    """Find zombie pods/services/workloads and old revisions of one platform's deployments
+    (--platform, default seldon); delete them with --yes."""
     from seldon_pkg.k8s.cleanup import prune as prune_k8s
     from seldon_pkg.k8s.connection import connect
+    from seldon_pkg.k8s.kinds import kind_for
 
+    kind = kind_for(platform or "seldon")
     cluster = connect(context)
-    report = prune_k8s(cluster, list(namespaces) or [cluster.default_namespace], keep_last=keep_last, yes=yes)
+    report = prune_k8s(
+        cluster, list(namespaces) or [cluster.default_namespace], keep_last=keep_last, yes=yes, kind=kind
+    )
     verb = "deleted" if yes else "would delete"
     for zombie in report.zombies:
         click.echo(f"{verb} {zombie}")
-    for sdep in report.old_revisions:
-        click.echo(f"{verb} SeldonDeployment {sdep['metadata']['namespace']}/{sdep['metadata']['name']} (old revision)")
+    for old in report.old_revisions:
+        click.echo(f"{verb} {kind.kind} {old['metadata']['namespace']}/{old['metadata']['name']} (old revision)")
     if not report.zombies and not report.old_revisions:
         click.echo("nothing to prune")
     elif not yes:
@@ -481,8 +544,28 @@ def prune(namespaces: tuple[str, ...], keep_last: int | None, yes: bool, target:
     show_default=True,
     help="Folder for results.json, REPORT.md, chart.png (and work/ caches).",
 )
-def bench(quick: bool, out: Path) -> None:
+@click.option(
+    "--soak",
+    "soak_minutes",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="MINUTES",
+    help="Run only the soak (sustained load, memory and file descriptors over time) for MINUTES; "
+    "its figures go into OUT/results.json beside the last full run's.",
+)
+@click.option(
+    "--soak-baseline/--no-soak-baseline",
+    default=True,
+    show_default=True,
+    help="Soak a stack without worker recycling alongside, as the before figure.",
+)
+def bench(quick: bool, out: Path, soak_minutes: float | None, soak_baseline: bool) -> None:
     """Run the benchmark; writes OUT/results.json, OUT/REPORT.md and OUT/chart.png."""
+    if soak_minutes is not None:
+        from seldon_pkg.bench.soak import record
+
+        record(soak_minutes, out, baseline=soak_baseline)
+        return
     from seldon_pkg.bench.run import main as run_bench
 
     run_bench(quick=quick, out=out)

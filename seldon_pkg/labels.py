@@ -22,6 +22,7 @@ ANNOTATION_MODEL = f"{PREFIX}/model-name"
 ANNOTATION_VERSION = f"{PREFIX}/model-version"
 ANNOTATION_SPEC = f"{PREFIX}/spec-source"
 ANNOTATION_DEPLOYED_AT = f"{PREFIX}/deployed-at"
+ANNOTATION_PROTOCOL = f"{PREFIX}/protocol"
 
 # What the Seldon operator puts on the children it creates.
 SELDON_DEPLOYMENT_ID = "seldon-deployment-id"

@@ -18,8 +18,17 @@ import yaml
 
 from seldon_pkg import labels as L
 from seldon_pkg.errors import SpecError
-from seldon_pkg.naming import CANARY_PREDICTOR, CONTAINER, PREDICTOR, Identity, deployment_name
+from seldon_pkg.naming import (
+    CANARY_PREDICTOR,
+    CONTAINER,
+    PREDICTOR,
+    Identity,
+    NameBudgetError,
+    deployment_name,
+    name_budget,
+)
 from seldon_pkg.parameters import seldon_parameters
+from seldon_pkg.platforms.storage_mounts import model_dir_env, seldon_pod_storage
 from seldon_pkg.spec import ModelSpec
 
 API_VERSION = "machinelearning.seldon.io/v1"
@@ -31,7 +40,12 @@ def identity_of(spec: ModelSpec) -> Identity:
 
 
 def name_of(spec: ModelSpec) -> str:
-    return deployment_name(identity_of(spec))
+    """The deployment's name on the spec's platform (one identity rule, that platform's budget)."""
+    try:
+        budget = name_budget(spec.platform, spec.namespace)
+    except NameBudgetError as error:
+        raise SpecError("namespace", str(error)) from None
+    return deployment_name(identity_of(spec), budget)
 
 
 def revision_of(spec: ModelSpec) -> str:
@@ -50,6 +64,8 @@ def revision_of(spec: ModelSpec) -> str:
         "protocol": spec.protocol,
         "files": content_digest(spec.source_dir, IGNORED, TEST_FILES) if spec.source_dir.is_dir() else None,
     }
+    if spec.storage_uri:  # only when set: revisions of specs without storage stay what they were
+        content["storage_uri"] = spec.storage_uri
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
 
 
@@ -81,7 +97,7 @@ def canary_deployment(stable: ModelSpec, canary: ModelSpec, canary_traffic: int)
 
 def _deployment(spec: ModelSpec, predictors: list[dict[str, Any]]) -> dict[str, Any]:
     identity = identity_of(spec)
-    name = deployment_name(identity)
+    name = name_of(spec)
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -106,11 +122,21 @@ def _predictor(spec: ModelSpec, predictor_name: str, traffic: int | None) -> dic
         "image": spec.image,
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
-    if spec.env:
-        container["env"] = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    env = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    pod_spec: dict[str, Any] = {"containers": [container]}
+    graph: dict[str, Any] = {"name": CONTAINER, "type": "MODEL", "children": []}
+    if spec.storage_uri:
+        volumes, init_containers, mount = seldon_pod_storage(spec.storage_uri)
+        env.append(model_dir_env())
+        container["volumeMounts"] = [mount]
+        pod_spec["volumes"] = volumes
+        if init_containers:
+            pod_spec["initContainers"] = init_containers
+        graph["modelUri"] = spec.storage_uri
+    if env:
+        container["env"] = env
     if spec.resources:
         container["resources"] = {k: dict(v) for k, v in spec.resources.items()}
-    graph: dict[str, Any] = {"name": CONTAINER, "type": "MODEL", "children": []}
     if spec.parameters:
         graph["parameters"] = seldon_parameters(spec.parameters)
     predictor: dict[str, Any] = {
@@ -118,7 +144,7 @@ def _predictor(spec: ModelSpec, predictor_name: str, traffic: int | None) -> dic
         "replicas": spec.replicas,
         "labels": pod_labels,
         "graph": graph,
-        "componentSpecs": [{"metadata": {"labels": pod_labels}, "spec": {"containers": [container]}}],
+        "componentSpecs": [{"metadata": {"labels": pod_labels}, "spec": pod_spec}],
     }
     if traffic is not None:
         predictor["traffic"] = traffic

@@ -13,6 +13,20 @@ that deployment, so two models that end up with the same name replace each other
   characters, or the operator silently replaces them by ``seldon-<md5>``. With the predictor
   ``default`` (or ``canary``) and the container ``classifier`` that leaves 42 characters;
 * it starts with a letter, because the Services must be DNS-1035 labels.
+
+Each platform has its own budget (:func:`name_budget`), read from its controller code:
+
+* ``seldon`` (Seldon Core 1.17.1, operator/controllers/seldondeployment_controller.go and
+  utils: ``<sdep>-<predictor>-<idx>-<container>``): 42, above;
+* ``kserve`` (KServe v0.20.0, pkg/constants/constants.go ``PredictorServiceName`` gives the
+  Deployment and Service ``<isvc>-predictor``; reconcilers/ingress/kube_ingress_reconciler.go
+  renders the hosts through ``DefaultDomainTemplate`` ``{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}``
+  (apis/serving/v1beta1/configmap.go) with ``.Name`` = ``<isvc>-predictor`` for the component
+  host): the first host label ``<isvc>-predictor-<namespace>`` must fit in 63 (a longer one
+  breaks the URL, kserve issue #4807), so the budget is ``52 - len(namespace)``;
+* ``seldon-v2`` (Seldon Core 2.10.2, operator/apis/mlops/v1alpha1/model_types.go
+  ``AsSchedulerModel`` passes ``metadata.name`` to the scheduler unchanged; no Kubernetes
+  object is derived from it): 63, the DNS label limit every name we make keeps.
 """
 
 from __future__ import annotations
@@ -34,6 +48,44 @@ COMPONENT_INDEX = "0"
 SDEP_MAX = MAX_NAME - len(f"-{PREDICTOR}-{COMPONENT_INDEX}-{CONTAINER}")
 """42: the longest SeldonDeployment name whose derived names all fit in 63."""
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+KSERVE_PREDICTOR = "predictor"
+"""KServe's component name: its Deployment/Service is ``<isvc>-predictor``."""
+SHORTEST_NAME = len("m-") + HASH_LENGTH
+"""A letter, a dash and the hash: the least a budget must leave."""
+
+
+class NameBudgetError(ValueError):
+    """No name fits the platform's budget (e.g. a KServe namespace too long for its host label)."""
+
+
+def name_budget(platform: str, namespace: str) -> int:
+    """The longest deployment name ``platform`` can derive its children and hosts from."""
+    if platform == "kserve":
+        budget = min(
+            MAX_NAME - len(f"-{KSERVE_PREDICTOR}"),  # Deployment / Service <isvc>-predictor
+            MAX_NAME - len(f"-{KSERVE_PREDICTOR}-{namespace}"),  # host label <isvc>-predictor-<ns>
+            MAX_NAME - len(f"-{namespace}"),  # top-level host label <isvc>-<ns>
+        )
+        if budget < SHORTEST_NAME:
+            raise NameBudgetError(
+                f"namespace {namespace!r} is {len(namespace)} characters: KServe's host label "
+                f"<name>-{KSERVE_PREDICTOR}-<namespace> must fit in {MAX_NAME}, which leaves no room for a name; "
+                f"use a namespace of at most {MAX_NAME - len(f'-{KSERVE_PREDICTOR}-') - SHORTEST_NAME} characters"
+            )
+        return budget
+    if platform == "seldon-v2":
+        return MAX_NAME
+    return SDEP_MAX
+
+
+def kserve_derived_names(isvc: str, namespace: str) -> dict[str, str]:
+    """What KServe v0.20.0 derives from an InferenceService in RawDeployment mode (for checks)."""
+    return {
+        "deployment": f"{isvc}-{KSERVE_PREDICTOR}",
+        "service": f"{isvc}-{KSERVE_PREDICTOR}",
+        "host_label": f"{isvc}-{KSERVE_PREDICTOR}-{namespace}",
+        "top_level_host_label": f"{isvc}-{namespace}",
+    }
 
 
 @dataclass(frozen=True)
@@ -63,9 +115,10 @@ def fit(prefix: str, suffix: str, limit: int) -> str:
     return f"{cut}-{suffix}" if cut else suffix
 
 
-def deployment_name(identity: Identity) -> str:
-    """The SeldonDeployment name for an identity (<= 42 chars, DNS-1035, stable)."""
-    return _named(f"{identity.model}-{identity.version}", identity.digest())
+def deployment_name(identity: Identity, budget: int = SDEP_MAX) -> str:
+    """The deployment name for an identity (<= ``budget`` chars, DNS-1035, stable); the
+    SeldonDeployment's budget is the default."""
+    return _named(f"{identity.model}-{identity.version}", identity.digest(), budget)
 
 
 def chart_release_name(namespace: str, release: str, model: str, version: str) -> str:
@@ -97,20 +150,20 @@ def go_json(value: object) -> str:
     return text
 
 
-def _named(readable_source: str, digest: str) -> str:
-    """Slug of ``readable_source`` (starting with a letter) + ``-`` + ``digest``, within 42."""
+def _named(readable_source: str, digest: str, budget: int = SDEP_MAX) -> str:
+    """Slug of ``readable_source`` (starting with a letter) + ``-`` + ``digest``, within ``budget``."""
     readable = slug(readable_source)
     if not readable or not readable[0].isalpha():
         readable = f"m-{readable}".rstrip("-")
-    return fit(readable, digest, SDEP_MAX)
+    return fit(readable, digest, budget)
 
 
 DEPLOYMENT_NAME = re.compile(rf"^[a-z]([-a-z0-9]*[a-z0-9])?-[0-9a-f]{{{HASH_LENGTH}}}$")
 
 
 def is_deployment_name(text: str) -> bool:
-    """True when ``text`` has the shape :func:`deployment_name` gives (slug + hash, <= 42)."""
-    return len(text) <= SDEP_MAX and bool(DEPLOYMENT_NAME.match(text))
+    """True when ``text`` has the shape :func:`deployment_name` gives (slug + hash, <= 63)."""
+    return len(text) <= MAX_NAME and bool(DEPLOYMENT_NAME.match(text))
 
 
 def derived_names(sdep: str, predictor: str = PREDICTOR, container: str = CONTAINER) -> dict[str, str]:

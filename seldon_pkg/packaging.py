@@ -10,6 +10,7 @@ serving this model needs (no TensorFlow for an ONNX/TFLite model), a ``.dockerig
 from __future__ import annotations
 
 import fnmatch
+import json
 import shlex
 import shutil
 import subprocess
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seldon_pkg.errors import SpecError
-from seldon_pkg.mlserver_settings import write_model_folder
+from seldon_pkg.manifests import name_of
+from seldon_pkg.mlserver_settings import model_settings, write_model_folder
 from seldon_pkg.model_folder import check_contained, copy_tree, inside
 from seldon_pkg.naming import CONTAINER
 from seldon_pkg.requirements import (
@@ -28,6 +30,7 @@ from seldon_pkg.requirements import (
     serving_requirements,
     uses_ready_wrappers,
 )
+from seldon_pkg.serving_defaults import with_serving_defaults
 from seldon_pkg.sinks import dockerfile_comment, dockerfile_env, dockerfile_exec
 from seldon_pkg.spec import IMAGE_REFERENCE, ModelSpec
 
@@ -92,17 +95,8 @@ def write_context(spec: ModelSpec, out: Path, image: str | None = None) -> Build
         raise SpecError("image", "is required to build (or pass --image)")
     if not IMAGE_REFERENCE.match(tag):
         raise SpecError("image", f"must be an image reference like registry.example.org/team/model:1.0, got {tag!r}")
-    for ref in referenced_files(spec):
-        if not inside(ref, spec.source_dir):
-            raise SpecError("parameters", f"{ref} is outside the model folder {spec.source_dir}; move it inside")
-    check_contained(spec.source_dir, IGNORED)
-    out = out.resolve()
-    if out.exists():
-        shutil.rmtree(out)
-    referenced = referenced_files(spec)
-    copy_tree(spec.source_dir, out, lambda path: path.resolve() == out or not _wanted(path, referenced), IGNORED)
-    if uses_ready_wrappers(spec) and not (out / WRAPPERS_PACKAGE).exists():
-        shutil.copytree(ROOT / WRAPPERS_PACKAGE, out / WRAPPERS_PACKAGE, ignore=shutil.ignore_patterns(*IGNORED))
+    # with storage_uri the model files come from storage at run time: the image carries code only
+    out = _copy_model_folder(spec, out, model_files=not spec.storage_uri)
     if spec.protocol == "v2":  # the model as the image's MLServer loads it, named like the graph node
         write_model_folder(out / MLSERVER_FOLDER, CONTAINER, spec, server=None)
     (out / "requirements.txt").write_text(requirements_file(spec))
@@ -111,13 +105,47 @@ def write_context(spec: ModelSpec, out: Path, image: str | None = None) -> Build
     return BuildContext(out, tag, serving_requirements(spec), spec.pip_options)
 
 
+def _copy_model_folder(spec: ModelSpec, out: Path, model_files: bool) -> Path:
+    """Copy the model folder (code, and the model files its parameters name when
+    ``model_files``) and the ready wrappers into a fresh ``out``; nothing from outside gets in."""
+    referenced = referenced_files(spec)
+    for ref in referenced:
+        if not inside(ref, spec.source_dir):
+            raise SpecError("parameters", f"{ref} is outside the model folder {spec.source_dir}; move it inside")
+    check_contained(spec.source_dir, IGNORED)
+    out = out.resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    wanted = referenced if model_files else set()
+    copy_tree(spec.source_dir, out, lambda path: path.resolve() == out or not _wanted(path, wanted), IGNORED)
+    if uses_ready_wrappers(spec) and not (out / WRAPPERS_PACKAGE).exists():
+        shutil.copytree(ROOT / WRAPPERS_PACKAGE, out / WRAPPERS_PACKAGE, ignore=shutil.ignore_patterns(*IGNORED))
+    return out
+
+
+def write_artifact(spec: ModelSpec, out: Path) -> Path:
+    """The model folder Seldon Core 2's MLServer loads from storage (``build --artifact``).
+
+    ``model-settings.json`` (our adapter, the wrapper and its parameters, ``uri: "."`` so
+    relative model files resolve in the folder wherever it is downloaded), the wrapper code,
+    the model files and ``requirements.txt`` (what the Server image must have). Served as is by
+    ``mlserver start OUT``."""
+    out = _copy_model_folder(spec, out, model_files=True)
+    settings = model_settings(name_of(spec), spec)
+    settings["parameters"]["uri"] = "."
+    (out / "model-settings.json").write_text(json.dumps(settings, indent=2))
+    (out / "requirements.txt").write_text(requirements_file(spec))
+    return out
+
+
 def dockerfile(spec: ModelSpec) -> str:
     """The Dockerfile text: dependencies first (cached layer), then code and model files.
 
     Every spec value goes through its sink helper (seldon_pkg.sinks), so none can add an
     instruction: ENV values are quoted and escaped, the comment is one printable line, the
     entrypoint is an exec-form JSON array."""
-    env_lines = "".join(dockerfile_env(key, value) + "\n" for key, value in sorted(spec.env.items()))
+    environment = with_serving_defaults(spec.protocol, spec.env)
+    env_lines = "".join(dockerfile_env(key, value) + "\n" for key, value in sorted(environment.items()))
     comment = dockerfile_comment(f"Generated by seldon-pkg for model {spec.name!r} version {spec.version!r}.")
     no_deps = "".join(
         f" \\\n && pip install --no-cache-dir --no-deps {shlex.quote(r)}" for r in no_deps_requirements(spec)

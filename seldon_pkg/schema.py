@@ -26,18 +26,21 @@ from seldon_pkg.naming import MAX_NAME, derived_names
 CRD_FILE = "seldondeployment-crd-v1.yaml"
 
 
-@functools.lru_cache(maxsize=1)
-def crd_schema() -> dict[str, Any]:
-    """The v1 ``openAPIV3Schema`` from the bundled CRD."""
-    text = resources.files("seldon_pkg").joinpath("data", CRD_FILE).read_text()
-    crd = yaml.safe_load(text)
-    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
+@functools.lru_cache(maxsize=4)
+def crd_schema(crd_file: str = CRD_FILE, version_name: str = "v1") -> dict[str, Any]:
+    """The ``openAPIV3Schema`` of one version of a bundled CRD (SeldonDeployment v1 by default)."""
+    text = resources.files("seldon_pkg").joinpath("data", crd_file).read_text()
+    return schema_of(yaml.safe_load(text), version_name)
+
+
+def schema_of(crd: dict[str, Any], version_name: str) -> dict[str, Any]:
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == version_name)
     return version["schema"]["openAPIV3Schema"]
 
 
-def schema_errors(manifest: dict[str, Any]) -> list[str]:
+def schema_errors(manifest: dict[str, Any], schema: dict[str, Any] | None = None) -> list[str]:
     """All schema and unknown-field problems, as ``path: message`` strings."""
-    schema = crd_schema()
+    schema = schema or crd_schema()
     validator = jsonschema.Draft4Validator(schema)
     problems = [
         f"{'.'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"

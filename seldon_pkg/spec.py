@@ -21,6 +21,7 @@ import yaml
 from seldon_pkg.errors import SpecError
 from seldon_pkg.pip_requirements import PipInput, parse_lines, requirement
 from seldon_pkg.sinks import describe_character, forbidden_character
+from seldon_pkg.storage.uri import StorageUriError, parse_storage_uri
 
 SPEC_FILENAME = "seldon-model.yaml"
 WRAPPER_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*$")
@@ -45,8 +46,14 @@ KNOWN_KEYS = {
     "requirements",
     "allow_pip_options",
     "protocol",
+    "platform",
+    "storage_uri",
 }
 PROTOCOLS = ("seldon", "v2")
+PLATFORMS = ("seldon", "kserve", "seldon-v2")
+"""``seldon``: SeldonDeployment (Seldon Core 1); ``kserve``: InferenceService; ``seldon-v2``: Seldon
+Core 2 Model. KServe and Seldon Core 2 serve the Open Inference Protocol (MLServer)."""
+OIP_ONLY_PLATFORMS = ("kserve", "seldon-v2")
 """``seldon``: seldon-core-microservice (Seldon protocol); ``v2``: MLServer (Open Inference Protocol)."""
 IMAGE_REFERENCE = re.compile(
     r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*"
@@ -70,6 +77,11 @@ class ModelSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     protocol: str = "seldon"
     """``seldon`` (seldon-core-microservice) or ``v2`` (the Open Inference Protocol, MLServer)."""
+    platform: str = "seldon"
+    """Where ``render``/``deploy --target k8s`` put it: ``seldon``, ``kserve`` or ``seldon-v2``."""
+    storage_uri: str | None = None
+    """Where the model files live when not in the image (seldon_pkg.storage.uri): the model
+    folder's relative file parameters then resolve inside the downloaded folder."""
     runtime: str = "isolated"
     """Local runtime environment: ``isolated`` (built from the model's requirements) or ``current``."""
     source_dir: Path = Path(".")
@@ -136,11 +148,19 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
     image = _text(raw, "image", fail) or None
     if image is not None and not IMAGE_REFERENCE.match(image):
         raise fail("image", f"must be an image reference like registry.example.org/team/model:1.0, got {image!r}")
-    protocol = _text(raw, "protocol", fail) or "seldon"
+    platform = _text(raw, "platform", fail) or "seldon"
+    if platform not in PLATFORMS:
+        raise fail(
+            "platform", f"must be one of {', '.join(PLATFORMS)}{did_you_mean(platform, PLATFORMS)}, got {platform!r}"
+        )
+    protocol = _text(raw, "protocol", fail) or ("v2" if platform in OIP_ONLY_PLATFORMS else "seldon")
     if protocol not in PROTOCOLS:
         raise fail(
             "protocol", f"must be one of {', '.join(PROTOCOLS)}{did_you_mean(protocol, PROTOCOLS)}, got {protocol!r}"
         )
+    if platform in OIP_ONLY_PLATFORMS and protocol != "v2":
+        raise fail("protocol", f"platform {platform} serves the Open Inference Protocol: use protocol: v2")
+    storage_uri = _storage_uri(raw.get("storage_uri"), fail)
     runtime = _text(raw, "runtime", fail) or "isolated"
     if runtime not in RUNTIMES:
         raise fail("runtime", f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
@@ -161,6 +181,8 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
         env=_env(raw.get("env"), fail),
         runtime=runtime,
         protocol=protocol,
+        platform=platform,
+        storage_uri=storage_uri,
         source_dir=source_dir,
         requirements=pip_input.requirements,
         pip_options=pip_input.options,
@@ -198,6 +220,32 @@ def _version(value: Any, fail) -> str:
     if not isinstance(value, str) or not value.strip():
         raise fail("version", f"must be a non-empty string, got {value!r}")
     return _free_text(value.strip(), "version", fail)
+
+
+def _storage_uri(value: Any, fail) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise fail("storage_uri", f"must be a string, got {type(value).__name__} {value!r}")
+    try:
+        return parse_storage_uri(value).raw
+    except StorageUriError as error:
+        raise fail("storage_uri", str(error)) from None
+
+
+def on_platform(spec: ModelSpec, platform: str | None) -> ModelSpec:
+    """``spec`` as rendered for ``platform`` (``--platform``), checked like the spec's own key."""
+    if platform is None or platform == spec.platform:
+        return spec
+    if platform not in PLATFORMS:
+        raise SpecError("platform", f"must be one of {', '.join(PLATFORMS)}, got {platform!r}")
+    if platform in OIP_ONLY_PLATFORMS and spec.protocol != "v2":
+        raise SpecError(
+            "protocol",
+            f"platform {platform} serves the Open Inference Protocol: the spec says protocol: {spec.protocol}; "
+            "use protocol: v2",
+        )
+    return dataclasses.replace(spec, platform=platform)
 
 
 def _parameters(value: Any, fail) -> dict[str, str | int | float | bool]:

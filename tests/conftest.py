@@ -49,3 +49,14 @@ def shared_runtime_environments(tmp_path_factory):
     """Model environments are built once per test session and shared by every test gateway."""
     os.environ.setdefault("SELDON_PKG_ENVS_DIR", str(tmp_path_factory.mktemp("envs")))
     yield
+
+
+@pytest.fixture(scope="session")
+def oip_environment(shared_runtime_environments) -> Path:
+    """The python of the isolated environment the OIP demo CNN runs in (MLServer, onnxruntime,
+    no seldon-core): built once per session, shared with every test gateway."""
+    from seldon_pkg.local.environments import ensure_environment
+    from seldon_pkg.spec import load_spec
+
+    spec = load_spec(ROOT / "demo_mnist" / "mnist-cnn-oip.yaml")
+    return ensure_environment(spec, Path(os.environ["SELDON_PKG_ENVS_DIR"])).python

@@ -28,6 +28,7 @@ from seldon_pkg.k8s.connection import NoClusterConfig, connect
 from seldon_pkg.k8s.deploy import NotAvailable, deploy
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.inventory import list_deployments
+from seldon_pkg.k8s.kinds import SELDON
 from seldon_pkg.naming import derived_names
 from seldon_pkg.spec import load_spec
 from seldon_pkg.targets import DeploymentInfo, DeployPolicy, deployed
@@ -101,7 +102,7 @@ def specs(tmp_path):
 
 
 def sdep_names(api, namespace="default"):
-    return sorted(s["metadata"]["name"] for s in R.list_sdeps(api.cluster, namespace))
+    return sorted(s["metadata"]["name"] for s in R.list_objects(api.cluster, namespace))
 
 
 def children_of(api, name, namespace="default"):
@@ -245,7 +246,7 @@ def test_prune_finds_zombies_and_spares_everything_else(api, specs):
     victim = deploy(api.cluster, specs["cnn"])
     api.operator.leak_pods_on_delete = True
     api.cluster.custom.delete_namespaced_custom_object(
-        R.GROUP, R.VERSION, "default", R.PLURAL, victim.name
+        SELDON.group, SELDON.version, "default", SELDON.plural, victim.name
     )  # kubectl delete
     # the garbage collector takes the workloads a moment later; the leaked pods stay
     wait_until(lambda: not api.store.list("replicasets", "default", f"seldon-deployment-id={victim.name}"), 10)
@@ -379,20 +380,20 @@ def test_endpoint_prefers_a_load_balancer_address(api):
 
 def test_the_double_answers_like_an_api_server(api, specs):
     manifest = manifests.seldon_deployment(specs["cnn"])
-    R.create_sdep(api.cluster, manifest)
+    R.create_object(api.cluster, manifest)
     with pytest.raises(ApiException) as conflict:
-        R.create_sdep(api.cluster, manifest)
+        R.create_object(api.cluster, manifest)
     assert conflict.value.status == 409 and json.loads(conflict.value.body)["reason"] == "AlreadyExists"
     stale = dict(manifest, metadata=dict(manifest["metadata"], resourceVersion="1"))
     with pytest.raises(ApiException) as outdated:
-        R.replace_sdep(api.cluster, stale)
+        R.replace_object(api.cluster, stale)
     assert outdated.value.status == 409
     broken = dict(manifest, metadata=dict(manifest["metadata"], name="broken"))
     broken["spec"] = {"predictors": [{"name": "x"}]}  # graph is required by the CRD schema
     with pytest.raises(ApiException) as invalid:
-        R.create_sdep(api.cluster, broken)
+        R.create_object(api.cluster, broken)
     assert invalid.value.status == 422
-    assert R.get_sdep(api.cluster, "default", "nope") is None
+    assert R.get_object(api.cluster, "default", "nope") is None
 
 
 def test_the_double_is_as_strict_as_an_api_server(api, specs):
@@ -400,16 +401,16 @@ def test_the_double_is_as_strict_as_an_api_server(api, specs):
     import requests
 
     manifest = manifests.seldon_deployment(specs["cnn"])
-    created = R.create_sdep(api.cluster, manifest)
+    created = R.create_object(api.cluster, manifest)
     without_version = dict(manifest, metadata={k: v for k, v in manifest["metadata"].items() if k != "resourceVersion"})
     with pytest.raises(ApiException) as no_version:
-        R.replace_sdep(api.cluster, without_version)
+        R.replace_object(api.cluster, without_version)
     assert no_version.value.status == 422 and "resourceVersion" in json.loads(no_version.value.body)["message"]
     bad_labels = dict(manifest, metadata=dict(manifest["metadata"], name="bad-labels", labels={"x": "not ok!"}))
     with pytest.raises(ApiException) as labels:
-        R.create_sdep(api.cluster, bad_labels)
+        R.create_object(api.cluster, bad_labels)
     assert labels.value.status == 422 and "label value" in json.loads(labels.value.body)["message"]
-    path = f"{api.url}/apis/{R.GROUP}/{R.VERSION}/namespaces/default/{R.PLURAL}/{created['metadata']['name']}"
+    path = f"{api.url}/apis/{SELDON.group}/{SELDON.version}/namespaces/default/{SELDON.plural}/{created['metadata']['name']}"
     merge = {"Content-Type": "application/merge-patch+json"}
     assert requests.patch(path, data=b"{not json", headers=merge, timeout=5).status_code == 400
     assert (
@@ -423,7 +424,7 @@ def test_the_double_is_as_strict_as_an_api_server(api, specs):
     # garbage collection is asynchronous: right after the delete call the children still exist,
     # and cleanup.delete is what waits for them
     wait_until(lambda: children_of(api, created["metadata"]["name"]), 10)
-    R.delete_sdep(api.cluster, "default", created["metadata"]["name"])
+    R.delete_object(api.cluster, "default", created["metadata"]["name"])
     assert children_of(api, created["metadata"]["name"])
     report = cleanup.delete(api.cluster, created["metadata"]["name"], "default", timeout=10)
     assert not report.existed and not report.leftovers_removed and children_of(api, created["metadata"]["name"]) == []
@@ -480,7 +481,7 @@ def test_cli_against_the_double(api, specs):
         run("endpoint", name, "--target", "k8s").stdout.strip().endswith(f"/seldon/default/{name}/api/v1.0/predictions")
     )
     api.operator.leak_pods_on_delete = True
-    api.cluster.custom.delete_namespaced_custom_object(R.GROUP, R.VERSION, "default", R.PLURAL, name)
+    api.cluster.custom.delete_namespaced_custom_object(SELDON.group, SELDON.version, "default", SELDON.plural, name)
     dry = run("prune")
     assert "would delete Pod default/" in dry.stdout and "dry run" in dry.stdout
     assert run("prune", "--yes").returncode == 0

@@ -17,6 +17,7 @@ from seldon_pkg.errors import SeldonPkgError
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
+from seldon_pkg.k8s.kinds import SELDON, CustomKind
 
 
 @dataclass(frozen=True)
@@ -40,40 +41,47 @@ class DeleteReport:
     hook_failures: list[str] = field(default_factory=list)
 
 
-def children(cluster: Cluster, namespace: str, sdep: str) -> list[tuple[R.ChildKind, dict]]:
-    selector = L.children_selector(sdep)
-    return [(kind, obj) for kind in R.CHILD_KINDS for obj in R.list_children(cluster, kind, namespace, selector)]
+def children(cluster: Cluster, namespace: str, sdep: str, kind: CustomKind = SELDON) -> list[tuple[R.ChildKind, dict]]:
+    selector = kind.children_selector(sdep)
+    return [(child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, selector)]
 
 
 def delete(
-    cluster: Cluster, name: str, namespace: str, *, hooks: Hooks = DEFAULT, timeout: float = 120.0, poll: float = 0.2
+    cluster: Cluster,
+    name: str,
+    namespace: str,
+    *,
+    hooks: Hooks = DEFAULT,
+    timeout: float = 120.0,
+    poll: float = 0.2,
+    kind: CustomKind = SELDON,
 ) -> DeleteReport:
-    """Delete a SeldonDeployment, wait until its children are gone, remove any that linger."""
-    existing = R.get_sdep(cluster, namespace, name)
+    """Delete a SeldonDeployment (or ``kind``), wait until its children are gone, remove any that linger."""
+    existing = R.get_object(cluster, namespace, name, kind)
     report = DeleteReport(name, namespace, existed=existing is not None)
     subject = existing or {"metadata": {"name": name, "namespace": namespace}}
     report.hook_failures += hooks.run("before_delete", subject)
     if existing is not None:
-        R.delete_sdep(cluster, namespace, name)
+        R.delete_object(cluster, namespace, name, kind)
     deadline = time.monotonic() + timeout
     while True:
-        remaining = children(cluster, namespace, name)
+        remaining = children(cluster, namespace, name, kind)
         if not remaining:
             break
         if time.monotonic() >= deadline or _only_orphans(remaining):
             # garbage collection will not take these (no owner left): they are zombies, remove them
-            for kind, obj in remaining:
-                if R.delete_child(cluster, kind, namespace, obj["metadata"]["name"]):
+            for child, obj in remaining:
+                if R.delete_child(cluster, child, namespace, obj["metadata"]["name"]):
                     report.leftovers_removed.append(
                         Leftover(
-                            kind.kind,
+                            child.kind,
                             namespace,
                             obj["metadata"]["name"],
                             name,
-                            "left after its SeldonDeployment was deleted",
+                            f"left after its {kind.kind} was deleted",
                         )
                     )
-            if not children(cluster, namespace, name):
+            if not children(cluster, namespace, name, kind):
                 break
             if time.monotonic() >= deadline:
                 raise SeldonPkgError(f"children of {namespace}/{name} are still present after {timeout:.0f} s")
@@ -89,31 +97,31 @@ def _only_orphans(remaining: list[tuple[R.ChildKind, dict]]) -> bool:
     )
 
 
-def find_zombies(cluster: Cluster, namespaces: list[str]) -> list[Leftover]:
-    """Everything labelled seldon-deployment-id whose owner chain does not reach that SeldonDeployment."""
+def find_zombies(cluster: Cluster, namespaces: list[str], kind: CustomKind = SELDON) -> list[Leftover]:
+    """Everything labelled with ``kind``'s children label whose owner chain does not reach that object."""
     zombies: list[Leftover] = []
     for namespace in namespaces:
-        sdeps = {s["metadata"]["name"]: s["metadata"]["uid"] for s in R.list_sdeps(cluster, namespace)}
+        owners = {s["metadata"]["name"]: s["metadata"]["uid"] for s in R.list_objects(cluster, namespace, kind=kind)}
         objects = [
-            (kind, obj)
-            for kind in R.CHILD_KINDS
-            for obj in R.list_children(cluster, kind, namespace, L.SELDON_DEPLOYMENT_ID)
+            (child, obj)
+            for child in R.CHILD_KINDS
+            for obj in R.list_children(cluster, child, namespace, kind.children_label)
         ]
-        live_uids = set(sdeps.values())
+        live_uids = set(owners.values())
         # walk owner chains top-down: Deployment/Service -> ReplicaSet -> Pod
         for wanted in ("Deployment", "Service", "ReplicaSet", "Pod"):
-            for kind, obj in objects:
-                if kind.kind == wanted and _owner_uids(obj) & live_uids:
+            for child, obj in objects:
+                if child.kind == wanted and _owner_uids(obj) & live_uids:
                     live_uids.add(obj["metadata"]["uid"])
-        for kind, obj in objects:
+        for child, obj in objects:
             meta = obj["metadata"]
-            sdep = (meta.get("labels") or {}).get(L.SELDON_DEPLOYMENT_ID, "")
+            owner_name = (meta.get("labels") or {}).get(kind.children_label, "")
             if meta["uid"] in live_uids:
                 continue
             reason = (
-                "its SeldonDeployment no longer exists" if sdep not in sdeps else "not owned by its SeldonDeployment"
+                f"its {kind.kind} no longer exists" if owner_name not in owners else f"not owned by its {kind.kind}"
             )
-            zombies.append(Leftover(kind.kind, namespace, meta["name"], sdep, reason))
+            zombies.append(Leftover(child.kind, namespace, meta["name"], owner_name, reason))
     return zombies
 
 
@@ -122,11 +130,11 @@ def _owner_uids(obj: dict) -> set[str]:
     return {ref["uid"] for ref in refs}
 
 
-def old_revisions(cluster: Cluster, namespaces: list[str], keep_last: int) -> list[dict]:
-    """Managed SeldonDeployments of each model beyond the newest ``keep_last`` (by deploy time)."""
+def old_revisions(cluster: Cluster, namespaces: list[str], keep_last: int, kind: CustomKind = SELDON) -> list[dict]:
+    """Managed objects of each model beyond the newest ``keep_last`` (by deploy time)."""
     by_model: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for namespace in namespaces:
-        for sdep in R.list_sdeps(cluster, namespace, L.managed_selector()):
+        for sdep in R.list_objects(cluster, namespace, L.managed_selector(), kind):
             model = (sdep["metadata"].get("labels") or {}).get(L.MODEL, "")
             by_model[(namespace, model)].append(sdep)
     surplus = []
@@ -149,16 +157,22 @@ class PruneReport:
 
 
 def prune(
-    cluster: Cluster, namespaces: list[str], *, keep_last: int | None = None, yes: bool = False, hooks: Hooks = DEFAULT
+    cluster: Cluster,
+    namespaces: list[str],
+    *,
+    keep_last: int | None = None,
+    yes: bool = False,
+    hooks: Hooks = DEFAULT,
+    kind: CustomKind = SELDON,
 ) -> PruneReport:
     """Find zombies (and old revisions beyond ``keep_last``); delete them only when ``yes``."""
-    zombies = find_zombies(cluster, namespaces)
-    surplus = old_revisions(cluster, namespaces, keep_last) if keep_last is not None else []
+    zombies = find_zombies(cluster, namespaces, kind)
+    surplus = old_revisions(cluster, namespaces, keep_last, kind) if keep_last is not None else []
     if yes:
         for sdep in surplus:
-            delete(cluster, sdep["metadata"]["name"], sdep["metadata"]["namespace"], hooks=hooks)
-        order = {kind.kind: index for index, kind in enumerate(R.CHILD_KINDS)}
-        kinds = {kind.kind: kind for kind in R.CHILD_KINDS}
+            delete(cluster, sdep["metadata"]["name"], sdep["metadata"]["namespace"], hooks=hooks, kind=kind)
+        order = {child.kind: index for index, child in enumerate(R.CHILD_KINDS)}
+        kinds = {child.kind: child for child in R.CHILD_KINDS}
         for zombie in sorted(zombies, key=lambda z: order[z.kind]):
             R.delete_child(cluster, kinds[zombie.kind], zombie.namespace, zombie.name)
     return PruneReport(zombies, surplus, deleted=yes)

@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from seldon_pkg import labels as L
-from seldon_pkg import manifests, schema
+from seldon_pkg import manifests, platforms
 from seldon_pkg.errors import Invalid, NotReady
 from seldon_pkg.k8s import cleanup, plan
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
+from seldon_pkg.k8s.kinds import SELDON, CustomKind, kind_for
 from seldon_pkg.naming import CANARY_PREDICTOR
 from seldon_pkg.spec import ModelSpec
 from seldon_pkg.startup_errors import cause
@@ -60,34 +61,38 @@ def deploy(
 ) -> DeployResult:
     if policy not in POLICIES:
         raise Invalid(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
-    desired = manifests.seldon_deployment(spec)
+    kind = kind_for(spec.platform)
+    desired = platforms.render(spec)
     desired["metadata"]["annotations"][L.ANNOTATION_DEPLOYED_AT] = _now()
     if canary is not None:
+        if kind is not SELDON:
+            raise Invalid(f"--canary is a SeldonDeployment feature; platform {spec.platform} has no canary here")
         desired = _canary_manifest(cluster, spec, desired, canary)
-    schema.validate(desired)
+    platforms.validate(desired)
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
-    existing = R.get_sdep(cluster, namespace, name)
+    existing = R.get_object(cluster, namespace, name, kind)
     decision = plan.plan_apply(existing, desired, force=force)
-    progress(f"{decision.action} SeldonDeployment {namespace}/{name}: {decision.reason}")
+    progress(f"{decision.action} {kind.kind} {namespace}/{name}: {decision.reason}")
     if decision.action == "create":
-        R.create_sdep(cluster, desired)
+        R.create_object(cluster, desired, kind)
     else:
         assert existing is not None  # the plan only says update when it exists
-        R.replace_sdep(cluster, plan.for_update(existing, desired))
+        R.replace_object(cluster, plan.for_update(existing, desired), kind)
     action = "canary" if canary is not None else ("created" if decision.action == "create" else "updated")
     result = DeployResult(name, namespace, action, "Unknown", None, previous=existing)
     try:
-        result.state = wait_available(cluster, namespace, name, timeout, progress)
+        result.state = wait_available(cluster, namespace, name, timeout, progress, kind=kind)
     except NotReady as error:
         error.outcome = result
         raise
-    result.url = _url(cluster, namespace, name)
+    result.url = _url(cluster, namespace, name, kind)
     if policy == "replace" and canary is None:
-        for old in _other_revisions(cluster, spec, name):
+        for old in _other_revisions(cluster, spec, name, kind):
             old_name = old["metadata"]["name"]
-            result.hook_failures += hooks.run("on_replace", old, R.get_sdep(cluster, namespace, name) or desired)
+            current = R.get_object(cluster, namespace, name, kind) or desired
+            result.hook_failures += hooks.run("on_replace", old, current)
             progress(f"replacing: deleting previous revision {namespace}/{old_name}")
-            report = cleanup.delete(cluster, old_name, namespace, hooks=hooks)
+            report = cleanup.delete(cluster, old_name, namespace, hooks=hooks, kind=kind)
             result.hook_failures += report.hook_failures
             result.replaced.append(old_name)
     return result
@@ -100,14 +105,15 @@ def wait_available(
     timeout: float,
     progress: Callable[[str], None] = lambda _: None,
     poll: float = 0.25,
+    kind: CustomKind = SELDON,
 ) -> str:
-    """Poll ``status.state`` until Available; on failure or timeout explain why."""
+    """Poll the status until Available; on failure or timeout explain why."""
     deadline = time.monotonic() + timeout
     last = None
     while True:
-        sdep = R.get_sdep(cluster, namespace, name) or {}
+        sdep = R.get_object(cluster, namespace, name, kind) or {}
         status = sdep.get("status") or {}
-        state = status.get("state", "Unknown")
+        state = kind.state(sdep)
         generation = sdep.get("metadata", {}).get("generation")
         current = status.get("observedGeneration") in (None, generation)
         if state != last:
@@ -116,14 +122,18 @@ def wait_available(
         if state == "Available" and current:
             return state
         if state == "Failed" or time.monotonic() >= deadline:
-            raise NotAvailable(_explain(cluster, namespace, name, status, timeout if state != "Failed" else None))
+            raise NotAvailable(
+                _explain(cluster, namespace, name, sdep, timeout if state != "Failed" else None, kind=kind)
+            )
         time.sleep(poll)
 
 
-def _explain(cluster: Cluster, namespace: str, name: str, status: dict, timeout: float | None) -> str:
+def _explain(
+    cluster: Cluster, namespace: str, name: str, obj: dict, timeout: float | None, kind: CustomKind = SELDON
+) -> str:
     """Why it is not Available: the model's own error first (from a pod's termination message,
-    which our containers fill from their log on error), then the operator's and pods' reasons."""
-    pods = R.list_children(cluster, R.CHILD_KINDS[3], namespace, L.children_selector(name))
+    which our containers fill from their log on error), then the controller's and pods' reasons."""
+    pods = R.list_children(cluster, R.CHILD_KINDS[3], namespace, kind.children_selector(name))
     details, found = [], None
     for pod in pods:
         for container in (pod.get("status") or {}).get("containerStatuses") or []:
@@ -136,10 +146,11 @@ def _explain(cluster: Cluster, namespace: str, name: str, status: dict, timeout:
             message = ((container.get("lastState") or {}).get("terminated") or {}).get("message")
             if message and found is None:
                 found = cause(message, None)
-    head = f"{namespace}/{name} is {status.get('state', 'Unknown')}" + (f" after {timeout:.0f} s" if timeout else "")
+    head = f"{namespace}/{name} is {kind.state(obj)}" + (f" after {timeout:.0f} s" if timeout else "")
     lines = [head + (f": {found}" if found else "")]
-    if status.get("description"):
-        lines.append(f"operator: {status['description']}")
+    description = kind.description(obj)
+    if description:
+        lines.append(f"controller: {description}")
     lines += details
     if pods:
         lines.append(f"logs: seldon-pkg logs {name} --target k8s -n {namespace}")
@@ -160,15 +171,15 @@ def _canary_manifest(cluster: Cluster, spec: ModelSpec, desired: dict, percent: 
     return plan.with_canary(stable, predictor, percent)
 
 
-def _other_revisions(cluster: Cluster, spec: ModelSpec, name: str) -> list[dict]:
-    """Managed SeldonDeployments of the same model (same namespace and model label), other names."""
+def _other_revisions(cluster: Cluster, spec: ModelSpec, name: str, kind: CustomKind = SELDON) -> list[dict]:
+    """Managed objects of the same model (same namespace and model label), other names."""
     selector = L.model_selector(manifests.identity_of(spec))
-    return [s for s in R.list_sdeps(cluster, spec.namespace, selector) if s["metadata"]["name"] != name]
+    return [s for s in R.list_objects(cluster, spec.namespace, selector, kind) if s["metadata"]["name"] != name]
 
 
-def _url(cluster: Cluster, namespace: str, name: str) -> str | None:
+def _url(cluster: Cluster, namespace: str, name: str, kind: CustomKind = SELDON) -> str | None:
     try:
-        return find_ingress(cluster).prediction_url(namespace, name)
+        return find_ingress(cluster).base_url + kind.path(namespace, name)
     except NoIngress:
         return None
 

@@ -1,4 +1,4 @@
-"""Listing the SeldonDeployments seldon_pkg manages, with what a person needs to see."""
+"""Listing the deployments (SeldonDeployments, InferenceServices) seldon_pkg manages."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ from seldon_pkg import labels as L
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
+from seldon_pkg.k8s.kinds import SELDON, CustomKind
 
 
-def list_deployments(cluster: Cluster, namespace: str | None) -> list[dict]:
-    """Rows with name, model, version, revision, namespace, state, replicas, age and url."""
+def list_deployments(cluster: Cluster, namespace: str | None, kind: CustomKind = SELDON) -> list[dict]:
+    """Rows with name, model, version, revision, namespace, state, replicas, age and url
+    (for KServe the URL on the ingress gateway; ``host`` is the Host header it routes on)."""
     try:
         ingress = find_ingress(cluster)
     except NoIngress:
         ingress = None
     rows = []
-    for sdep in R.list_sdeps(cluster, namespace, L.managed_selector()):
-        meta, status = sdep["metadata"], sdep.get("status") or {}
+    for sdep in R.list_objects(cluster, namespace, L.managed_selector(), kind):
+        meta = sdep["metadata"]
         labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-        predictors = sdep["spec"]["predictors"]
         rows.append(
             {
                 "name": meta["name"],
@@ -28,13 +29,15 @@ def list_deployments(cluster: Cluster, namespace: str | None) -> list[dict]:
                 "version": annotations.get(L.ANNOTATION_VERSION, labels.get(L.VERSION)),
                 "revision": labels.get(L.REVISION),
                 "namespace": meta["namespace"],
-                "state": status.get("state", "Unknown"),
-                "replicas": sum(p.get("replicas", 1) for p in predictors),
-                "traffic": {p["name"]: p.get("traffic", 100) for p in predictors} if len(predictors) > 1 else None,
+                "state": kind.state(sdep),
+                "replicas": kind.replicas(sdep),
+                "traffic": kind.traffic(sdep),
                 "age_seconds": _age(meta.get("creationTimestamp")),
-                "url": ingress.prediction_url(meta["namespace"], meta["name"]) if ingress else None,
+                "url": ingress.base_url + kind.path(meta["namespace"], meta["name"]) if ingress else None,
+                "host": kind.host(sdep),
                 "grpc": ingress.grpc_endpoint if ingress else None,
-                "protocol": sdep["spec"].get("protocol", "seldon"),
+                "protocol": kind.protocol(sdep),
+                "platform": kind.platform,
             }
         )
     return sorted(rows, key=lambda r: (r["namespace"], r["name"]))

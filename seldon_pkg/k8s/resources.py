@@ -1,6 +1,7 @@
 """The calls seldon_pkg makes, per kind, in one table instead of copy-pasted functions.
 
-SeldonDeployments go through ``CustomObjectsApi``; the operator's children through the typed
+The platforms' custom resources (kinds.py: SeldonDeployment, InferenceService) go through
+``CustomObjectsApi``; the operator's children through the typed
 apps/core APIs, converted to plain dicts so every other module works on dicts only.
 """
 
@@ -11,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_pkg.k8s.connection import Cluster
+from seldon_pkg.k8s.kinds import SELDON, CustomKind
 
-GROUP, VERSION, PLURAL = "machinelearning.seldon.io", "v1", "seldondeployments"
 FIELD_MANAGER = "seldon-pkg"
 
 
@@ -43,46 +44,58 @@ def as_dict(cluster: Cluster, obj: Any) -> dict:
     return cluster.api_client.sanitize_for_serialization(obj)
 
 
-def get_sdep(cluster: Cluster, namespace: str, name: str) -> dict | None:
+def get_object(cluster: Cluster, namespace: str, name: str, kind: CustomKind = SELDON) -> dict | None:
     from kubernetes.client.exceptions import ApiException
 
     try:
-        return cluster.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        return cluster.custom.get_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural, name)
     except ApiException as error:
         if is_not_found(error):
             return None
         raise
 
 
-def list_sdeps(cluster: Cluster, namespace: str | None, selector: str | None = None) -> list[dict]:
+def list_objects(
+    cluster: Cluster, namespace: str | None, selector: str | None = None, kind: CustomKind = SELDON
+) -> list[dict]:
     if namespace is None:
-        reply = cluster.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, label_selector=selector)
+        reply = cluster.custom.list_cluster_custom_object(
+            kind.group, kind.version, kind.plural, label_selector=selector
+        )
     else:
-        reply = cluster.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, label_selector=selector)
+        reply = cluster.custom.list_namespaced_custom_object(
+            kind.group, kind.version, namespace, kind.plural, label_selector=selector
+        )
     return reply.get("items", [])
 
 
-def create_sdep(cluster: Cluster, manifest: dict) -> dict:
+def create_object(cluster: Cluster, manifest: dict, kind: CustomKind = SELDON) -> dict:
     namespace = manifest["metadata"]["namespace"]
     return cluster.custom.create_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, manifest, field_manager=FIELD_MANAGER
+        kind.group, kind.version, namespace, kind.plural, manifest, field_manager=FIELD_MANAGER
     )
 
 
-def replace_sdep(cluster: Cluster, manifest: dict) -> dict:
+def replace_object(cluster: Cluster, manifest: dict, kind: CustomKind = SELDON) -> dict:
     metadata = manifest["metadata"]
     return cluster.custom.replace_namespaced_custom_object(
-        GROUP, VERSION, metadata["namespace"], PLURAL, metadata["name"], manifest, field_manager=FIELD_MANAGER
+        kind.group,
+        kind.version,
+        metadata["namespace"],
+        kind.plural,
+        metadata["name"],
+        manifest,
+        field_manager=FIELD_MANAGER,
     )
 
 
-def delete_sdep(cluster: Cluster, namespace: str, name: str) -> bool:
+def delete_object(cluster: Cluster, namespace: str, name: str, kind: CustomKind = SELDON) -> bool:
     """Delete with background propagation; False when it was already gone (404 is success)."""
     from kubernetes.client.exceptions import ApiException
 
     try:
         cluster.custom.delete_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, name, propagation_policy="Background"
+            kind.group, kind.version, namespace, kind.plural, name, propagation_policy="Background"
         )
         return True
     except ApiException as error:

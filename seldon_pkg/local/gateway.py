@@ -30,6 +30,7 @@ from seldon_pkg.local.state import StateDir
 from seldon_pkg.model_folder import check_contained
 from seldon_pkg.packaging import IGNORED
 from seldon_pkg.spec import ModelSpec, load_spec, spec_file
+from seldon_pkg.storage.fetch import fetch as fetch_storage
 
 logger = logging.getLogger("seldon_pkg.gateway")
 Progress = Callable[[str], None]
@@ -217,7 +218,15 @@ class Gateway:
             loop.call_soon_threadsafe(progress, line)
 
         environment = await loop.run_in_executor(None, ensure_environment, spec, self.state.envs, report)
-        return ModelProcess(name, spec, environment, self.state.log_file(spec.namespace, name), self.wrappers_lib)
+        model_dir = None
+        if spec.storage_uri:  # fetched before anything stops: a missing object leaves the old revision serving
+            fetched = await loop.run_in_executor(
+                None, fetch_storage, spec.storage_uri, self.state.storage, spec.source_dir, report
+            )
+            model_dir = fetched.folder
+        return ModelProcess(
+            name, spec, environment, self.state.log_file(spec.namespace, name), self.wrappers_lib, model_dir=model_dir
+        )
 
     async def _start_with_retry(
         self, record: Record, spec: ModelSpec, *, publish: bool, progress: Progress = _quiet

@@ -32,6 +32,8 @@ from seldon_pkg.local.environments import RuntimeEnvironment
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.mlserver_settings import server_settings, write_model_folder
 from seldon_pkg.parameters import parameters_env
+from seldon_pkg.platforms.storage_mounts import MODEL_DIR_ENV
+from seldon_pkg.serving_defaults import with_serving_defaults
 from seldon_pkg.spec import ModelSpec
 from seldon_pkg.startup_errors import cause
 
@@ -97,6 +99,8 @@ class ModelProcess:
     log_path: Path
     wrappers_lib: Path
     ports: Ports = field(default_factory=Ports.free)
+    model_dir: Path | None = None
+    """Where the spec's storage_uri was fetched (relative model files resolve there)."""
     state: State = State.STOPPED
     popen: subprocess.Popen | None = None
     restarts: int = 0
@@ -118,9 +122,12 @@ class ModelProcess:
         python_path = [str(self.spec.source_dir)]
         if self.environment.isolated:
             python_path.append(str(self.wrappers_lib))
-        inherited = ("PYTHON", "VIRTUAL_ENV", "GUNICORN_", "GRPC_", "PREDICTIVE_UNIT", "MLSERVER_")
+        inherited = ("PYTHON", "VIRTUAL_ENV", "GUNICORN_", "GRPC_", "PREDICTIVE_UNIT", "MLSERVER_", MODEL_DIR_ENV)
         env = {key: value for key, value in os.environ.items() if not key.startswith(inherited)}
-        env.update(self.spec.env)  # the spec's own MLSERVER_* settings apply; settings.json's host and ports win
+        # memory-bounding defaults, then the spec's own settings (its MLSERVER_* apply; settings.json's host and ports win)
+        env.update(with_serving_defaults(self.spec.protocol, self.spec.env))
+        if self.model_dir is not None:
+            env[MODEL_DIR_ENV] = str(self.model_dir)
         if self.spec.protocol == "v2":
             env.update(
                 {

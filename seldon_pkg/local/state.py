@@ -9,6 +9,7 @@ Chosen by ``--state-dir``, else ``$SELDON_PKG_STATE_DIR``, else ``~/.seldon-pkg`
     envs/          runtime environments, one per requirements hash ($SELDON_PKG_ENVS_DIR
                    moves them elsewhere, e.g. to share them between state folders)
     lib/           the copy of model_wrappers that model environments import
+    storage/       models fetched from a spec's storage_uri (seldon_pkg.storage.fetch)
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class StateDir:
     @property
     def lib(self) -> Path:
         return self.root / "lib"
+
+    @property
+    def storage(self) -> Path:
+        return self.root / "storage"
 
     @property
     def registry_file(self) -> Path:

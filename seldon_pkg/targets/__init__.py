@@ -30,8 +30,10 @@ def open_target(
     state_dir: str | Path | None = None,
     context: str | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    platform: str = "seldon",
 ) -> Target:
-    """The target of that kind; nothing is contacted until it is used."""
+    """The target of that kind; nothing is contacted until it is used. ``platform`` chooses the
+    cluster's custom resource (seldon, kserve); the local runtime serves every platform alike."""
     if kind == "local":
         from seldon_pkg.targets.local import LocalTarget
 
@@ -39,5 +41,5 @@ def open_target(
     if kind == "k8s":
         from seldon_pkg.targets.kubernetes import KubernetesTarget
 
-        return KubernetesTarget(context=context, progress=progress)
+        return KubernetesTarget(context=context, progress=progress, platform=platform)
     raise Invalid(f"unknown target {kind!r}; use one of {', '.join(TARGETS)}")

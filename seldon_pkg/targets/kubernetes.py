@@ -1,11 +1,13 @@
-"""A Kubernetes cluster with Seldon Core as a target (official ``kubernetes`` client)."""
+"""A Kubernetes cluster with Seldon Core 1 or KServe as a target (official ``kubernetes`` client).
+
+One target works on one platform's custom resource (k8s/kinds.py): ``seldon``
+(SeldonDeployment) or ``kserve`` (InferenceService); everything else is the same code."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from seldon_pkg import labels as L
 from seldon_pkg import manifests
 from seldon_pkg.errors import NotFound
 from seldon_pkg.k8s import cleanup, plan
@@ -15,15 +17,20 @@ from seldon_pkg.k8s.connection import Cluster, connect
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.k8s.inventory import list_deployments
-from seldon_pkg.naming import CONTAINER
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.k8s.kinds import CustomKind, kind_for
+from seldon_pkg.spec import ModelSpec, on_platform
 from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
 
 
 def info_from_row(row: dict) -> DeploymentInfo:
     return DeploymentInfo.from_row(
-        row, replicas=row["replicas"], target="k8s", protocol=row["protocol"], platform="seldon", traffic=row["traffic"]
+        row,
+        replicas=row["replicas"],
+        target="k8s",
+        protocol=row["protocol"],
+        platform=row["platform"],
+        traffic=row["traffic"],
     )
 
 
@@ -37,7 +44,9 @@ class KubernetesTarget:
         context: str | None = None,
         hooks: Hooks = DEFAULT,
         progress: Callable[[str], None] = lambda _: None,
+        platform: str = "seldon",
     ) -> None:
+        self.platform_kind: CustomKind = kind_for(platform)
         self._cluster = cluster
         self._context = context
         self.hooks = hooks
@@ -55,6 +64,7 @@ class KubernetesTarget:
         return self.cluster.default_namespace
 
     def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
+        spec = on_platform(spec, self.platform_kind.platform)
         result = k8s_deploy.deploy(
             self.cluster,
             spec,
@@ -74,39 +84,47 @@ class KubernetesTarget:
         )
 
     def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
-        return [info_from_row(row) for row in list_deployments(self.cluster, namespace)]
+        return [info_from_row(row) for row in list_deployments(self.cluster, namespace, self.platform_kind)]
+
+    def _row(self, name: str, namespace: str | None) -> dict:
+        namespace = namespace or self.default_namespace
+        for row in list_deployments(self.cluster, namespace, self.platform_kind):
+            if row["name"] == name:
+                return row
+        raise NotFound(f"no {self.platform_kind.kind} {namespace}/{name} managed by seldon-pkg")
 
     def get(self, name: str, namespace: str | None = None) -> DeploymentInfo:
-        namespace = namespace or self.default_namespace
-        for row in list_deployments(self.cluster, namespace):
-            if row["name"] == name:
-                return info_from_row(row)
-        raise NotFound(f"no SeldonDeployment {namespace}/{name} managed by seldon-pkg")
+        return info_from_row(self._row(name, namespace))
 
     def delete(self, name: str, namespace: str | None = None) -> DeleteOutcome:
         """Delete it and its children; leftovers of a SeldonDeployment already gone are removed too."""
         namespace = namespace or self.default_namespace or "default"
-        report = cleanup.delete(self.cluster, name, namespace, hooks=self.hooks)
+        report = cleanup.delete(self.cluster, name, namespace, hooks=self.hooks, kind=self.platform_kind)
         if not report.existed and not report.leftovers_removed:
-            raise NotFound(f"no SeldonDeployment {namespace}/{name}, and nothing left of one")
+            raise NotFound(f"no {self.platform_kind.kind} {namespace}/{name}, and nothing left of one")
         messages = [f"deleted {namespace}/{name}" if report.existed else f"{namespace}/{name} was already gone"]
         messages += [f"removed leftover {leftover}" for leftover in report.leftovers_removed]
         return DeleteOutcome(name, namespace, tuple(messages), tuple(report.hook_failures))
 
     def endpoint(self, name: str, namespace: str | None = None) -> Endpoint:
-        found = self.get(name, namespace)
+        """The ingress gateway's URL; for KServe also the Host header it routes on (status.url's host)."""
+        row = self._row(name, namespace)
         try:
             ingress = find_ingress(self.cluster)
         except NoIngress as error:
             raise NotFound(str(error)) from None
-        return Endpoint(ingress.prediction_url(found.namespace, found.name), ingress.grpc_endpoint)
+        headers = {"Host": row["host"]} if row.get("host") else {}
+        if self.platform_kind.platform == "kserve" and not headers:
+            raise NotFound(f"{row['namespace']}/{name} has no status.url yet: KServe has not made its route")
+        url = ingress.base_url + self.platform_kind.path(row["namespace"], name)
+        return Endpoint(url, ingress.grpc_endpoint, headers)
 
     def describe(self, name: str, namespace: str | None = None) -> dict[str, Any]:
         found = self.get(name, namespace)
-        sdep = R.get_sdep(self.cluster, found.namespace, found.name) or {}
+        sdep = R.get_object(self.cluster, found.namespace, found.name, self.platform_kind) or {}
         children = []
         problem = None
-        for kind, obj in cleanup.children(self.cluster, found.namespace, found.name):
+        for kind, obj in cleanup.children(self.cluster, found.namespace, found.name, self.platform_kind):
             status = obj.get("status") or {}
             row = {"kind": kind.kind, "name": obj["metadata"]["name"], "phase": status.get("phase")}
             for container in status.get("containerStatuses") or []:
@@ -127,11 +145,17 @@ class KubernetesTarget:
     ) -> Iterator[str]:
         """Each pod's model container log, lines prefixed with the pod's name."""
         found = self.get(name, namespace)
-        pods = R.list_children(self.cluster, R.CHILD_KINDS[3], found.namespace, L.children_selector(found.name))
+        selector = self.platform_kind.children_selector(found.name)
+        pods = R.list_children(self.cluster, R.CHILD_KINDS[3], found.namespace, selector)
         for pod in pods:
             pod_name = pod["metadata"]["name"]
             reply = self.cluster.core.read_namespaced_pod_log(
-                pod_name, found.namespace, container=CONTAINER, tail_lines=tail, follow=follow, _preload_content=False
+                pod_name,
+                found.namespace,
+                container=self.platform_kind.container,
+                tail_lines=tail,
+                follow=follow,
+                _preload_content=False,
             )
             for raw in reply.stream() if follow else [reply.data]:
                 for line in raw.decode(errors="replace").splitlines():
@@ -147,11 +171,12 @@ class KubernetesTarget:
                 pass
             return
         previous = outcome.previous
-        current = R.get_sdep(self.cluster, info.namespace, info.name)
+        kind = self.platform_kind
+        current = R.get_object(self.cluster, info.namespace, info.name, kind)
         if current is None:  # deleted meanwhile: recreate what was there
-            R.create_sdep(self.cluster, _restorable(previous))
+            R.create_object(self.cluster, _restorable(previous), kind)
         else:
-            R.replace_sdep(self.cluster, plan.for_update(current, _restorable(previous)))
+            R.replace_object(self.cluster, plan.for_update(current, _restorable(previous)), kind)
 
 
 def _restorable(sdep: dict) -> dict:

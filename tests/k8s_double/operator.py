@@ -83,7 +83,15 @@ def owner(obj: dict) -> dict:
     }
 
 
-class SimulatedSeldonOperator:
+class SimulatedController:
+    """What every simulated controller shares: watch events on its custom resource are queued
+    and reconciled a moment later on the controller's own thread; ``_finish`` runs
+    ``ready_delay`` after each reconcile; ``leak_pods_on_delete`` orphans the pods (labelled
+    ``children_label=<name>``) before garbage collection reaches them."""
+
+    plural = ""
+    children_label = ""
+
     def __init__(self, store: Store, ready_delay: float = 0.3, reconcile_delay: float = 0.05) -> None:
         self.store = store
         self.ready_delay = ready_delay
@@ -94,11 +102,11 @@ class SimulatedSeldonOperator:
         self._pending: dict[tuple[str, str], float] = {}
         self._reconciled: dict[str, int] = {}  # uid -> generation last reconciled
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="seldon-operator", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"{self.plural}-controller", daemon=True)
         store.listeners.append(self._on_event)
         store.before_delete.append(self._before_delete)
 
-    def start(self) -> SimulatedSeldonOperator:
+    def start(self):
         self._thread.start()
         return self
 
@@ -107,7 +115,7 @@ class SimulatedSeldonOperator:
 
     # ---- events ----------------------------------------------------------------------------
     def _on_event(self, event: str, plural: str, obj: dict) -> None:
-        if plural != "seldondeployments":
+        if plural != self.plural:
             return
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         if event == "DELETED":
@@ -127,7 +135,7 @@ class SimulatedSeldonOperator:
             for key, due in list(self._to_reconcile.items()):
                 if now >= due:
                     self._to_reconcile.pop(key, None)
-                    current = self._get("seldondeployments", *key)
+                    current = self._get(self.plural, *key)
                     if current is not None:
                         self._reconcile(current)
                         self._pending[key] = time.monotonic() + self.ready_delay
@@ -138,47 +146,19 @@ class SimulatedSeldonOperator:
 
     def _before_delete(self, plural: str, obj: dict) -> None:
         """The reported leak: pods lose their owner before garbage collection reaches them."""
-        if plural == "seldondeployments" and self.leak_pods_on_delete:
+        if plural == self.plural and self.leak_pods_on_delete:
             self._orphan_pods(obj["metadata"]["name"], obj["metadata"]["namespace"])
 
-    # ---- reconcile -------------------------------------------------------------------------
-    def _reconcile(self, sdep: dict) -> None:
-        name, namespace = sdep["metadata"]["name"], sdep["metadata"]["namespace"]
-        wanted_deployments, wanted_services = set(), set()
-        for predictor in sdep["spec"]["predictors"]:
-            pname = predictor["name"]
-            for index, component in enumerate(predictor.get("componentSpecs", [])):
-                for container in component["spec"]["containers"]:
-                    deployment = operator_name(f"{name}-{pname}-{index}-{container['name']}")
-                    wanted_deployments.add(deployment)
-                    labels = {
-                        **predictor.get("labels", {}),
-                        **component.get("metadata", {}).get("labels", {}),
-                        "seldon-deployment-id": name,
-                        "app.kubernetes.io/managed-by": "seldon-core",
-                        "seldon-app": f"{name}-{pname}",
-                        f"seldon-app-svc-{container['name']}": operator_name(f"{name}-{pname}-{container['name']}"),
-                    }
-                    replicas = predictor.get("replicas", 1)
-                    container = with_port_env(container, sdep["spec"].get("protocol", "seldon"))
-                    self._ensure_workload(sdep, deployment, namespace, labels, container, replicas)
-                    wanted_services.add(operator_name(f"{name}-{pname}-{container['name']}"))
-            wanted_services.add(operator_name(f"{name}-{pname}"))
-        for service in wanted_services:
-            self._ensure_service(sdep, service, namespace)
-        uid = sdep["metadata"]["uid"]
-        for plural, child in self.store.children_of(uid):
-            child_name = child["metadata"]["name"]
-            stale = (plural == "deployments" and child_name not in wanted_deployments) or (
-                plural == "services" and child_name not in wanted_services
-            )
-            if stale:
-                if plural == "deployments" and self.leak_pods_on_rename:
-                    self._orphan_pods_of_deployment(child)
-                self._quiet_delete(plural, namespace, child_name)
-        self.store.patch("seldondeployments", namespace, name, {"status": {"state": "Creating"}}, status_only=True)
+    def _reconcile(self, obj: dict) -> None:
+        raise NotImplementedError
 
-    def _ensure_workload(self, sdep, deployment, namespace, labels, container, replicas) -> None:
+    def _finish(self, namespace: str, name: str) -> None:
+        raise NotImplementedError
+
+    # ---- children --------------------------------------------------------------------------
+    def _ensure_workload(self, owner_obj, deployment, namespace, labels, selector, container, replicas) -> None:
+        """A Deployment (owned by ``owner_obj``), its ReplicaSet and ``replicas`` Pods; images named
+        *crashloop* give pods in CrashLoopBackOff whose log is CRASH_LOG."""
         template = {"metadata": {"labels": labels}, "spec": {"containers": [container]}}
         existing = self._get("deployments", namespace, deployment)
         if (
@@ -189,15 +169,12 @@ class SimulatedSeldonOperator:
             return
         if existing is not None:
             self._quiet_delete("deployments", namespace, deployment)
-        selector = {
-            "matchLabels": {"seldon-app": labels["seldon-app"], "seldon-deployment-id": labels["seldon-deployment-id"]}
-        }
         dep = self.store.create(
             "deployments",
             namespace,
             {
-                "metadata": {"name": deployment, "labels": labels, "ownerReferences": [owner(sdep)]},
-                "spec": {"replicas": replicas, "selector": selector, "template": template},
+                "metadata": {"name": deployment, "labels": labels, "ownerReferences": [owner(owner_obj)]},
+                "spec": {"replicas": replicas, "selector": {"matchLabels": selector}, "template": template},
                 "status": {"replicas": replicas, "readyReplicas": replicas},
             },
         )
@@ -211,7 +188,7 @@ class SimulatedSeldonOperator:
                     "labels": labels,
                     "ownerReferences": [owner(dep)],
                 },
-                "spec": {"replicas": replicas, "selector": selector, "template": template},
+                "spec": {"replicas": replicas, "selector": {"matchLabels": selector}, "template": template},
                 "status": {"replicas": replicas},
             },
         )
@@ -253,29 +230,88 @@ class SimulatedSeldonOperator:
             )
             self.store.logs[(namespace, pod["metadata"]["name"])] = log
 
-    def _ensure_service(self, sdep: dict, service: str, namespace: str) -> None:
+    def _ensure_service(self, owner_obj: dict, service: str, namespace: str, labels: dict, ports: list) -> None:
         if self._get("services", namespace, service) is None:
             self.store.create(
                 "services",
                 namespace,
                 {
-                    "metadata": {
-                        "name": service,
-                        "labels": {
-                            "seldon-deployment-id": sdep["metadata"]["name"],
-                            "app.kubernetes.io/managed-by": "seldon-core",
-                        },
-                        "ownerReferences": [owner(sdep)],
-                    },
-                    "spec": {
-                        "type": "ClusterIP",
-                        "ports": [
-                            {"name": "http", "port": 8000, "protocol": "TCP"},
-                            {"name": "grpc", "port": 5001, "protocol": "TCP"},
-                        ],
-                    },
+                    "metadata": {"name": service, "labels": labels, "ownerReferences": [owner(owner_obj)]},
+                    "spec": {"type": "ClusterIP", "ports": ports},
                 },
             )
+
+    # ---- leaks -----------------------------------------------------------------------------
+    def _orphan_pods(self, owner_name: str, namespace: str) -> None:
+        for pod in self.store.list("pods", namespace, f"{self.children_label}={owner_name}"):
+            self.store.patch("pods", namespace, pod["metadata"]["name"], {"metadata": {"ownerReferences": None}})
+
+    def _orphan_pods_of_deployment(self, deployment: dict) -> None:
+        namespace = deployment["metadata"]["namespace"]
+        for _, rs in self.store.children_of(deployment["metadata"]["uid"]):
+            for _, pod in self.store.children_of(rs["metadata"]["uid"]):
+                self.store.patch("pods", namespace, pod["metadata"]["name"], {"metadata": {"ownerReferences": None}})
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _get(self, plural: str, namespace: str, name: str) -> dict | None:
+        try:
+            return self.store.get(plural, namespace, name)
+        except ApiError:
+            return None
+
+    def _quiet_delete(self, plural: str, namespace: str, name: str) -> None:
+        try:
+            self.store.delete(plural, namespace, name)
+        except ApiError:
+            pass
+
+
+class SimulatedSeldonOperator(SimulatedController):
+    plural = "seldondeployments"
+    children_label = "seldon-deployment-id"
+
+    # ---- reconcile -------------------------------------------------------------------------
+    def _reconcile(self, sdep: dict) -> None:
+        name, namespace = sdep["metadata"]["name"], sdep["metadata"]["namespace"]
+        wanted_deployments, wanted_services = set(), set()
+        for predictor in sdep["spec"]["predictors"]:
+            pname = predictor["name"]
+            for index, component in enumerate(predictor.get("componentSpecs", [])):
+                for container in component["spec"]["containers"]:
+                    deployment = operator_name(f"{name}-{pname}-{index}-{container['name']}")
+                    wanted_deployments.add(deployment)
+                    labels = {
+                        **predictor.get("labels", {}),
+                        **component.get("metadata", {}).get("labels", {}),
+                        "seldon-deployment-id": name,
+                        "app.kubernetes.io/managed-by": "seldon-core",
+                        "seldon-app": f"{name}-{pname}",
+                        f"seldon-app-svc-{container['name']}": operator_name(f"{name}-{pname}-{container['name']}"),
+                    }
+                    replicas = predictor.get("replicas", 1)
+                    container = with_port_env(container, sdep["spec"].get("protocol", "seldon"))
+                    selector = {"seldon-app": labels["seldon-app"], "seldon-deployment-id": name}
+                    self._ensure_workload(sdep, deployment, namespace, labels, selector, container, replicas)
+                    wanted_services.add(operator_name(f"{name}-{pname}-{container['name']}"))
+            wanted_services.add(operator_name(f"{name}-{pname}"))
+        for service in wanted_services:
+            self._seldon_service(sdep, service, namespace)
+        uid = sdep["metadata"]["uid"]
+        for plural, child in self.store.children_of(uid):
+            child_name = child["metadata"]["name"]
+            stale = (plural == "deployments" and child_name not in wanted_deployments) or (
+                plural == "services" and child_name not in wanted_services
+            )
+            if stale:
+                if plural == "deployments" and self.leak_pods_on_rename:
+                    self._orphan_pods_of_deployment(child)
+                self._quiet_delete(plural, namespace, child_name)
+        self.store.patch("seldondeployments", namespace, name, {"status": {"state": "Creating"}}, status_only=True)
+
+    def _seldon_service(self, sdep: dict, service: str, namespace: str) -> None:
+        labels = {"seldon-deployment-id": sdep["metadata"]["name"], "app.kubernetes.io/managed-by": "seldon-core"}
+        ports = [{"name": "http", "port": 8000, "protocol": "TCP"}, {"name": "grpc", "port": 5001, "protocol": "TCP"}]
+        self._ensure_service(sdep, service, namespace, labels, ports)
 
     def _finish(self, namespace: str, name: str) -> None:
         sdep = self._get("seldondeployments", namespace, name)
@@ -297,27 +333,3 @@ class SimulatedSeldonOperator:
         if failing:
             status["description"] = "Deployment has minimum availability: False; containers crashing"
         self.store.patch("seldondeployments", namespace, name, {"status": status}, status_only=True)
-
-    # ---- leaks -----------------------------------------------------------------------------
-    def _orphan_pods(self, sdep_name: str, namespace: str) -> None:
-        for pod in self.store.list("pods", namespace, f"seldon-deployment-id={sdep_name}"):
-            self.store.patch("pods", namespace, pod["metadata"]["name"], {"metadata": {"ownerReferences": None}})
-
-    def _orphan_pods_of_deployment(self, deployment: dict) -> None:
-        namespace = deployment["metadata"]["namespace"]
-        for _, rs in self.store.children_of(deployment["metadata"]["uid"]):
-            for _, pod in self.store.children_of(rs["metadata"]["uid"]):
-                self.store.patch("pods", namespace, pod["metadata"]["name"], {"metadata": {"ownerReferences": None}})
-
-    # ---- helpers ---------------------------------------------------------------------------
-    def _get(self, plural: str, namespace: str, name: str) -> dict | None:
-        try:
-            return self.store.get(plural, namespace, name)
-        except ApiError:
-            return None
-
-    def _quiet_delete(self, plural: str, namespace: str, name: str) -> None:
-        try:
-            self.store.delete(plural, namespace, name)
-        except ApiError:
-            pass

@@ -53,6 +53,7 @@ def discovery(path: str) -> dict:
     group_version = path.removeprefix("/apis/").removeprefix("/api/")
     short = {
         "seldondeployments": ["sdep"],
+        "inferenceservices": ["isvc"],
         "services": ["svc"],
         "pods": ["po"],
         "deployments": ["deploy"],

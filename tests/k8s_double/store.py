@@ -41,6 +41,7 @@ RESOURCES = {
         Resource("apps", "v1", "deployments", "Deployment"),
         Resource("apps", "v1", "replicasets", "ReplicaSet"),
         Resource("machinelearning.seldon.io", "v1", "seldondeployments", "SeldonDeployment"),
+        Resource("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService"),
     )
 }
 
@@ -194,7 +195,7 @@ class Store:
             meta["resourceVersion"] = str(next(self._versions))
             if field_manager:
                 meta["managedFields"] = [{"manager": field_manager, "operation": "Update", "time": now()}]
-            if plural == "seldondeployments":  # status is a subresource: replace keeps it
+            if plural in ("seldondeployments", "inferenceservices"):  # status is a subresource: replace keeps it
                 obj["status"] = current.get("status", {})
             self.objects[(plural, namespace, name)] = obj
         self._notify("MODIFIED", plural, obj)
