@@ -7,11 +7,12 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
 CLIENTS := .venv-clients
-# OIP clients as application developers use them (tritonclient needs protobuf 6, seldon-core
-# pins protobuf 3: they cannot share .venv); the tests run them from here
+# Tools the tests run out of process: OIP clients as application developers use them
+# (tritonclient needs protobuf 6, seldon-core pins protobuf 3: they cannot share .venv) and
+# moto's standalone S3 server (the loopback S3 store of tests/test_storage.py)
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve-model test lint audit bench bench-report train manifests deploy undeploy prune clean
+.PHONY: help install demo serve-model test lint audit bench bench-report soak train manifests deploy undeploy prune clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -25,7 +26,7 @@ $(INSTALLED): setup.py $(CONSTRAINTS) scripts/ensure-system-packages.sh scripts/
 	$(PIP) install -q -c $(CONSTRAINTS) 'setuptools<81' wheel
 	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
 	@test -x $(CLIENTS)/bin/python || $(PYTHON) -m venv $(CLIENTS)
-	$(CLIENTS)/bin/python -m pip install -q --disable-pip-version-check 'tritonclient[http,grpc]==2.73.*' 'numpy>=1.26,<2'
+	$(CLIENTS)/bin/python -m pip install -q --disable-pip-version-check 'tritonclient[http,grpc]==2.73.*' 'numpy>=1.26,<2' 'moto[server]>=5,<6'
 	bash scripts/ensure-system-packages.sh
 	bash scripts/ensure-cluster-tools.sh
 	@touch $@
@@ -46,6 +47,12 @@ audit: install  ## advisory check of both demo images -> security/audit.json and
 
 bench: install  ## benchmark (paired comparisons, latency, peers, cold start, density, isolation) -> bench/
 	$(VENV)/bin/seldon-pkg bench $(BENCH_ARGS)
+	$(MAKE) bench-report
+
+SOAK_MINUTES ?= 30
+
+soak: install  ## sustained load for SOAK_MINUTES (30): memory slope per 100k requests, fds, failures -> bench/ (with a no-fix baseline alongside)
+	$(VENV)/bin/seldon-pkg bench --soak $(SOAK_MINUTES) $(BENCH_ARGS)
 	$(MAKE) bench-report
 
 bench-report: install  ## regenerate bench/REPORT.md, bench/chart.png and the README's speed section from bench/results.json

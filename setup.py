@@ -14,6 +14,7 @@ EXTRAS = {
     "k8s": ["kubernetes>=30", "kubernetes-validate>=1.28,<1.29", "jsonschema>=3.2"],
     "train": ["tensorflow-cpu==2.19.*", "tf2onnx>=1.16", "mlxtend>=0.23"],
     "bench": ["matplotlib>=3.7"],
+    "storage": ["boto3>=1.34"],
     "lint": ["ruff>=0.8", "mypy>=1.10", "types-PyYAML"],
     "test": [
         "pytest>=8",

@@ -34,13 +34,11 @@ from seldon_pkg.spec import load_spec
 from seldon_pkg.targets import DeploymentInfo, DeployPolicy, deployed
 from seldon_pkg.targets.kubernetes import KubernetesTarget
 from tests.k8s_double.operator import SimulatedSeldonOperator
-from tests.k8s_double.server import KubernetesDouble
 from tests.k8s_double.store import Store
+from tests.support.cluster import NODE_IP, double_cluster
 from tests.support.crd import crd_schema
 from tests.support.gateway import wait_until
 from tests.support.microservice import ROOT
-
-NODE_IP = "192.0.2.10"  # TEST-NET-1: data only, never connected to
 
 
 def crd_validator():
@@ -54,28 +52,8 @@ def api(tmp_path, monkeypatch):
     # reconcile and garbage collection run on their own threads, a moment after the API call,
     # as on a real cluster; Creating lasts longer than one 0.25 s poll of `deploy`
     operator = SimulatedSeldonOperator(store, ready_delay=0.6).start()
-    with KubernetesDouble(store) as double:
+    with double_cluster(store, tmp_path, monkeypatch) as double:
         double.operator = operator
-        kubeconfig = tmp_path / "kubeconfig"
-        double.kubeconfig(kubeconfig, context="double")
-        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-        store.create(
-            "nodes",
-            "",
-            {"metadata": {"name": "node-1"}, "status": {"addresses": [{"type": "InternalIP", "address": NODE_IP}]}},
-        )
-        store.create(
-            "services",
-            "istio-system",
-            {
-                "metadata": {"name": "istio-ingressgateway"},
-                "spec": {
-                    "type": "NodePort",
-                    "ports": [{"name": "http2", "port": 80, "nodePort": 31380, "protocol": "TCP"}],
-                },
-            },
-        )
-        double.cluster = connect()
         yield double
     operator.stop()
 

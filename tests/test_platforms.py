@@ -217,6 +217,10 @@ def test_committed_manifests_for_all_three_platforms_are_current():
             check=True,
         )
         assert (ROOT / out).read_text() == result.stdout, out
+        manifest = yaml.safe_load(result.stdout)
+        platforms.validate(manifest)
+        if manifest["kind"] == "Model":
+            assert sc2_errors(manifest) == []
     for platform in ("kserve", "seldon-v2"):
         assert list((ROOT / "manifests" / "rendered" / platform).glob("*.yaml"))
 
