@@ -6,9 +6,14 @@ requests while tracemalloc showed their Python heap flat: the growth was native 
 glibc's per-thread malloc arenas (up to 8 per core) fragment and never give back, in workers
 running 8 gunicorn threads. Limiting the arenas slows it; recycling each worker after a
 bounded number of requests (gunicorn's ``max_requests`` plus jitter, so the workers never
-restart together) bounds it whatever the allocator does. The same values go into the local
-runtime's model processes and into the image's Dockerfile; a spec's ``env`` overrides any
-of them.
+restart together) bounds it whatever the allocator does.
+
+Recycling is measured under the local launcher only (loopback.py; the soak showed zero
+failed requests across recycles once the launcher stopped ending the shared metrics,
+gRPC and metrics processes from an exiting worker). Images run plain
+``seldon-core-microservice``, where recycling has not been measured: they get the allocator
+setting only (a spec can still set ``GUNICORN_MAX_REQUESTS``). A spec's ``env`` overrides any
+of these.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ WORKER_RECYCLING = {"GUNICORN_MAX_REQUESTS": "200000", "GUNICORN_MAX_REQUESTS_JI
 master starts its successor and the other worker keeps serving, so no request fails."""
 
 
-def serving_defaults(protocol: str) -> dict[str, str]:
-    """The defaults for a model speaking ``protocol`` (``seldon`` or ``v2``)."""
-    return {**ALLOCATOR, **(WORKER_RECYCLING if protocol == "seldon" else {})}
+def serving_defaults(protocol: str, launcher: bool = True) -> dict[str, str]:
+    """The defaults for a model speaking ``protocol`` (``seldon`` or ``v2``); worker recycling
+    only under our launcher (``launcher``), where it is measured."""
+    return {**ALLOCATOR, **(WORKER_RECYCLING if protocol == "seldon" and launcher else {})}
 
 
 def with_serving_defaults(protocol: str, spec_env: Mapping[str, str]) -> dict[str, str]:
-    """The spec's environment over the defaults (the spec wins)."""
+    """The local runtime's environment: the spec's over the defaults (the spec wins)."""
     return {**serving_defaults(protocol), **spec_env}

@@ -201,3 +201,28 @@ def test_the_model_alias_follows_the_newest_available_version(gateway, tmp_path)
     assert echo(first["url"]) == 10.0  # the hashed URL of v1 still reaches v1
     missing = requests.post(f"{gateway.url}/model/testing/nope/api/v1.0/predictions", json={}, timeout=5)
     assert missing.status_code == 404 and "Echo Model (tests)" in missing.json()["models"]
+
+
+def test_recycled_rest_workers_lose_no_request_and_leave_the_group_whole(gateway, tmp_path):
+    """Workers recycled after max_requests (the memory bound, seldon_pkg/serving_defaults.py):
+    no request fails across the recycles, and the processes the workers share (gRPC server,
+    metrics server, seldon-core's metrics Manager) survive them. Found by the soak: an exiting
+    worker used to terminate them from the launcher's clean-up, which it had inherited."""
+    folder = echo_variant(
+        tmp_path / "recycled", 3.0, env="{GUNICORN_MAX_REQUESTS: '40', GUNICORN_MAX_REQUESTS_JITTER: '10'}"
+    )
+    result = gateway.cli("deploy", str(folder))
+    assert result.returncode == 0, result.stderr
+    row = gateway.deployment("Echo Model (tests)")
+    shared_before = {p.pid for p in group_members(row["pid"])}
+    for _ in range(400):
+        assert echo(row["url"]) == 3.0
+    log = Path(row["log"]).read_text()
+    assert log.count("Autorestarting worker") >= 4, "the workers were recycled"
+    survivors = {p.pid for p in group_members(row["pid"])}
+    shared = shared_before - {pid for pid in shared_before if f"Worker exiting (pid: {pid})" in log}
+    assert shared <= survivors, "the gRPC, metrics and Manager processes outlived the recycles"
+    assert len(shared) >= 4  # launcher, gRPC server, metrics server, metrics Manager
+    metrics = requests.get(f"http://127.0.0.1:{row['ports']['metrics']}/metrics", timeout=10)
+    assert metrics.status_code == 200, "the metrics server still answers"
+    assert "custom metrics not recorded" not in log

@@ -82,16 +82,26 @@ def patch_seldon() -> None:
 
 def skip_empty_metric_updates() -> None:
     """Seldon writes custom metrics to a multiprocessing.Manager dict after every request, even
-    when there are none: four IPC round trips (~0.5 ms) per request for nothing. Skip those."""
+    when there are none: four IPC round trips (~0.5 ms) per request for nothing. Skip those.
+    And a metrics store that cannot be reached costs the metrics, never the prediction: the
+    error is logged (once per process) instead of turning the answer into a 500."""
     from seldon_core import metrics
 
     if not hasattr(metrics.SeldonMetrics, "update"):
         raise RuntimeError("seldon_core.metrics.SeldonMetrics.update is missing: unsupported seldon-core version")
     original = metrics.SeldonMetrics.update
+    reported = False
 
     def update(self, custom_metrics, method):
-        if custom_metrics:
+        nonlocal reported
+        if not custom_metrics:
+            return
+        try:
             original(self, custom_metrics, method)
+        except (OSError, EOFError) as error:  # the Manager process is gone or its pipe broke
+            if not reported:
+                reported = True
+                print(f"seldon-pkg: custom metrics not recorded: {error!r}", file=sys.stderr, flush=True)
 
     metrics.SeldonMetrics.update = update
 
@@ -142,16 +152,21 @@ def main() -> None:
     from seldon_core import microservice
 
     sys.argv = ["seldon-core-microservice", *sys.argv[1:]]
+    launcher = os.getpid()
     try:
         microservice.main()
     finally:
         # The REST server has stopped or failed to start (e.g. its port was taken). End the gRPC
         # and metrics processes too: multiprocessing would otherwise wait for them at exit, and
-        # the gateway would see a process that neither serves nor exits.
-        import multiprocessing
+        # the gateway would see a process that neither serves nor exits. Only in the launcher:
+        # a gunicorn worker leaving (recycled after max_requests) unwinds through here too, and
+        # inherited the launcher's list of children; terminating them from the worker killed
+        # the metrics Manager, gRPC and metrics processes every other worker relies on.
+        if os.getpid() == launcher:
+            import multiprocessing
 
-        for child in multiprocessing.active_children():
-            child.terminate()
+            for child in multiprocessing.active_children():
+                child.terminate()
 
 
 if __name__ == "__main__":
