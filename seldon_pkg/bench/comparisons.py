@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import psutil
 
 from seldon_pkg.bench import paired
 from seldon_pkg.bench.loadgen import grpc_load, rest_load
@@ -36,18 +37,47 @@ def _grpc(label: str, target: str, method: str, message: bytes, concurrency: int
     )
 
 
+class CpuMeter:
+    """Wraps a block so the gateway's own CPU time (user + system) per request is recorded."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.process = psutil.Process(pid) if pid else None
+        self.per_request_ms: list[float] = []
+
+    def wrap(self, run):
+        process = self.process
+        if process is None:
+            return run
+
+        def metered():
+            before = process.cpu_times()
+            stats = run()
+            after = process.cpu_times()
+            used = (after.user - before.user) + (after.system - before.system)
+            if stats.requests:
+                self.per_request_ms.append(1000 * used / stats.requests)
+            return stats
+
+        return metered
+
+
 def _record(pairs: list[paired.Pair]) -> list[dict]:
     return [{"a": p.a.as_dict(), "b": p.b.as_dict()} for p in pairs]
 
 
-def gateway_vs_model(row: dict, gateway_grpc_port: int, rest: bytes, proto: bytes, rounds: int = ROUNDS) -> dict:
-    """The gateway's cost over the Seldon-protocol model process it fronts (TF-free, one digit)."""
+def gateway_vs_model(
+    row: dict, gateway_grpc_port: int, rest: bytes, proto: bytes, rounds: int = ROUNDS, gateway_pid: int | None = None
+) -> dict:
+    """The gateway's cost over the Seldon-protocol model process it fronts (TF-free, one digit),
+    and the gateway's CPU time per request it routed (process CPU seconds / requests, per block)."""
     direct = f"http://127.0.0.1:{row['ports']['http']}/api/v1.0/predictions"
     metadata = (("seldon", row["name"]), ("namespace", row["namespace"]))
-    via_rest = {c: _rest("gateway REST", row["url"], rest, c) for c in (1, 16)}
+    rest_cpu, grpc_cpu = CpuMeter(gateway_pid), CpuMeter(gateway_pid)
+    via_rest = {c: rest_cpu.wrap(_rest("gateway REST", row["url"], rest, c)) for c in (1, 16)}
     direct_rest = {c: _rest("model process REST", direct, rest, c) for c in (1, 16)}
     via_grpc = {
-        c: _grpc("gateway gRPC", f"127.0.0.1:{gateway_grpc_port}", SELDON_PREDICT, proto, c, metadata) for c in (1, 16)
+        c: grpc_cpu.wrap(_grpc("gateway gRPC", f"127.0.0.1:{gateway_grpc_port}", SELDON_PREDICT, proto, c, metadata))
+        for c in (1, 16)
     }
     direct_grpc = {
         c: _grpc("model process gRPC", f"127.0.0.1:{row['ports']['grpc']}", SELDON_MODEL_PREDICT, proto, c)
@@ -65,6 +95,14 @@ def gateway_vs_model(row: dict, gateway_grpc_port: int, rest: bytes, proto: byte
             "gateway_throughput_ratio_c16": paired.ratio(pairs["rest_c16"]),
             "gateway_added_p50_ms_grpc": paired.difference(pairs["grpc_c1"]),
             "gateway_throughput_ratio_c16_grpc": paired.ratio(pairs["grpc_c16"]),
+            **(
+                {
+                    "gateway_cpu_ms_per_request": paired.summary(rest_cpu.per_request_ms),
+                    "gateway_cpu_ms_per_request_grpc": paired.summary(grpc_cpu.per_request_ms),
+                }
+                if gateway_pid
+                else {}
+            ),
         },
         "failures": sum(paired.failures(p) for p in pairs.values()),
         "pairs": {key: _record(value) for key, value in pairs.items()},

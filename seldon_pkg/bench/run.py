@@ -16,6 +16,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from seldon_pkg.bench import comparisons, report
+from seldon_pkg.bench import comparisons, density, report
 from seldon_pkg.bench.loadgen import Stats, grpc_load, in_process, rest_load
 from seldon_pkg.bench.stack import BIN, Gateway, group_pss_mib, stop, wait_http
 from seldon_pkg.local.ostools import free_port, free_ports
@@ -114,6 +115,36 @@ def machine() -> dict:
     }
 
 
+def cold_and_warm(spec: Path, rest: bytes, work: Path, logs: Path) -> dict:
+    """Deploy-to-first-answer of ``spec`` on a gateway whose environments folder is new and
+    empty (so the environment is certainly built, from pip's local wheel cache), then again
+    after deleting it (environment kept: a warm start)."""
+    fresh = Path(tempfile.mkdtemp(prefix="envs-absent-", dir=work))
+    state = work / "cold-state"
+    shutil.rmtree(state, ignore_errors=True)
+    saved = os.environ.get("SELDON_PKG_ENVS_DIR")
+    os.environ["SELDON_PKG_ENVS_DIR"] = str(fresh)
+    try:
+        gateway = Gateway.start(state, logs / "cold-gateway.log")
+    finally:
+        if saved is None:
+            os.environ.pop("SELDON_PKG_ENVS_DIR", None)
+        else:
+            os.environ["SELDON_PKG_ENVS_DIR"] = saved
+    try:
+        row, cold = gateway.timed_deploy(spec, rest)
+        gateway.cli("delete", row["name"])
+        _, warm = gateway.timed_deploy(spec, rest)
+    finally:
+        gateway.stop()
+        shutil.rmtree(fresh, ignore_errors=True)
+    return {
+        "env_absent_deploy_to_first_answer_s": cold,
+        "warm_deploy_to_first_answer_s": warm,
+        "environment_build_s": round(cold - warm, 2),
+    }
+
+
 def latency_matrix(label: str, row: dict, gateway: Gateway, rest: bytes, proto: bytes, budget: Budget) -> list[Stats]:
     ports, name = row["ports"], row["name"]
     direct_url = f"http://127.0.0.1:{ports['http']}/api/v1.0/predictions"
@@ -156,31 +187,28 @@ def latency_matrix(label: str, row: dict, gateway: Gateway, rest: bytes, proto: 
     return results
 
 
-def mlserver_env(work: Path) -> Path:
-    env = work / "mlserver-env"
+def peer_env(work: Path, name: str, requirements: list[str]) -> Path:
+    """A cached virtualenv for a peer server (built once per bench folder)."""
+    env = work / name
     if not (env / ".ready").exists():
         shutil.rmtree(env, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
-        # uvloop 0.22 stops MLServer 1.7 from starting here; onnxruntime serves the same file
         subprocess.run(
-            [
-                str(env / "bin" / "pip"),
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "mlserver==1.7.1",
-                "uvloop<0.22",
-                "onnxruntime>=1.20,<2",
-            ],
-            check=True,
+            [str(env / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *requirements], check=True
         )
         (env / ".ready").write_text("ok\n")
     return env
 
 
+def mlserver_env(work: Path) -> Path:
+    # uvloop 0.22 stops MLServer 1.7 from starting here; onnxruntime serves the same file
+    return peer_env(work, "mlserver-env", ["mlserver==1.7.1", "uvloop<0.22", "onnxruntime>=1.20,<2"])
+
+
 @contextlib.contextmanager
-def mlserver_peer(log: Path, work: Path) -> Iterator[str]:
-    """MLServer 1.7.1 serving the same ONNX file with a minimal runtime; yields its infer URL."""
+def mlserver_peer(log: Path, work: Path, facts: dict) -> Iterator[str]:
+    """MLServer 1.7.1 serving the same ONNX file with a minimal runtime; yields its infer URL.
+    ``facts`` gets its start-up time and process group leader."""
     env = mlserver_env(work)
     folder = work / "mlserver" / "mnist"
     folder.mkdir(parents=True, exist_ok=True)
@@ -207,25 +235,49 @@ def mlserver_peer(log: Path, work: Path) -> Iterator[str]:
             }
         )
     )
-    environ = {**os.environ, "PYTHONPATH": str(PEERS)}
+    command = [str(env / "bin" / "mlserver"), "start", str(folder.parent)]
+    with _peer_process(command, log, http_port, facts) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def kserve_peer(log: Path, work: Path, facts: dict) -> Iterator[str]:
+    """KServe 0.21's Python model server serving the same ONNX file (peers/kserve_peer.py)."""
+    env = peer_env(work, "kserve-env", ["kserve==0.21.*", "onnxruntime>=1.20,<2"])
+    http_port = free_port()
+    command = [
+        str(env / "bin" / "python"),
+        str(PEERS / "kserve_peer.py"),
+        str(MODELS / "mnist-cnn.onnx"),
+        str(http_port),
+    ]
+    with _peer_process(command, log, http_port, facts) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _peer_process(command: list[str], log: Path, http_port: int, facts: dict) -> Iterator[str]:
+    started = time.perf_counter()
     process = subprocess.Popen(
-        [str(env / "bin" / "mlserver"), "start", str(folder.parent)],
-        env=environ,
+        command,
+        env={**os.environ, "PYTHONPATH": str(PEERS)},
         stdout=open(log, "wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
-        wait_http(f"http://127.0.0.1:{http_port}/v2/models/mnist/ready", 120, process)
+        wait_http(f"http://127.0.0.1:{http_port}/v2/models/mnist/ready", 180, process)
+        facts.update(startup_s=round(time.perf_counter() - started, 2), pid=process.pid)
         yield f"http://127.0.0.1:{http_port}/v2/models/mnist/infer"
+        facts["pss_mib"] = group_pss_mib(process.pid)
     finally:
         stop(process, group=True)
 
 
-def mlserver_rows(url: str, digit: np.ndarray, budget: Budget) -> list[Stats]:
+def oip_peer_rows(label: str, url: str, digit: np.ndarray, budget: Budget) -> list[Stats]:
     body, _ = comparisons.oip_bodies(digit, "mnist", "image")
     return [
-        rest_load("MLServer REST (same ONNX file)", url, body, concurrency=c, requests=n, seconds=s)
+        rest_load(label, url, body, concurrency=c, requests=n, seconds=s)
         for c, (n, s) in ((1, budget.c1), (16, budget.c16))
     ]
 
@@ -374,6 +426,7 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
             rows[key] = row
             cold[key] = {"deploy_to_first_answer_s": seconds, "pss_mib": group_pss_mib(row["pid"])}
         cold["first_deploy_with_env_build_s"] = env_seconds
+        cold["env_absent"] = cold_and_warm(onnx_spec, rest, work, logs)
         results["cold_start"] = cold
 
         print("latency matrix...", flush=True)
@@ -400,7 +453,11 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
         gateway.cli("delete", rows["keras_tf"]["name"])
 
         print("paired: gateway vs model process...", flush=True)
-        results["paired"] = {"gateway": comparisons.gateway_vs_model(rows["tf_free"], gateway.grpc_port, rest, proto)}
+        results["paired"] = {
+            "gateway": comparisons.gateway_vs_model(
+                rows["tf_free"], gateway.grpc_port, rest, proto, gateway_pid=gateway.process.pid
+            )
+        }
 
         print("OIP model: cold start, memory...", flush=True)
         oip_spec = write_spec(specs / "oip", "bench-cnn-oip", "mnist-cnn.onnx", "isolated", protocol="v2")
@@ -417,9 +474,29 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
         }
 
         print("peers and paired OIP comparisons...", flush=True)
-        with mlserver_peer(logs / "mlserver.log", work) as peer_url:
-            peers = mlserver_rows(peer_url, digit, budget)
+        peer_facts: dict[str, dict] = {"MLServer 1.7.1": {}, "KServe 0.21": {}}
+        with mlserver_peer(logs / "mlserver.log", work, peer_facts["MLServer 1.7.1"]) as peer_url:
+            peers = oip_peer_rows("MLServer REST (same ONNX file)", peer_url, digit, budget)
             results["paired"]["oip"] = comparisons.oip_vs_mlserver(oip_row, gateway.http_port, peer_url, digit)
+        with kserve_peer(logs / "kserve.log", work, peer_facts["KServe 0.21"]) as peer_url:
+            peers += oip_peer_rows("KServe 0.21 REST (same ONNX file)", peer_url, digit, budget)
+        name = oip_row["name"]
+        peers += oip_peer_rows(
+            "ours: OIP model process REST",
+            f"http://127.0.0.1:{oip_row['ports']['http']}/v2/models/{name}/infer",
+            digit,
+            budget,
+        )
+        peers += oip_peer_rows(
+            "ours: OIP via gateway REST", f"http://127.0.0.1:{gateway.http_port}/v2/models/{name}/infer", digit, budget
+        )
+        results["peer_facts"] = {
+            **{label: {k: v for k, v in facts.items() if k != "pid"} for label, facts in peer_facts.items()},
+            "ours (OIP model, MLServer + adapter)": {
+                "startup_s": cold["oip"]["deploy_to_first_answer_s"],
+                "pss_mib": cold["oip"]["pss_mib"],
+            },
+        }
         gateway.cli("delete", oip_row["name"])
         peers += run_naive(rest, budget, logs / "naive.log")
         results["peers"] = [s.as_dict() for s in peers]
@@ -428,31 +505,8 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
         }
 
         print("density...", flush=True)
-        density = []
+        results["density"] = density.measure(gateway, specs, rest, density.QUICK_STEPS if quick else density.STEPS)
         victim = rows["tf_free"]
-        models = [victim]
-        for count in (1, 2, 4, 8):
-            while len(models) < count:
-                spec = write_spec(
-                    specs / f"density-{len(models)}", f"bench-density-{len(models)}", "mnist-cnn.onnx", "isolated"
-                )
-                gateway.cli("deploy", str(spec))
-                models = [victim] + [d for d in gateway.deployments() if d["model"].startswith("bench-density-")]
-            probe = rest_load(f"model 1 of {count}", victim["url"], rest, concurrency=1, requests=400, seconds=4)
-            pss = [group_pss_mib(d["pid"]) for d in gateway.deployments()]
-            density.append(
-                {
-                    "models": count,
-                    "total_pss_mib": round(sum(pss), 1),
-                    "per_model_pss_mib": round(sum(pss) / len(pss), 1),
-                    "model1_p50_ms": probe.p50_ms,
-                    "model1_p99_ms": probe.p99_ms,
-                }
-            )
-        results["density"] = density
-        for row in gateway.deployments():
-            if row["model"].startswith("bench-density-"):
-                gateway.cli("delete", row["name"])
 
         print("isolation...", flush=True)
         churn_spec = write_spec(specs / "churn", "bench-churn", "mnist-mlp.onnx", "isolated")
@@ -463,6 +517,11 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
     results["overhead"] = report.overhead(results)
     results["seconds"] = round(time.perf_counter() - started, 1)
     bench.mkdir(exist_ok=True)
+    previous = bench / "results.json"
+    if previous.exists():  # the soak is its own scenario (`make soak`): keep its last figures
+        soak = json.loads(previous.read_text()).get("soak")
+        if soak:
+            results["soak"] = soak
     (bench / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     report.publish(results, bench, None)  # `make bench-report` also regenerates the README's section
     print(f"done in {results['seconds']} s: {bench}/results.json, REPORT.md, chart.png", flush=True)
