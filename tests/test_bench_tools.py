@@ -95,3 +95,19 @@ def test_paired_intervals_and_verdicts():
     assert paired.met(figure, 0.4, higher_is_better=False)  # the bad end (high) is under 0.4
     assert not paired.met(figure, 0.31, higher_is_better=False)  # the median meets it, the bad end does not
     assert paired.met(paired.summary([0.95, 0.97, 0.96, 0.98, 0.94]), 0.9, higher_is_better=True)
+
+
+def test_soak_slope_recovers_a_known_growth_and_brackets_a_flat_line():
+    import numpy as np
+
+    from seldon_pkg.bench.soak import slope_per_100k
+
+    rng = np.random.default_rng(7)
+    requests = list(range(0, 3_000_000, 20_000))
+    growing = [50 + 0.5 * r / 100_000 + rng.normal(0, 0.05) for r in requests]
+    flat = [50 + rng.normal(0, 0.05) for _ in requests]
+    grew = slope_per_100k(requests, growing)
+    assert abs(grew["median"] - 0.5) < 0.02 and grew["ci95"][0] > 0.4
+    level = slope_per_100k(requests, flat)
+    assert level["ci95"][0] <= 0 <= level["ci95"][1] and level["ci95"][1] < 0.1
+    assert slope_per_100k([1, 2], [3.0, 4.0])["median"] is None  # too few samples to say
