@@ -95,18 +95,25 @@ def canary_deployment(stable: ModelSpec, canary: ModelSpec, canary_traffic: int)
     )
 
 
-def _deployment(spec: ModelSpec, predictors: list[dict[str, Any]]) -> dict[str, Any]:
+def object_metadata(spec: ModelSpec, **annotations: str) -> dict[str, Any]:
+    """The metadata every platform's object carries: its name on that platform, our labels,
+    the unabridged identity (plus any platform-specific ``annotations``)."""
     identity = identity_of(spec)
-    name = name_of(spec)
+    return {
+        "name": name_of(spec),
+        "namespace": spec.namespace,
+        "labels": L.model_labels(identity, revision_of(spec)),
+        "annotations": {**L.model_annotations(identity), **annotations},
+    }
+
+
+def _deployment(spec: ModelSpec, predictors: list[dict[str, Any]]) -> dict[str, Any]:
+    metadata = object_metadata(spec)
+    name = metadata["name"]
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": {
-            "name": name,
-            "namespace": spec.namespace,
-            "labels": L.model_labels(identity, revision_of(spec)),
-            "annotations": L.model_annotations(identity),
-        },
+        "metadata": metadata,
         "spec": {"name": name, "predictors": predictors, **({"protocol": "v2"} if spec.protocol == "v2" else {})},
     }
 

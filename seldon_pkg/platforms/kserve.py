@@ -21,7 +21,7 @@ from typing import Any
 
 from seldon_pkg import labels as L
 from seldon_pkg.errors import ManifestError, SpecError
-from seldon_pkg.manifests import identity_of, name_of, revision_of
+from seldon_pkg.manifests import object_metadata
 from seldon_pkg.naming import MAX_NAME, kserve_derived_names
 from seldon_pkg.platforms.storage_mounts import model_dir_env
 from seldon_pkg.schema import crd_schema, schema_errors
@@ -40,9 +40,7 @@ DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 def inference_service(spec: ModelSpec) -> dict[str, Any]:
     if not spec.image:
         raise SpecError("image", "is required to render an InferenceService (the container image)")
-    identity = identity_of(spec)
-    name = name_of(spec)
-    labels = L.model_labels(identity, revision_of(spec))
+    metadata = object_metadata(spec, **{DEPLOYMENT_MODE: "RawDeployment", L.ANNOTATION_PROTOCOL: spec.protocol})
     env = [
         {"name": "MLSERVER_HTTP_PORT", "value": str(HTTP_PORT)},
         {"name": "MLSERVER_GRPC_PORT", "value": str(GRPC_PORT)},
@@ -62,21 +60,12 @@ def inference_service(spec: ModelSpec) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": {
-            "name": name,
-            "namespace": spec.namespace,
-            "labels": labels,
-            "annotations": {
-                **L.model_annotations(identity),
-                DEPLOYMENT_MODE: "RawDeployment",
-                L.ANNOTATION_PROTOCOL: spec.protocol,
-            },
-        },
+        "metadata": metadata,
         "spec": {
             "predictor": {
                 "minReplicas": spec.replicas,
                 "maxReplicas": max(spec.replicas, 1),
-                "labels": labels,
+                "labels": dict(metadata["labels"]),
                 "containers": [container],
             }
         },

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from seldon_pkg import labels as L
 from seldon_pkg.errors import SpecError
-from seldon_pkg.manifests import identity_of, name_of, revision_of
+from seldon_pkg.manifests import object_metadata
 from seldon_pkg.spec import ModelSpec
 
 API_VERSION = "mlops.seldon.io/v1alpha1"
@@ -33,7 +32,6 @@ def model(spec: ModelSpec) -> dict[str, Any]:
             "is required for platform seldon-v2: Seldon Core 2 loads models from storage "
             "(upload what `seldon-pkg build --artifact DIR` writes and point storage_uri at it)",
         )
-    identity = identity_of(spec)
     body: dict[str, Any] = {
         "storageUri": spec.storage_uri,
         "requirements": list(REQUIREMENTS),
@@ -45,11 +43,6 @@ def model(spec: ModelSpec) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": {
-            "name": name_of(spec),
-            "namespace": spec.namespace,
-            "labels": L.model_labels(identity, revision_of(spec)),
-            "annotations": L.model_annotations(identity),
-        },
+        "metadata": object_metadata(spec),
         "spec": body,
     }
