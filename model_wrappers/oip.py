@@ -70,15 +70,15 @@ def _inherited_annotations(cls: type) -> dict:
     return found
 
 
-def get_model_uri_folder(settings: Any) -> str:
-    """``parameters.uri`` resolved against the folder of the model-settings.json it came from."""
+def files_folder(settings: Any, files: str) -> str:
+    """``files`` resolved against the folder of the model-settings.json it came from."""
     from pathlib import Path
 
-    uri = Path(settings.parameters.uri)
+    folder = Path(files)
     source = getattr(settings, "_source", None)
-    if not uri.is_absolute() and source:
-        uri = Path(source).parent / uri
-    return str(uri.resolve())
+    if not folder.is_absolute() and source:
+        folder = Path(source).parent / folder
+    return str(folder.resolve())
 
 
 def load_class(wrapper: str) -> type[SeldonModel]:
@@ -130,13 +130,14 @@ class SeldonModelRuntime(MLModel):
     """The MLServer face of a ``SeldonModel`` (see the module docstring)."""
 
     def _parameters(self, cls: type, extra: dict) -> dict:
-        """The wrapper's parameters; when model-settings.json names a ``uri`` (a Seldon Core 2
-        artifact: ``"."``, the folder it was downloaded into), a class with ``model_dir`` gets
-        that folder, so relative model files resolve there."""
+        """The wrapper's parameters; when model-settings.json says where the model's files are
+        (``extra.files``, relative to that file: ``"."`` in a Seldon Core 2 artifact, wherever
+        it was downloaded), a class with ``model_dir`` gets that folder, so relative model
+        files resolve there. (MLServer fills ``parameters.uri`` itself, so it cannot say this.)"""
         parameters = dict(extra.get("parameters") or {})
-        uri = self.settings.parameters.uri if self.settings.parameters else None
-        if uri and "model_dir" in _inherited_annotations(cls):
-            parameters.setdefault("model_dir", get_model_uri_folder(self.settings))
+        files = extra.get("files")
+        if files and "model_dir" in _inherited_annotations(cls):
+            parameters.setdefault("model_dir", files_folder(self.settings, files))
         return parameters
 
     async def load(self) -> bool:

@@ -126,13 +126,13 @@ def _copy_model_folder(spec: ModelSpec, out: Path, model_files: bool) -> Path:
 def write_artifact(spec: ModelSpec, out: Path) -> Path:
     """The model folder Seldon Core 2's MLServer loads from storage (``build --artifact``).
 
-    ``model-settings.json`` (our adapter, the wrapper and its parameters, ``uri: "."`` so
-    relative model files resolve in the folder wherever it is downloaded), the wrapper code,
+    ``model-settings.json`` (our adapter, the wrapper and its parameters, ``extra.files: "."``
+    so relative model files resolve in the folder wherever it is downloaded), the wrapper code,
     the model files and ``requirements.txt`` (what the Server image must have). Served as is by
     ``mlserver start OUT``."""
     out = _copy_model_folder(spec, out, model_files=True)
     settings = model_settings(name_of(spec), spec)
-    settings["parameters"]["uri"] = "."
+    settings["parameters"]["extra"]["files"] = "."  # model files beside model-settings.json
     (out / "model-settings.json").write_text(json.dumps(settings, indent=2))
     (out / "requirements.txt").write_text(requirements_file(spec))
     return out
