@@ -509,3 +509,24 @@ def test_a_crashing_model_names_its_cause_on_the_cluster_too(api, specs):
     assert described.stdout.splitlines()[0] == "model error: ValueError: weights file 'w.npz' not found"
     container = api.store.get("seldondeployments", "default", name)["spec"]["predictors"][0]["componentSpecs"][0]
     assert container["spec"]["containers"][0]["terminationMessagePolicy"] == "FallbackToLogsOnError"
+
+
+def test_a_write_that_races_the_operator_is_planned_again(api, specs, monkeypatch):
+    """The operator (or anyone) changed the object between our read and our write: the API
+    answers 409, deploy reads it again and applies on the current version."""
+    first = deploy(api.cluster, specs["cnn"])
+    read = R.get_object
+    raced = []
+
+    def read_then_someone_writes(cluster, namespace, name, kind=SELDON):
+        obj = read(cluster, namespace, name, kind)
+        if obj is not None and not raced:
+            raced.append(name)
+            api.store.patch("seldondeployments", namespace, name, {"status": {"state": "Available"}}, status_only=True)
+        return obj
+
+    monkeypatch.setattr(R, "get_object", read_then_someone_writes)
+    lines: list[str] = []
+    again = deploy(api.cluster, specs["cnn"], progress=lines.append)
+    assert raced == [first.name] and again.action == "updated"
+    assert any("changed while we wrote it" in line for line in lines)

@@ -70,14 +70,7 @@ def deploy(
         desired = _canary_manifest(cluster, spec, desired, canary)
     platforms.validate(desired)
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
-    existing = R.get_object(cluster, namespace, name, kind)
-    decision = plan.plan_apply(existing, desired, force=force)
-    progress(f"{decision.action} {kind.kind} {namespace}/{name}: {decision.reason}")
-    if decision.action == "create":
-        R.create_object(cluster, desired, kind)
-    else:
-        assert existing is not None  # the plan only says update when it exists
-        R.replace_object(cluster, plan.for_update(existing, desired), kind)
+    existing, decision = _apply(cluster, desired, kind, force, progress)
     action = "canary" if canary is not None else ("created" if decision.action == "create" else "updated")
     result = DeployResult(name, namespace, action, "Unknown", None, previous=existing)
     try:
@@ -96,6 +89,34 @@ def deploy(
             result.hook_failures += report.hook_failures
             result.replaced.append(old_name)
     return result
+
+
+CONFLICT_RETRIES = 5
+
+
+def _apply(cluster: Cluster, desired: dict, kind: CustomKind, force: bool, progress: Callable[[str], None]):
+    """Plan and write; when the object changed between our read and our write (409: the
+    controller updated its status, someone else applied), read it again and plan again."""
+    from kubernetes.client.exceptions import ApiException
+
+    name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
+    for attempt in range(CONFLICT_RETRIES):
+        existing = R.get_object(cluster, namespace, name, kind)
+        decision = plan.plan_apply(existing, desired, force=force)
+        if attempt == 0:
+            progress(f"{decision.action} {kind.kind} {namespace}/{name}: {decision.reason}")
+        try:
+            if decision.action == "create":
+                R.create_object(cluster, desired, kind)
+            else:
+                assert existing is not None  # the plan only says update when it exists
+                R.replace_object(cluster, plan.for_update(existing, desired), kind)
+            return existing, decision
+        except ApiException as error:
+            if error.status != 409 or attempt == CONFLICT_RETRIES - 1:
+                raise
+            progress(f"{namespace}/{name} changed while we wrote it; reading it again")
+    raise AssertionError("unreachable")
 
 
 def wait_available(
