@@ -289,7 +289,7 @@ def record(minutes: float, out: Path, baseline: bool = True) -> dict:
     if errors:
         raise errors[0]
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    results["soak"] = runs
+    results["soak"] = {**(results.get("soak") or {}), **runs}  # a run without the baseline keeps the last one
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     report.publish(results, out, None)
     return runs
