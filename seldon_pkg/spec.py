@@ -315,8 +315,11 @@ def _env(value: Any, fail) -> dict[str, str]:
 
 def _requirements(value: Any, source_dir: Path, fail, allow_options: bool) -> PipInput:
     if value is not None:
-        if not isinstance(value, list) or not all(isinstance(r, str) and r.strip() for r in value):
+        if not isinstance(value, list):
             raise fail("requirements", "must be a list of pip requirement strings")
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                raise fail(f"requirements[{index}]", f"must be a non-empty pip requirement string, got {item!r}")
         return PipInput(tuple(requirement(r, f"requirements[{i}]", fail, allow_options) for i, r in enumerate(value)))
     path = source_dir / "requirements.txt"
     if not path.exists():

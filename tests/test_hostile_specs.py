@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
@@ -217,6 +217,7 @@ ANY_TEXT = st.one_of(
         ANY_TEXT,
     ),
 )
+@example(name="0", version="0", env_value="0", parameter="0", requirement_text="\r")  # a blank entry names itself
 def test_arbitrary_unicode_is_refused_or_carried_exactly(
     tmp_path, name, version, env_value, parameter, requirement_text
 ):
