@@ -24,9 +24,11 @@ ANNOTATION_SPEC = f"{PREFIX}/spec-source"
 ANNOTATION_DEPLOYED_AT = f"{PREFIX}/deployed-at"
 ANNOTATION_PROTOCOL = f"{PREFIX}/protocol"
 
-# What the Seldon operator puts on the children it creates.
+# What the platforms' controllers put on the children they create (valued with the owner's name).
 SELDON_DEPLOYMENT_ID = "seldon-deployment-id"
 SELDON_MANAGED_BY = "seldon-core"
+KSERVE_INFERENCESERVICE = "serving.kserve.io/inferenceservice"
+"""KServe v0.20.0 constants.InferenceServicePodLabelKey, on the predictor's Deployment, pods, Service."""
 
 
 def model_labels(identity: Identity, revision: str) -> dict[str, str]:
@@ -53,8 +55,3 @@ def managed_selector() -> str:
 def model_selector(identity: Identity) -> str:
     """Label selector for every revision (any version) of one model that seldon_pkg manages."""
     return f"{managed_selector()},{MODEL}={label_value(identity.model)}"
-
-
-def children_selector(sdep_name: str) -> str:
-    """Label selector for the operator's children of one SeldonDeployment."""
-    return f"{SELDON_DEPLOYMENT_ID}={sdep_name}"

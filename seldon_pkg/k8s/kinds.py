@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
+from seldon_pkg import labels as L
 from seldon_pkg.naming import CONTAINER
 
 
@@ -98,11 +98,6 @@ class CustomKind:
             return f"/v2/models/{CONTAINER}/infer"
         return f"/seldon/{namespace}/{name}/api/v1.0/predictions"
 
-    def render(self, spec: Any) -> dict:
-        from seldon_pkg import platforms
-
-        return platforms.render(spec)
-
 
 SELDON = CustomKind(
     "seldon",
@@ -110,7 +105,7 @@ SELDON = CustomKind(
     "machinelearning.seldon.io",
     "v1",
     "seldondeployments",
-    "seldon-deployment-id",
+    L.SELDON_DEPLOYMENT_ID,
     _seldon_state,
     lambda obj: (obj.get("status") or {}).get("description"),
     CONTAINER,
@@ -121,7 +116,7 @@ KSERVE = CustomKind(
     "serving.kserve.io",
     "v1beta1",
     "inferenceservices",
-    "serving.kserve.io/inferenceservice",
+    L.KSERVE_INFERENCESERVICE,
     _kserve_state,
     _kserve_description,
     "kserve-container",

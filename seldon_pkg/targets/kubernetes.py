@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from seldon_pkg import manifests
-from seldon_pkg.errors import NotFound
+from seldon_pkg.errors import Invalid, NotFound
 from seldon_pkg.k8s import cleanup, plan
 from seldon_pkg.k8s import deploy as k8s_deploy
 from seldon_pkg.k8s import resources as R
@@ -18,7 +18,7 @@ from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.k8s.inventory import list_deployments
 from seldon_pkg.k8s.kinds import CustomKind, kind_for
-from seldon_pkg.spec import ModelSpec, on_platform
+from seldon_pkg.spec import ModelSpec
 from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
 
@@ -64,7 +64,11 @@ class KubernetesTarget:
         return self.cluster.default_namespace
 
     def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
-        spec = on_platform(spec, self.platform_kind.platform)
+        if spec.platform != self.platform_kind.platform:
+            raise Invalid(
+                f"the spec is for platform {spec.platform}, this target deploys {self.platform_kind.platform} "
+                f"({self.platform_kind.kind}); open the target for that platform (CLI: --platform)"
+            )
         result = k8s_deploy.deploy(
             self.cluster,
             spec,
