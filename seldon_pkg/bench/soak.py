@@ -120,7 +120,8 @@ class Soak:
         series.uss_mib.append(sample[0])
         series.fds.append(sample[1])
         series.seconds.append(time.monotonic() - self.started)
-        sums[total_key] = (sums.get(total_key, (0.0, 0))[0] + sample[0], sums.get(total_key, (0.0, 0))[1] + sample[1])
+        mib, fds = sums.get(total_key, (0.0, 0))
+        sums[total_key] = (mib + sample[0], fds + sample[1])
 
     def close_totals(self, sums: dict, served_by: dict[str, str]) -> None:
         for key, (mib, fds) in sums.items():
