@@ -42,6 +42,7 @@ from mlserver.types import (
 )
 
 from model_wrappers.base import SeldonModel
+from model_wrappers.parameters import declared_parameters
 from model_wrappers.seldon_compat import SeldonMicroserviceException
 
 NUMPY_DATATYPES = {
@@ -61,13 +62,6 @@ NUMPY_DATATYPES = {
 OIP_DATATYPES = {np.dtype(v).name: k for k, v in NUMPY_DATATYPES.items()}
 METRICS: dict[str, Any] = {}
 """Custom metrics by name, one per process (a model loaded again reuses them)."""
-
-
-def _inherited_annotations(cls: type) -> dict:
-    found: dict = {}
-    for klass in reversed(cls.__mro__):
-        found.update(getattr(klass, "__annotations__", {}))
-    return found
 
 
 def files_folder(settings: Any, files: str) -> str:
@@ -136,7 +130,7 @@ class SeldonModelRuntime(MLModel):
         files resolve there. (MLServer fills ``parameters.uri`` itself, so it cannot say this.)"""
         parameters = dict(extra.get("parameters") or {})
         files = extra.get("files")
-        if files and "model_dir" in _inherited_annotations(cls):
+        if files and "model_dir" in declared_parameters(cls):
             parameters.setdefault("model_dir", files_folder(self.settings, files))
         return parameters
 
