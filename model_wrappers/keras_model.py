@@ -14,14 +14,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from model_wrappers.backends import Backend, backend_kind, load_backend
+from model_wrappers.backends import MODEL_DIR_ENV, Backend, backend_kind, load_backend
 from model_wrappers.base import SeldonModel
 from model_wrappers.catalog import requirements_for
 from model_wrappers.errors import BadInput
-
-MODEL_DIR_ENV = "SELDON_PKG_MODEL_DIR"
-"""Set where a spec's ``storage_uri`` was downloaded (``/mnt/models`` on the clusters, the
-fetched folder locally): relative model files are looked up there."""
 
 
 def resolve_model_path(model_uri: str, model_dir: str = "") -> Path:

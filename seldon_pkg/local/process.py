@@ -28,11 +28,11 @@ from pathlib import Path
 
 import aiohttp
 
+from model_wrappers.backends import MODEL_DIR_ENV
 from seldon_pkg.local.environments import RuntimeEnvironment
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.mlserver_settings import server_settings, write_model_folder
 from seldon_pkg.parameters import parameters_env
-from seldon_pkg.platforms.storage_mounts import MODEL_DIR_ENV
 from seldon_pkg.serving_defaults import with_serving_defaults
 from seldon_pkg.spec import ModelSpec
 from seldon_pkg.startup_errors import cause
