@@ -72,6 +72,10 @@ def slope_per_100k(requests: list[int], mib: list[float], seed: int = SEED) -> d
     return {"median": round(slope, 4), "ci95": [round(float(low), 4), round(float(high), 4)], "samples": len(x)}
 
 
+ROLE_BY_PORT = (("http", "http worker"), ("grpc", "grpc server"), ("metrics", "metrics server"))
+"""The first of these ports a (non-leader) process listens on names its role."""
+
+
 def roles(leader: int, ports: dict[str, int]) -> dict[int, str]:
     """pid -> role for every process of a model's group (decided by the ports it listens on)."""
     found: dict[int, str] = {}
@@ -81,16 +85,10 @@ def roles(leader: int, ports: dict[str, int]) -> dict[int, str]:
             listening = {c.laddr.port for c in proc.net_connections("inet") if c.status == psutil.CONN_LISTEN}
         except psutil.Error:
             continue
-        if proc.pid == leader:
-            found[proc.pid] = "leader"
-        elif "http" in {by_port.get(p) for p in listening}:
-            found[proc.pid] = "http worker"
-        elif "grpc" in {by_port.get(p) for p in listening}:
-            found[proc.pid] = "grpc server"
-        elif "metrics" in {by_port.get(p) for p in listening}:
-            found[proc.pid] = "metrics server"
-        else:
-            found[proc.pid] = "helper"  # seldon-core's metrics manager, MLServer's inference worker
+        kinds = {by_port.get(port) for port in listening}
+        # no port of ours: seldon-core's metrics Manager, MLServer's inference worker
+        role = next((role for kind, role in ROLE_BY_PORT if kind in kinds), "helper")
+        found[proc.pid] = "leader" if proc.pid == leader else role
     return found
 
 
