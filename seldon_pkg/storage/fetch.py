@@ -6,7 +6,6 @@ Layout under the cache folder (the state folder's ``storage/``)::
         .partial-XXXX/           a download in progress (never served; removed on failure)
         <content digest[:16]>/   a complete copy, named by the SHA-256 of its files
         listing-<digest[:16]>    what the remote listed (keys, sizes, ETags) -> content name
-        last                     the content name of the latest good fetch
 
 A download goes into ``.partial-*`` and becomes visible only through one ``rename`` once every
 file arrived whole (sizes checked; S3 single-part ETags checked as MD5), so a half-downloaded
@@ -171,7 +170,6 @@ def _remote(uri: StorageUri, source: Source, cache: Path, progress: Progress) ->
         name = known.read_text().strip()
         if (home / name).is_dir():
             progress(f"model files: {uri.raw} unchanged, using the cached copy {name}")
-            (home / "last").write_text(name)
             return Fetched(home / name, name, False)
     partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=home))
     try:
@@ -187,7 +185,6 @@ def _remote(uri: StorageUri, source: Source, cache: Path, progress: Progress) ->
         shutil.rmtree(partial, ignore_errors=True)
         raise
     known.write_text(final.name)
-    (home / "last").write_text(final.name)
     return Fetched(final, digest, True)
 
 
