@@ -64,10 +64,6 @@ class CustomKind:
     container: str
     """The model container's name inside the pods (for logs)."""
 
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}"
-
     def children_selector(self, name: str) -> str:
         return f"{self.children_label}={name}"
 
