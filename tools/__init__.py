@@ -1,0 +1,1 @@
+"""Developer tooling that is not part of the installed package (the embedded test cluster)."""
