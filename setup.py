@@ -11,7 +11,7 @@ EXTRAS = {
     "tf": ["tensorflow-cpu==2.19.*"],
     "onnx": ["onnxruntime>=1.20,<2"],
     "litert": ["ai-edge-litert>=1.2"],
-    "k8s": ["kubernetes>=30", "kubernetes-validate>=1.28,<1.29", "jsonschema>=3.2"],
+    "k8s": ["kubernetes>=30,<36", "kubernetes-validate>=1.28,<1.29", "jsonschema>=3.2"],
     "train": ["tensorflow-cpu==2.19.*", "tf2onnx>=1.16", "mlxtend>=0.23"],
     "bench": ["matplotlib>=3.7"],
     "storage": ["boto3>=1.34"],
