@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from seldon_pkg import labels as L
 from seldon_pkg.errors import SeldonPkgError
 from seldon_pkg.k8s import resources as R
+from seldon_pkg.k8s import watching
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.k8s.kinds import SELDON, CustomKind
@@ -56,21 +57,40 @@ def delete(
     poll: float = 0.2,
     kind: CustomKind = SELDON,
 ) -> DeleteReport:
-    """Delete a SeldonDeployment (or ``kind``), wait until its children are gone, remove any that linger."""
+    """Delete a SeldonDeployment (or ``kind``) in the foreground, so that it is gone only once the
+    garbage collector has deleted every child that blocks its owner's deletion; then remove any
+    labelled child that is still there (orphans: garbage collection will never take them)."""
     existing = R.get_object(cluster, namespace, name, kind)
     report = DeleteReport(name, namespace, existed=existing is not None)
     subject = existing or {"metadata": {"name": name, "namespace": namespace}}
     report.hook_failures += hooks.run("before_delete", subject)
-    if existing is not None:
-        R.delete_object(cluster, namespace, name, kind)
     deadline = time.monotonic() + timeout
+    if existing is not None and R.delete_object(cluster, namespace, name, kind):
+        uid = existing["metadata"]["uid"]
+        gone, last = watching.wait_for(
+            cluster, kind, namespace, name, lambda obj: obj is None or obj["metadata"]["uid"] != uid, timeout
+        )
+        if not gone:
+            finalizers = ((last or {}).get("metadata") or {}).get("finalizers") or []
+            raise SeldonPkgError(
+                f"{kind.kind} {namespace}/{name} is still being deleted after {timeout:.0f} s"
+                + (f" (finalizers: {', '.join(finalizers)})" if finalizers else "")
+            )
+    # polling, not watching, from here: what is left are leftovers, across four kinds. A child
+    # whose owner chain no longer reaches a live object is never collected (its top was orphaned,
+    # e.g. `kubectl delete --cascade=orphan`): delete the tops, the collector takes the rest.
     while True:
         remaining = children(cluster, namespace, name, kind)
         if not remaining:
             break
-        if time.monotonic() >= deadline or _only_orphans(remaining):
-            # garbage collection will not take these (no owner left): they are zombies, remove them
-            for child, obj in remaining:
+        uids = {obj["metadata"]["uid"] for _, obj in remaining}
+        tops = [
+            (child, obj)
+            for child, obj in remaining
+            if not obj["metadata"].get("deletionTimestamp") and not (_owner_uids(obj) & uids)
+        ]
+        if tops and (time.monotonic() >= deadline or existing is None or _only_orphans(tops)):
+            for child, obj in tops:
                 if R.delete_child(cluster, child, namespace, obj["metadata"]["name"]):
                     report.leftovers_removed.append(
                         Leftover(
@@ -81,10 +101,8 @@ def delete(
                             f"left after its {kind.kind} was deleted",
                         )
                     )
-            if not children(cluster, namespace, name, kind):
-                break
-            if time.monotonic() >= deadline:
-                raise SeldonPkgError(f"children of {namespace}/{name} are still present after {timeout:.0f} s")
+        if time.monotonic() >= deadline:
+            raise SeldonPkgError(f"children of {namespace}/{name} are still present after {timeout:.0f} s")
         time.sleep(poll)
     report.hook_failures += hooks.run("after_delete", subject)
     return report

@@ -10,14 +10,13 @@ Policies for a new version of a model that is already deployed:
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from seldon_pkg import labels as L
 from seldon_pkg import manifests, platforms
 from seldon_pkg.errors import Invalid, NotReady
-from seldon_pkg.k8s import cleanup, plan
+from seldon_pkg.k8s import cleanup, plan, watching
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
@@ -125,28 +124,27 @@ def wait_available(
     name: str,
     timeout: float,
     progress: Callable[[str], None] = lambda _: None,
-    poll: float = 0.25,
     kind: CustomKind = SELDON,
 ) -> str:
-    """Poll the status until Available; on failure or timeout explain why."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        sdep = R.get_object(cluster, namespace, name, kind) or {}
-        status = sdep.get("status") or {}
-        state = kind.state(sdep)
-        generation = sdep.get("metadata", {}).get("generation")
-        current = status.get("observedGeneration") in (None, generation)
-        if state != last:
+    """Watch the object until its controller reports Available for the current generation;
+    on failure or timeout explain why."""
+    last: list[str] = []
+
+    def settled(obj: dict | None) -> bool:
+        obj = obj or {}
+        state = kind.state(obj)
+        if not last or state != last[-1]:
             progress(f"{namespace}/{name}: {state}")
-            last = state
-        if state == "Available" and current:
-            return state
-        if state == "Failed" or time.monotonic() >= deadline:
-            raise NotAvailable(
-                _explain(cluster, namespace, name, sdep, timeout if state != "Failed" else None, kind=kind)
-            )
-        time.sleep(poll)
+            last.append(state)
+        generation = obj.get("metadata", {}).get("generation")
+        current = (obj.get("status") or {}).get("observedGeneration") in (None, generation)
+        return state in ("Available", "Failed") and current  # a stale status says nothing of this apply
+
+    done, obj = watching.wait_for(cluster, kind, namespace, name, settled, timeout)
+    state = kind.state(obj or {})
+    if done and state == "Available":
+        return state
+    raise NotAvailable(_explain(cluster, namespace, name, obj or {}, timeout if state != "Failed" else None, kind=kind))
 
 
 def _explain(

@@ -38,15 +38,27 @@ def _kserve_state(obj: dict) -> str:
     return "Unknown"
 
 
+def _failed_condition(status: dict) -> str | None:
+    for condition in status.get("conditions") or []:
+        if condition.get("status") == "False" and condition.get("message"):
+            return f"{condition.get('type')}: {condition['message']}"
+    return None
+
+
+def _seldon_description(obj: dict) -> str | None:
+    """Seldon Core 1.17.1's CRD has no ``status.description`` in its schema, so the API server
+    prunes it; the operator's reasons survive in ``status.conditions`` (found against the real
+    API server: the API double kept the pruned field)."""
+    status = obj.get("status") or {}
+    return status.get("description") or _failed_condition(status)
+
+
 def _kserve_description(obj: dict) -> str | None:
     status = obj.get("status") or {}
     failure = (status.get("modelStatus") or {}).get("lastFailureInfo") or {}
     if failure:
         return f"{failure.get('reason', '')}: {failure.get('message', '')}".strip(": ")
-    for condition in status.get("conditions") or []:
-        if condition.get("status") == "False" and condition.get("message"):
-            return f"{condition.get('type')}: {condition['message']}"
-    return None
+    return _failed_condition(status)
 
 
 @dataclass(frozen=True)
@@ -103,7 +115,7 @@ SELDON = CustomKind(
     "seldondeployments",
     L.SELDON_DEPLOYMENT_ID,
     _seldon_state,
-    lambda obj: (obj.get("status") or {}).get("description"),
+    _seldon_description,
     CONTAINER,
 )
 KSERVE = CustomKind(

@@ -90,12 +90,14 @@ def replace_object(cluster: Cluster, manifest: dict, kind: CustomKind = SELDON) 
 
 
 def delete_object(cluster: Cluster, namespace: str, name: str, kind: CustomKind = SELDON) -> bool:
-    """Delete with background propagation; False when it was already gone (404 is success)."""
+    """Delete with foreground propagation (the object stays, with a ``deletionTimestamp``, until
+    the garbage collector has deleted its blocking children); False when it was already gone
+    (404 is success)."""
     from kubernetes.client.exceptions import ApiException
 
     try:
         cluster.custom.delete_namespaced_custom_object(
-            kind.group, kind.version, namespace, kind.plural, name, propagation_policy="Background"
+            kind.group, kind.version, namespace, kind.plural, name, propagation_policy="Foreground"
         )
         return True
     except ApiException as error:
