@@ -60,3 +60,20 @@ def oip_environment(shared_runtime_environments) -> Path:
 
     spec = load_spec(ROOT / "demo_mnist" / "mnist-cnn-oip.yaml")
     return ensure_environment(spec, Path(os.environ["SELDON_PKG_ENVS_DIR"])).python
+
+
+@pytest.fixture(scope="session")
+def cluster_session(tmp_path_factory):
+    """The session's Kubernetes cluster: the embedded control plane, started once (or
+    $SELDON_PKG_TEST_KUBECONFIG's cluster)."""
+    from tests.support.cluster import start_session
+
+    yield from start_session(tmp_path_factory.mktemp("control-plane"))
+
+
+@pytest.fixture
+def kube(cluster_session, request, tmp_path, monkeypatch):
+    """A namespace of this test's own on the session's cluster, KUBECONFIG defaulting to it."""
+    from tests.support.cluster import make_test_cluster
+
+    yield from make_test_cluster(cluster_session, request.node.name, tmp_path, monkeypatch)

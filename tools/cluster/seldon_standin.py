@@ -195,15 +195,19 @@ class StandIn:
 
     @staticmethod
     def _sdep_key(obj: Any) -> tuple[str, str] | None:
-        meta = obj["metadata"] if isinstance(obj, dict) else obj.metadata
+        meta = (obj.get("metadata") or {}) if isinstance(obj, dict) else obj.metadata
         if isinstance(meta, dict):
-            return meta["namespace"], meta["name"]
+            return (meta["namespace"], meta["name"]) if "namespace" in meta and "name" in meta else None
         return meta.namespace, meta.name
 
     @staticmethod
     def _child_key(obj: Any) -> tuple[str, str] | None:
-        labels = obj.metadata.labels or {}
-        return (obj.metadata.namespace, labels[CHILD_LABEL]) if CHILD_LABEL in labels else None
+        if isinstance(obj, dict):  # an ERROR or BOOKMARK event carries a plain object
+            meta = obj.get("metadata") or {}
+            labels, namespace = meta.get("labels") or {}, meta.get("namespace")
+        else:
+            labels, namespace = obj.metadata.labels or {}, obj.metadata.namespace
+        return (namespace, labels[CHILD_LABEL]) if CHILD_LABEL in labels and namespace else None
 
     def run(self, ready_file: Path | None = None) -> None:
         selector = CHILD_LABEL
