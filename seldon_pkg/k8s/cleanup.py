@@ -43,8 +43,7 @@ class DeleteReport:
 
 
 def children(cluster: Cluster, namespace: str, sdep: str, kind: CustomKind = SELDON) -> list[tuple[R.ChildKind, dict]]:
-    selector = kind.children_selector(sdep)
-    return [(child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, selector)]
+    return [(child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, kind, sdep)]
 
 
 def delete(
@@ -120,20 +119,15 @@ def find_zombies(cluster: Cluster, namespaces: list[str], kind: CustomKind = SEL
     zombies: list[Leftover] = []
     for namespace in namespaces:
         owners = {s["metadata"]["name"]: s["metadata"]["uid"] for s in R.list_objects(cluster, namespace, kind=kind)}
-        objects = [
-            (child, obj)
-            for child in R.CHILD_KINDS
-            for obj in R.list_children(cluster, child, namespace, kind.children_label)
-        ]
+        objects = [(child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, kind)]
         live_uids = set(owners.values())
-        # walk owner chains top-down: Deployment/Service -> ReplicaSet -> Pod
-        for wanted in ("Deployment", "Service", "ReplicaSet", "Pod"):
+        for wanted in R.OWNER_ORDER:  # walk owner chains top-down
             for child, obj in objects:
                 if child.kind == wanted and _owner_uids(obj) & live_uids:
                     live_uids.add(obj["metadata"]["uid"])
         for child, obj in objects:
             meta = obj["metadata"]
-            owner_name = (meta.get("labels") or {}).get(kind.children_label, "")
+            owner_name = (meta.get("labels") or {}).get(kind.children_label) or R.owner_name(obj, kind) or ""
             if meta["uid"] in live_uids:
                 continue
             reason = (

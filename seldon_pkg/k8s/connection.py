@@ -21,6 +21,8 @@ class Cluster:
     custom: Any
     apps: Any
     core: Any
+    autoscaling: Any
+    networking: Any
     default_namespace: str = "default"
 
     @classmethod
@@ -32,6 +34,8 @@ class Cluster:
             client.CustomObjectsApi(api_client),
             client.AppsV1Api(api_client),
             client.CoreV1Api(api_client),
+            client.AutoscalingV2Api(api_client),
+            client.NetworkingV1Api(api_client),
             default_namespace,
         )
 

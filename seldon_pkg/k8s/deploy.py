@@ -152,7 +152,7 @@ def _explain(
 ) -> str:
     """Why it is not Available: the model's own error first (from a pod's termination message,
     which our containers fill from their log on error), then the controller's and pods' reasons."""
-    pods = R.list_children(cluster, R.CHILD_KINDS[3], namespace, kind.children_selector(name))
+    pods = R.list_children(cluster, R.POD, namespace, kind, name)
     details, found = [], None
     for pod in pods:
         for container in (pod.get("status") or {}).get("containerStatuses") or []:

@@ -19,21 +19,39 @@ FIELD_MANAGER = "seldon-pkg"
 
 @dataclass(frozen=True)
 class ChildKind:
-    """How to list and delete one kind of the operator's children."""
+    """How to list and delete one kind of the platform controllers' children."""
 
     kind: str
     list_call: Callable[[Cluster], Callable[..., Any]]
     delete_call: Callable[[Cluster], Callable[..., Any]]
+    labelled: bool = True
+    """False for a child the controller does not label (KServe's Ingress): it is found by its
+    controller ownerReference to the platform's kind instead."""
 
 
 CHILD_KINDS = (  # deletion order: owners before what they own (their GC then has less to do)
     ChildKind("Deployment", lambda c: c.apps.list_namespaced_deployment, lambda c: c.apps.delete_namespaced_deployment),
     ChildKind(
-        "ReplicaSet", lambda c: c.apps.list_namespaced_replica_set, lambda c: c.apps.delete_namespaced_replica_set
+        "HorizontalPodAutoscaler",  # KServe's raw mode makes one per predictor
+        lambda c: c.autoscaling.list_namespaced_horizontal_pod_autoscaler,
+        lambda c: c.autoscaling.delete_namespaced_horizontal_pod_autoscaler,
     ),
     ChildKind("Service", lambda c: c.core.list_namespaced_service, lambda c: c.core.delete_namespaced_service),
+    ChildKind(
+        "Ingress",  # KServe's raw mode: one per InferenceService, owned by it, unlabelled
+        lambda c: c.networking.list_namespaced_ingress,
+        lambda c: c.networking.delete_namespaced_ingress,
+        labelled=False,
+    ),
+    ChildKind(
+        "ReplicaSet", lambda c: c.apps.list_namespaced_replica_set, lambda c: c.apps.delete_namespaced_replica_set
+    ),
     ChildKind("Pod", lambda c: c.core.list_namespaced_pod, lambda c: c.core.delete_namespaced_pod),
 )
+POD = CHILD_KINDS[-1]
+OWNER_ORDER = ("Deployment", "HorizontalPodAutoscaler", "Service", "Ingress", "ReplicaSet", "Pod")
+"""Top-down along owner chains: a platform object owns the first four, a Deployment its
+ReplicaSets, a ReplicaSet its Pods."""
 
 
 def is_not_found(error: Exception) -> bool:
@@ -106,8 +124,28 @@ def delete_object(cluster: Cluster, namespace: str, name: str, kind: CustomKind 
         raise
 
 
-def list_children(cluster: Cluster, kind: ChildKind, namespace: str, selector: str) -> list[dict]:
-    return [as_dict(cluster, item) for item in kind.list_call(cluster)(namespace, label_selector=selector).items]
+def list_children(
+    cluster: Cluster, child: ChildKind, namespace: str, owner_kind: CustomKind, owner: str | None = None
+) -> list[dict]:
+    """``child`` objects of ``owner`` (of any object of ``owner_kind`` when ``owner`` is None):
+    by the controller's label, or for unlabelled kinds by the controller ownerReference."""
+    if child.labelled:
+        selector = owner_kind.children_selector(owner) if owner else owner_kind.children_label
+        return [as_dict(cluster, item) for item in child.list_call(cluster)(namespace, label_selector=selector).items]
+    found = []
+    for item in child.list_call(cluster)(namespace).items:
+        obj = as_dict(cluster, item)
+        if owner_name(obj, owner_kind) is not None and owner in (None, owner_name(obj, owner_kind)):
+            found.append(obj)
+    return found
+
+
+def owner_name(obj: dict, owner_kind: CustomKind) -> str | None:
+    """The name of the ``owner_kind`` object that ``obj`` says is its controller, if any."""
+    for ref in obj["metadata"].get("ownerReferences") or []:
+        if ref.get("kind") == owner_kind.kind and ref.get("apiVersion", "").startswith(owner_kind.group + "/"):
+            return ref.get("name")
+    return None
 
 
 def delete_child(cluster: Cluster, kind: ChildKind, namespace: str, name: str) -> bool:

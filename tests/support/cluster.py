@@ -71,7 +71,7 @@ def start_session(tmp_root: Path) -> Iterator[Session]:
 
 
 def namespace_for(node_name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", node_name.lower()).strip("-")[:40].strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", node_name.removeprefix("test_").lower()).strip("-")[:14].strip("-")
     return f"t-{slug}-{hashlib.sha256(node_name.encode()).hexdigest()[:6]}"
 
 
