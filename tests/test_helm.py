@@ -126,3 +126,58 @@ def test_long_releases_differing_only_at_the_end_never_collide(helm):
 def test_helm_itself_refuses_release_names_outside_its_alphabet(helm, release):
     result = subprocess.run([helm, "template", release, str(CHART)], capture_output=True, text=True)
     assert result.returncode != 0 and "invalid release name" in result.stderr
+
+
+def _helm(helm: str, kube, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [helm, *args, "--namespace", kube.namespace, "--kubeconfig", str(kube.kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_helm_installs_the_same_chart_twice_upgrades_one_and_uninstalls_the_other(helm, kube):
+    """The seed's third problem on a real API server: two releases of the chart side by side, both
+    reconciled, an upgrade of one, an uninstall of the other whose children the garbage
+    collector removes, and nothing left for prune."""
+    from seldon_pkg.k8s import cleanup
+    from seldon_pkg.k8s.deploy import wait_available
+    from tests.support.cluster import wait_until
+
+    names = {}
+    for release in ("mnist-a", "mnist-b"):
+        installed = _helm(helm, kube, "install", release, str(CHART), "--wait=false")
+        assert installed.returncode == 0, installed.stderr
+        names[release] = chart_release_name(kube.namespace, release, "mnist", "v1")
+    for name in names.values():
+        assert wait_available(kube.cluster, kube.namespace, name, 60) == "Available"
+        assert kube.list("pods", f"{L.SELDON_DEPLOYMENT_ID}={name}")
+    assert len(set(names.values())) == 2
+    secrets = kube.cluster.core.list_namespaced_secret(kube.namespace, label_selector="owner=helm").items
+    assert sorted(s.metadata.labels["name"] for s in secrets) == ["mnist-a", "mnist-b"]  # Helm's own records
+
+    untouched = kube.get("seldondeployments", names["mnist-b"])
+    upgraded = _helm(helm, kube, "upgrade", "mnist-a", str(CHART), "--set", "image=example.org/mnist:0.2")
+    assert upgraded.returncode == 0, upgraded.stderr
+    wait_until(
+        lambda: (
+            kube.get("seldondeployments", names["mnist-a"])["status"].get("observedGeneration") == 2
+            and kube.get("seldondeployments", names["mnist-a"])["status"]["state"] == "Available"
+        ),
+        60,
+    )
+    deployment = kube.list("deployments", f"{L.SELDON_DEPLOYMENT_ID}={names['mnist-a']}")[0]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "example.org/mnist:0.2"
+    assert (
+        kube.get("seldondeployments", names["mnist-b"])["metadata"]["generation"] == untouched["metadata"]["generation"]
+    )
+
+    uninstalled = _helm(helm, kube, "uninstall", "mnist-b", "--wait")
+    assert uninstalled.returncode == 0, uninstalled.stderr
+    assert kube.get("seldondeployments", names["mnist-b"]) is None
+    wait_until(lambda: kube.children(L.SELDON_DEPLOYMENT_ID, names["mnist-b"]) == [], 60)
+    assert kube.children(L.SELDON_DEPLOYMENT_ID, names["mnist-a"])  # the other release keeps its pods
+    assert cleanup.find_zombies(kube.cluster, [kube.namespace]) == []
+    listed = _helm(helm, kube, "list", "-q")
+    assert listed.stdout.split() == ["mnist-a"]

@@ -1,9 +1,10 @@
 """Open Inference Protocol models on a cluster: manifests, image contexts, advisories.
 
-No cluster and no Docker engine here: the manifest goes to the Kubernetes API test double,
-whose simulated operator sets a protocol-v2 container's environment as the Seldon Core 1.17.1
-operator does; the image context is installed into a fresh venv from its own requirements and
-served by ``mlserver start`` with that environment, on loopback.
+No Docker engine here: the manifest goes to the session's control plane, where the Seldon
+stand-in sets a protocol-v2 container's environment as the Seldon Core 1.17.1 operator does
+(tools/cluster/seldon_standin.py) and the real Deployment controller puts it in the pods; the
+image context is installed into a fresh venv from its own requirements and served by
+``mlserver start`` with that environment, on loopback.
 """
 
 from __future__ import annotations
@@ -38,27 +39,18 @@ def test_a_v2_spec_renders_a_valid_protocol_v2_seldondeployment():
     assert "protocol" not in manifests.seldon_deployment(load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"))["spec"]
 
 
-def test_the_operator_names_the_model_as_the_image_does(tmp_path, monkeypatch):
+def test_the_operator_names_the_model_as_the_image_does(kube, tmp_path):
     """The executor calls /v2/models/<graph node>/infer and the operator sets MLSERVER_MODEL_NAME to
     the container name: the image's model-settings.json must use the same name."""
-    from seldon_pkg.k8s.connection import connect
-    from seldon_pkg.targets.kubernetes import KubernetesTarget
-    from tests.k8s_double.operator import SimulatedSeldonOperator
-    from tests.k8s_double.server import KubernetesDouble
-    from tests.k8s_double.store import Store
+    import dataclasses
 
-    store = Store()
-    operator = SimulatedSeldonOperator(store, ready_delay=0.1).start()
-    try:
-        with KubernetesDouble(store) as double:
-            double.kubeconfig(tmp_path / "kubeconfig")
-            monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
-            info = KubernetesTarget(connect()).deploy(load_spec(OIP_CNN)).info
-            assert info.protocol == "v2"
-            pods = store.list("pods", "default", f"seldon-deployment-id={info.name}")
-            env = {e["name"]: e["value"] for e in pods[0]["spec"]["containers"][0]["env"]}
-    finally:
-        operator.stop()
+    from seldon_pkg.targets.kubernetes import KubernetesTarget
+
+    spec = dataclasses.replace(load_spec(OIP_CNN), namespace=kube.namespace)
+    info = KubernetesTarget(kube.cluster).deploy(spec).info
+    assert info.protocol == "v2"
+    pods = kube.list("pods", f"seldon-deployment-id={info.name}")
+    env = {e["name"]: e["value"] for e in pods[0]["spec"]["containers"][0]["env"]}
     context = write_context(load_spec(OIP_CNN), tmp_path / "ctx")
     settings = json.loads(next((context.directory / MLSERVER_FOLDER).glob("*/model-settings.json")).read_text())
     assert settings["name"] == env["MLSERVER_MODEL_NAME"] == "classifier"

@@ -33,27 +33,14 @@ def test_usage_errors(script, args, needle):
 
 
 @pytest.fixture
-def kubectl_against_the_double(tmp_path):
-    """kubectl (PATH or .tools/) talking to the Kubernetes API test double through a kubeconfig."""
+def kubectl_env(kube):
+    """kubectl (.tools/ first) talking to the session's cluster, in the test's namespace."""
     import os
-
-    from tests.k8s_double.server import KubernetesDouble
 
     tools = ROOT / ".tools"
     path = f"{tools}{os.pathsep}{os.environ['PATH']}"
     assert shutil.which("kubectl", path=path), "kubectl missing: `make install` provides .tools/kubectl"
-    with KubernetesDouble() as double:
-        kubeconfig = tmp_path / "kubeconfig"
-        double.kubeconfig(kubeconfig)
-        double.store.create(
-            "nodes",
-            "",
-            {
-                "metadata": {"name": "node-1"},
-                "status": {"addresses": [{"type": "InternalIP", "address": "192.0.2.10"}]},
-            },
-        )
-        yield double, {**os.environ, "PATH": path, "KUBECONFIG": str(kubeconfig)}
+    return {**os.environ, "PATH": path, "KUBECONFIG": str(kube.kubeconfig)}
 
 
 def run_script(name: str, *args: str, env: dict) -> subprocess.CompletedProcess:
@@ -62,46 +49,45 @@ def run_script(name: str, *args: str, env: dict) -> subprocess.CompletedProcess:
     )
 
 
-def test_kubectl_scripts_against_the_double(kubectl_against_the_double):
-    double, env = kubectl_against_the_double
-    assert run_script("get-master-ip.sh", env=env).stdout.strip() == "192.0.2.10"
-    double.store.create(
-        "services",
-        "istio-system",
+def test_kubectl_scripts_against_the_cluster(kube, kubectl_env):
+    node_ip = kube.node_ip
+    assert run_script("get-master-ip.sh", env=kubectl_env).stdout.strip() == node_ip
+    sdep = {
+        "apiVersion": "machinelearning.seldon.io/v1",
+        "kind": "SeldonDeployment",
+        "metadata": {"name": "mnist-v1-0123456789"},
+        "spec": {
+            "predictors": [
+                {
+                    "name": "default",
+                    "graph": {"name": "classifier"},
+                    "componentSpecs": [{"spec": {"containers": [{"name": "classifier", "image": "x/y:1"}]}}],
+                }
+            ]
+        },
+    }
+    kube.create("seldondeployments", sdep)
+    found = run_script("get-seldon-endpoint.sh", "mnist-v1-0123456789", kube.namespace, env=kubectl_env)
+    assert found.returncode == 0, found.stderr
+    assert (
+        found.stdout.strip()
+        == f"http://{node_ip}:31380/seldon/{kube.namespace}/mnist-v1-0123456789/api/v1.0/predictions"
+    )
+
+
+def test_hostile_names_are_arguments_not_shell(kube, kubectl_env, tmp_path):
+    marker = tmp_path / "pwned"
+    kube.create(
+        "seldondeployments",
         {
-            "metadata": {"name": "istio-ingressgateway"},
-            "spec": {"type": "NodePort", "ports": [{"name": "http2", "port": 80, "nodePort": 31380}]},
+            "apiVersion": "machinelearning.seldon.io/v1",
+            "kind": "SeldonDeployment",
+            "metadata": {"name": "decoy"},
+            "spec": {"predictors": [{"name": "default", "graph": {"name": "classifier"}}]},
         },
     )
-    sdep = {
-        "metadata": {"name": "mnist-v1-0123456789"},
-        "spec": {"predictors": [{"name": "default", "graph": {"name": "classifier"}}]},
-    }
-    double.store.create("seldondeployments", "team-a", sdep)
-    found = run_script("get-seldon-endpoint.sh", "mnist-v1-0123456789", "team-a", env=env)
-    assert found.returncode == 0, found.stderr
-    assert found.stdout.strip() == "http://192.0.2.10:31380/seldon/team-a/mnist-v1-0123456789/api/v1.0/predictions"
-    double.store.patch(
-        "services",
-        "istio-system",
-        "istio-ingressgateway",
-        {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}}},
-    )
-    assert (
-        run_script("get-seldon-endpoint.sh", "mnist-v1-0123456789", "team-a", env=env).stdout.strip()
-        == "http://203.0.113.7:80/seldon/team-a/mnist-v1-0123456789/api/v1.0/predictions"
-    )
-
-
-def test_hostile_names_are_arguments_not_shell(kubectl_against_the_double, tmp_path):
-    double, env = kubectl_against_the_double
-    marker = tmp_path / "pwned"
-    for name in (f"$(touch {marker})", f"x; touch {marker}", f"`touch {marker}`", "-n kube-system"):
-        result = run_script("get-seldon-endpoint.sh", name, "default", env=env)
-        assert result.returncode != 0
+    for name in (f"$(touch {marker})", f"x; touch {marker}", f"`touch {marker}`", "-n kube-system", "--all"):
+        result = run_script("get-seldon-endpoint.sh", name, kube.namespace, env=kubectl_env)
+        assert result.returncode != 0, (name, result.stdout)
+        assert "mnist" not in result.stdout and "decoy" not in result.stdout  # never a lookup of something else
     assert not marker.exists()
-    # the name that looks like an option was looked up as a name, in the namespace asked for
-    assert any(
-        path.startswith("/apis/machinelearning.seldon.io/v1/namespaces/default/seldondeployments/-n")
-        for _, path in double.requests
-    ), double.requests[-5:]
