@@ -20,7 +20,8 @@ NOTICE = ROOT / "seldon_pkg" / "data" / "NOTICE-seldondeployment-crd.md"
 
 
 def recorded_digest() -> str:
-    return re.search(r"`([0-9a-f]{64})`", NOTICE.read_text()).group(1)
+    """The last digest in the NOTICE: the bundled file's (the first is the copy it was edited from)."""
+    return re.findall(r"`([0-9a-f]{64})`", NOTICE.read_text())[-1]
 
 
 def bundled_digest() -> str:
