@@ -149,8 +149,7 @@ class KubernetesTarget:
     ) -> Iterator[str]:
         """Each pod's model container log, lines prefixed with the pod's name."""
         found = self.get(name, namespace)
-        selector = self.platform_kind.children_selector(found.name)
-        pods = R.list_children(self.cluster, R.CHILD_KINDS[3], found.namespace, selector)
+        pods = R.list_children(self.cluster, R.POD, found.namespace, self.platform_kind, found.name)
         for pod in pods:
             pod_name = pod["metadata"]["name"]
             reply = self.cluster.core.read_namespaced_pod_log(
