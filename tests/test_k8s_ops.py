@@ -188,26 +188,21 @@ def test_the_plain_setup_replaces_the_first_model_and_seldon_pkg_refuses_to(kube
     foreign["spec"]["name"] = foreign["metadata"]["name"]
     kube.create("seldondeployments", foreign)
     before = kube.get("seldondeployments", foreign["metadata"]["name"])
-    refused = subprocess.run(
-        [CLI, "deploy", str(specs["files"]["cnn"]), "--target", "k8s"],
-        capture_output=True,
-        text=True,
-        env=_env(kube),
-        timeout=120,
-    )
+    refused = cli(kube, "deploy", str(specs["files"]["cnn"]), "--target", "k8s")
     assert refused.returncode == 5 and "not created by seldon-pkg" in refused.stderr, refused.stderr
     after = kube.get("seldondeployments", foreign["metadata"]["name"])  # (the controller writes its status)
     assert after["metadata"]["generation"] == before["metadata"]["generation"] and after["spec"] == before["spec"]
     # and two models deployed with seldon-pkg stand side by side
     for model in ("cnn", "mlp"):
-        done = subprocess.run(
-            [CLI, "deploy", str(specs["files"][model]), "--target", "k8s", "--force" if model == "cnn" else "--keep"],
-            capture_output=True,
-            text=True,
-            env=_env(kube),
-            timeout=120,
+        done = cli(
+            kube, "deploy", str(specs["files"][model]), "--target", "k8s", "--force" if model == "cnn" else "--keep"
         )
         assert done.returncode == 0, done.stderr
+
+
+def cli(kube, *args: str) -> subprocess.CompletedProcess:
+    """``seldon-pkg ARGS`` with KUBECONFIG pointing at the test's namespace."""
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=_env(kube), timeout=120)
 
 
 def _kubectl() -> str:
@@ -518,10 +513,8 @@ def test_identities_at_the_boundary_meet_the_controllers_naming(kube, tmp_path, 
 
 
 def test_cli_against_the_cluster(kube, specs):
-    env = _env(kube)
-
     def run(*args):
-        return subprocess.run([CLI, *args], capture_output=True, text=True, env=env, timeout=120)
+        return cli(kube, *args)
 
     context = yaml.safe_load(kube.kubeconfig.read_text())["current-context"]
     deployed_ = run("deploy", str(specs["files"]["cnn"]), "--target", "k8s", "--context", context)
@@ -591,13 +584,7 @@ def test_cli_reports_api_errors_in_one_line(kube, specs):
         name = manifests.name_of(specs["cnn"])
 
         def refused() -> subprocess.CompletedProcess | None:
-            result = subprocess.run(
-                [CLI, "deploy", str(specs["files"]["cnn"]), "--target", "k8s"],
-                capture_output=True,
-                text=True,
-                env=_env(kube),
-                timeout=120,
-            )
+            result = cli(kube, "deploy", str(specs["files"]["cnn"]), "--target", "k8s")
             return result if result.returncode != 0 else None
 
         result = wait_until(refused, 30)  # policies take a moment to be loaded
@@ -617,10 +604,9 @@ def test_a_crashing_model_names_its_cause_on_the_cluster_too(kube, specs, tmp_pa
     from tools.cluster.manifests import CRASH_LOG
 
     kube.serve_container_log(CRASH_LOG, tmp_path)
-    env = _env(kube)
 
     def run(*args):
-        return subprocess.run([CLI, *args, "--target", "k8s"], capture_output=True, text=True, env=env, timeout=120)
+        return cli(kube, *args, "--target", "k8s")
 
     deployed_ = run("deploy", str(specs["files"]["crashing"]), "--timeout", "60")
     assert deployed_.returncode == 4, deployed_.stderr  # NotReady

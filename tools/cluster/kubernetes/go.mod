@@ -1,5 +1,5 @@
 // Builds kube-apiserver, kube-controller-manager and kube-scheduler of Kubernetes v1.34.4
-// for the embedded test control plane (scripts/cluster/build.sh). k8s.io/kubernetes lists its
+// for the embedded test control plane (tools/cluster/build.py). k8s.io/kubernetes lists its
 // staging modules at v0.0.0 with ./staging replaces; a module that requires it replaces each
 // by its published v0.34.4 release (the list is that tag's own go.mod).
 module seldon-pkg.local/tools/cluster/kubernetes
