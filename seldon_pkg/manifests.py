@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from seldon_pkg import labels as L
+from seldon_pkg.accelerator import accelerator_env
 from seldon_pkg.errors import SpecError
 from seldon_pkg.naming import (
     CANARY_PREDICTOR,
@@ -66,6 +67,8 @@ def revision_of(spec: ModelSpec) -> str:
     }
     if spec.storage_uri:  # only when set: revisions of specs without storage stay what they were
         content["storage_uri"] = spec.storage_uri
+    if spec.accelerator is not None:  # likewise
+        content["accelerator"] = spec.accelerator.to_json()
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
 
 
@@ -129,7 +132,7 @@ def _predictor(spec: ModelSpec, predictor_name: str, traffic: int | None) -> dic
         "image": spec.image,
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
-    env = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    env = [{"name": k, "value": v} for k, v in sorted({**accelerator_env(spec.accelerator), **spec.env}.items())]
     pod_spec: dict[str, Any] = {"containers": [container]}
     graph: dict[str, Any] = {"name": CONTAINER, "type": "MODEL", "children": []}
     if spec.storage_uri:
@@ -144,6 +147,9 @@ def _predictor(spec: ModelSpec, predictor_name: str, traffic: int | None) -> dic
         container["env"] = env
     if spec.resources:
         container["resources"] = {k: dict(v) for k, v in spec.resources.items()}
+    if spec.accelerator is not None:
+        spec.accelerator.apply_to_container(container)
+        spec.accelerator.apply_to_pod(pod_spec)
     if spec.parameters:
         graph["parameters"] = seldon_parameters(spec.parameters)
     predictor: dict[str, Any] = {

@@ -34,7 +34,7 @@ def wrapper_requirements(spec: ModelSpec) -> list[str]:
 
     Read from ``model_wrappers.catalog`` rather than the class, so that nothing here imports
     seldon-core (and through it TensorFlow)."""
-    return requirements_for(spec.wrapper, spec.parameters)
+    return requirements_for(spec.wrapper, spec.parameters, gpu=spec.accelerator is not None)
 
 
 MLSERVER = "mlserver==1.7.1"

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from seldon_pkg.accelerator import Accelerator, parse_accelerator
 from seldon_pkg.errors import SpecError
 from seldon_pkg.pip_requirements import PipInput, parse_lines, requirement
 from seldon_pkg.sinks import describe_character, forbidden_character
@@ -48,6 +49,7 @@ KNOWN_KEYS = {
     "protocol",
     "platform",
     "storage_uri",
+    "accelerator",
 }
 PROTOCOLS = ("seldon", "v2")
 PLATFORMS = ("seldon", "kserve", "seldon-v2")
@@ -90,6 +92,8 @@ class ModelSpec:
     each one PEP 508 requirement as ``packaging`` renders it (seldon_pkg.pip_requirements)."""
     pip_options: tuple[str, ...] = ()
     """Index options from ``requirements.txt``; only with ``allow_pip_options: true``."""
+    accelerator: Accelerator | None = None
+    """GPUs (or another device) per replica, and where such nodes are (seldon_pkg.accelerator)."""
     path: Path | None = field(default=None, compare=False)
     """The spec file it was read from (``None`` when built in memory)."""
 
@@ -186,7 +190,25 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
         source_dir=source_dir,
         requirements=pip_input.requirements,
         pip_options=pip_input.options,
+        accelerator=_accelerator(raw.get("accelerator"), platform, fail),
     )
+
+
+def _accelerator(value: Any, platform: str, fail) -> Accelerator | None:
+    accelerator = parse_accelerator(value, fail)
+    if accelerator is not None and platform == "seldon-v2":
+        # Seldon Core 2 schedules Servers, not Models: placement belongs on the Server's pod spec
+        for key, given in (
+            ("node_selector", accelerator.node_selector),
+            ("tolerations", accelerator.explicit_tolerations),
+        ):
+            if given:
+                raise fail(
+                    f"accelerator.{key}",
+                    "platform seldon-v2 places a Model on a Server and has no pod spec per model: "
+                    "set it on the Server's podSpec; the Model asks for a GPU Server by capability",
+                )
+    return accelerator
 
 
 def _text(raw: dict, key: str, fail, required: bool = False) -> str:

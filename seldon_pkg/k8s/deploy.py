@@ -153,8 +153,12 @@ def _explain(
     """Why it is not Available: the model's own error first (from a pod's termination message,
     which our containers fill from their log on error), then the controller's and pods' reasons."""
     pods = R.list_children(cluster, R.POD, namespace, kind, name)
-    details, found = [], None
+    details, found, unschedulable = [], None, None
     for pod in pods:
+        reason = unschedulable_reason(pod)
+        if reason:
+            unschedulable = unschedulable or reason
+            details.append(f"pod {pod['metadata']['name']}: not scheduled: {reason}")
         for container in (pod.get("status") or {}).get("containerStatuses") or []:
             waiting = (container.get("state") or {}).get("waiting")
             if waiting:
@@ -166,7 +170,9 @@ def _explain(
             if message and found is None:
                 found = cause(message, None)
     head = f"{namespace}/{name} is {kind.state(obj)}" + (f" after {timeout:.0f} s" if timeout else "")
-    lines = [head + (f": {found}" if found else "")]
+    # the first line says why: the model's own error, else the scheduler's (no node fits)
+    first = found or (f"the scheduler: {unschedulable}" if unschedulable else None)
+    lines = [head + (f": {first}" if first else "")]
     description = kind.description(obj)
     if description:
         lines.append(f"controller: {description}")
@@ -174,6 +180,15 @@ def _explain(
     if pods:
         lines.append(f"logs: seldon-pkg logs {name} --target k8s -n {namespace}")
     return "\n  ".join(lines)
+
+
+def unschedulable_reason(pod: dict) -> str | None:
+    """The scheduler's own message (``0/3 nodes are available: ... Insufficient nvidia.com/gpu``)
+    for a pod no node can take, from its PodScheduled condition; None when it is scheduled."""
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            return condition.get("message") or condition.get("reason")
+    return None
 
 
 def _canary_manifest(cluster: Cluster, spec: ModelSpec, desired: dict, percent: int) -> dict:

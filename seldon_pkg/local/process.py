@@ -29,6 +29,7 @@ from pathlib import Path
 import aiohttp
 
 from model_wrappers.backends import MODEL_DIR_ENV
+from seldon_pkg.accelerator import accelerator_env
 from seldon_pkg.local.environments import RuntimeEnvironment
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.mlserver_settings import server_settings, write_model_folder
@@ -125,6 +126,7 @@ class ModelProcess:
         inherited = ("PYTHON", "VIRTUAL_ENV", "GUNICORN_", "GRPC_", "PREDICTIVE_UNIT", "MLSERVER_", MODEL_DIR_ENV)
         env = {key: value for key, value in os.environ.items() if not key.startswith(inherited)}
         # memory-bounding defaults, then the spec's own settings (its MLSERVER_* apply; settings.json's host and ports win)
+        env.update(accelerator_env(self.spec.accelerator))  # the spec's env may override it
         env.update(with_serving_defaults(self.spec.protocol, self.spec.env))
         if self.model_dir is not None:
             env[MODEL_DIR_ENV] = str(self.model_dir)

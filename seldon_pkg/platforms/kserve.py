@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from seldon_pkg import labels as L
+from seldon_pkg.accelerator import accelerator_env
 from seldon_pkg.errors import ManifestError, SpecError
 from seldon_pkg.manifests import object_metadata
 from seldon_pkg.naming import MAX_NAME, kserve_derived_names
@@ -44,7 +45,7 @@ def inference_service(spec: ModelSpec) -> dict[str, Any]:
     env = [
         {"name": "MLSERVER_HTTP_PORT", "value": str(HTTP_PORT)},
         {"name": "MLSERVER_GRPC_PORT", "value": str(GRPC_PORT)},
-        *({"name": k, "value": v} for k, v in sorted(spec.env.items())),
+        *({"name": k, "value": v} for k, v in sorted({**accelerator_env(spec.accelerator), **spec.env}.items())),
     ]
     if spec.storage_uri:
         env += [{"name": "STORAGE_URI", "value": spec.storage_uri}, model_dir_env()]
@@ -57,19 +58,16 @@ def inference_service(spec: ModelSpec) -> dict[str, Any]:
     }
     if spec.resources:
         container["resources"] = {k: dict(v) for k, v in spec.resources.items()}
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": metadata,
-        "spec": {
-            "predictor": {
-                "minReplicas": spec.replicas,
-                "maxReplicas": max(spec.replicas, 1),
-                "labels": dict(metadata["labels"]),
-                "containers": [container],
-            }
-        },
+    predictor: dict[str, Any] = {
+        "minReplicas": spec.replicas,
+        "maxReplicas": max(spec.replicas, 1),
+        "labels": dict(metadata["labels"]),
+        "containers": [container],
     }
+    if spec.accelerator is not None:  # the predictor inlines a pod spec: tolerations, nodeSelector
+        spec.accelerator.apply_to_container(container)
+        spec.accelerator.apply_to_pod(predictor)
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": {"predictor": predictor}}
 
 
 def validate(manifest: dict[str, Any]) -> None:

@@ -23,6 +23,9 @@ from seldon_pkg.spec import ModelSpec
 API_VERSION = "mlops.seldon.io/v1alpha1"
 KIND = "Model"
 REQUIREMENTS = ("mlserver", "seldon-pkg")
+GPU_CAPABILITY = "gpu"
+"""What a GPU model asks of its Server: a Server on GPU nodes advertises it in
+``extraCapabilities`` (Seldon Core 2 has no per-model device request)."""
 
 
 def model(spec: ModelSpec) -> dict[str, Any]:
@@ -34,7 +37,7 @@ def model(spec: ModelSpec) -> dict[str, Any]:
         )
     body: dict[str, Any] = {
         "storageUri": spec.storage_uri,
-        "requirements": list(REQUIREMENTS),
+        "requirements": [*REQUIREMENTS, *([GPU_CAPABILITY] if spec.accelerator is not None else [])],
         "replicas": spec.replicas,
     }
     memory = spec.resources.get("requests", {}).get("memory") or spec.resources.get("limits", {}).get("memory")
