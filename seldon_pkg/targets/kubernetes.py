@@ -137,7 +137,7 @@ class KubernetesTarget:
                 problem = problem or (cause(message, None) if message else None)
             if kind is R.POD:
                 row["node"] = (obj.get("spec") or {}).get("nodeName")
-                row["events"] = self._events(found.namespace, obj["metadata"]["name"])
+                row["events"] = pod_events(self.cluster, found.namespace, obj["metadata"]["name"])
             children.append(row)
         return {
             **found.to_dict(),
@@ -146,14 +146,6 @@ class KubernetesTarget:
             "children": children,
             "model_error": str(problem) if problem else None,
         }
-
-    def _events(self, namespace: str, pod: str) -> list[str]:
-        """The pod's events, oldest first (the scheduler's FailedScheduling, the kubelet's
-        BackOff...), as ``Reason: message`` lines."""
-        selector = f"involvedObject.kind=Pod,involvedObject.name={pod}"
-        events = self.cluster.core.list_namespaced_event(namespace, field_selector=selector).items
-        events.sort(key=lambda e: str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp))
-        return [f"{e.reason}: {e.message}" for e in events]
 
     def logs(
         self, name: str, namespace: str | None = None, tail: int | None = None, follow: bool = False
@@ -191,6 +183,15 @@ class KubernetesTarget:
             R.create_object(self.cluster, _restorable(previous), kind)
         else:
             R.replace_object(self.cluster, plan.for_update(current, _restorable(previous)), kind)
+
+
+def pod_events(cluster: Cluster, namespace: str, pod: str) -> list[str]:
+    """The pod's events, oldest first (the scheduler's FailedScheduling, the kubelet's BackOff...),
+    as ``Reason: message`` lines."""
+    selector = f"involvedObject.kind=Pod,involvedObject.name={pod}"
+    events = cluster.core.list_namespaced_event(namespace, field_selector=selector).items
+    events.sort(key=lambda e: str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp))
+    return [f"{e.reason}: {e.message}" for e in events]
 
 
 def _restorable(sdep: dict) -> dict:
