@@ -40,7 +40,7 @@ def test_the_fake_nodes_include_a_tainted_gpu_node(kube):
     nodes = {n.metadata.name: n for n in kube.cluster.core.list_node().items}
     assert sorted(nodes) == ["kwok-cpu-1", "kwok-cpu-2", "kwok-gpu-1"]
     gpu = nodes["kwok-gpu-1"]
-    assert gpu.status.allocatable["nvidia.com/gpu"] == "2"
+    assert gpu.status.allocatable["nvidia.com/gpu"] == "4"
     assert [(t.key, t.effect) for t in gpu.spec.taints] == [("nvidia.com/gpu", "NoSchedule")]
     assert all(any(c.type == "Ready" and c.status == "True" for c in n.status.conditions) for n in nodes.values())
 

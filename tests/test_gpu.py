@@ -134,13 +134,13 @@ def test_the_real_scheduler_puts_gpu_pods_on_gpu_nodes_only(kube, tmp_path):
     assert on["gpu-cnn"] == {"kwok-gpu-1"}  # both replicas: the only node with the resource
     assert on["mnist-cnn"] and "kwok-gpu-1" not in on["mnist-cnn"]  # the taint keeps CPU models off it
     kserve = dataclasses.replace(gpu, platform="kserve", name="gpu-cnn-kserve", replicas=1)
-    info = KubernetesTarget(kube.cluster, platform="kserve").deploy(kserve).info
+    info = KubernetesTarget(kube.cluster, platform="kserve").deploy(kserve, DeployPolicy(timeout=60)).info
     pods = kube.list("pods", f"serving.kserve.io/inferenceservice={info.name}")
     assert {p["spec"]["nodeName"] for p in pods} == {"kwok-gpu-1"}
 
 
 def test_more_gpus_than_any_node_has_fails_with_the_schedulers_reason(kube, tmp_path):
-    spec_file = _gpu_spec(kube, tmp_path, "greedy", storage_uri=None, name="greedy", accelerator={"count": 3})
+    spec_file = _gpu_spec(kube, tmp_path, "greedy", storage_uri=None, name="greedy", accelerator={"count": 5})
     deployed_ = subprocess.run(
         [CLI, "deploy", str(spec_file), "--target", "k8s", "--timeout", "5"],
         capture_output=True,
@@ -158,11 +158,14 @@ def test_more_gpus_than_any_node_has_fails_with_the_schedulers_reason(kube, tmp_
     detail = json.loads(described.stdout)
     pod = next(c for c in detail["children"] if c["kind"] == "Pod")
     assert pod["node"] is None and any(e.startswith("FailedScheduling: 0/3 nodes are available") for e in pod["events"])
-    # deployed() undoes what never became ready
+    # the CLI's failed deploy stays for the user to inspect; deployed() undoes what never became ready
+    other = load_spec(
+        _gpu_spec(kube, tmp_path, "greedy-2", storage_uri=None, name="greedy-2", accelerator={"count": 5})
+    )
     with pytest.raises(NotReady, match=r"Insufficient nvidia\.com/gpu"):
-        with deployed(KubernetesTarget(kube.cluster), load_spec(spec_file), DeployPolicy(mode="keep", timeout=5)):
+        with deployed(KubernetesTarget(kube.cluster), other, DeployPolicy(mode="keep", timeout=5)):
             pytest.fail("the block must not run")
-    assert KubernetesTarget(kube.cluster).list(kube.namespace) == []
+    assert [row.name for row in KubernetesTarget(kube.cluster).list(kube.namespace)] == [name]
 
 
 def test_a_gpu_spec_runs_on_the_cpu_locally_and_says_so(tmp_path, artifacts):

@@ -69,7 +69,7 @@ def namespaces() -> list[dict]:
 
 
 def nodes() -> list[dict]:
-    """Two CPU nodes and one GPU node (2 GPUs, tainted as GPU pools are), all managed by kwok."""
+    """Two CPU nodes and one GPU node (4 GPUs, tainted as GPU pools are), all managed by kwok."""
 
     def node(name: str, capacity: dict, taints: list[dict], labels: dict) -> dict:
         return {
@@ -90,7 +90,7 @@ def nodes() -> list[dict]:
         node("kwok-cpu-2", cpu, [], {}),
         node(
             "kwok-gpu-1",
-            {**cpu, GPU_RESOURCE: "2"},
+            {**cpu, GPU_RESOURCE: "4"},
             [GPU_TAINT],
             {"nvidia.com/gpu.present": "true", "nvidia.com/gpu.product": "fake"},
         ),
