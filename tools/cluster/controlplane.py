@@ -30,14 +30,26 @@ from pathlib import Path
 import psutil
 import yaml
 
+from seldon_pkg.local.ostools import free_ports
 from tools.cluster import build, manifests, pki
-from tools.cluster.processes import Started, StartFailed, free_port, http_ok, start, stop, tail, wait_until
+from tools.cluster.processes import Started, StartFailed, http_ok, start, stop, tail, wait_until
 
 REPO = manifests.REPO
 CONTEXT = "seldon-pkg-embedded"
 SERVICE_CIDR = "10.96.0.0/16"  # data only: no proxy, no pod network, nothing connects to it
 POD_CIDR = "10.244.0.0/16"
 STARTUP_TIMEOUT = 120.0
+PORTS = (
+    "etcd",
+    "etcd-peer",
+    "apiserver",
+    "controller-manager",
+    "scheduler",
+    "kwok",
+    "kserve-webhook",
+    "kserve-metrics",
+    "kserve-probe",
+)
 
 
 class AlreadyRunning(RuntimeError):
@@ -113,10 +125,7 @@ class ControlPlane:
             shutil.rmtree(self.folder / stale, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
         pki.create(self.pki.folder, ("apiserver", "kserve-webhook", "kwok"))
-        for name in ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok"):
-            self.ports[name] = free_port()
-        for name in ("kserve-webhook", "kserve-metrics", "kserve-probe"):
-            self.ports[name] = free_port()
+        self.ports = dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
         try:
             self._start_etcd(binaries["etcd"])
             self._start_apiserver(binaries["kubernetes"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -47,12 +46,6 @@ class Started:
     def alive(self) -> bool:
         proc = self.process()
         return proc is not None and proc.status() != psutil.STATUS_ZOMBIE
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start(
