@@ -136,4 +136,5 @@ def main(argv: list[str]) -> int:
     except GoMissing as error:
         print(f"skipped the embedded control plane: {error}", file=sys.stderr)
         return 3
+    print(f"embedded control plane: {', '.join(names)} built in {cache_root()}")
     return 0
