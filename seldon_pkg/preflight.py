@@ -8,10 +8,13 @@ field and the closest valid name:
 
 * ``wrapper: Module.Class``: the module file (in the model folder, or ``model_wrappers``) must
   define or import ``Class``;
-* ``parameters``: each key must be a typed parameter (an annotated class attribute, see
-  model_wrappers/parameters.py) of the class or of a base class we can read. When a base
-  class comes from elsewhere (an installed package), parameters are not checked: the model
-  process still validates them at start.
+* ``parameters``: each key must be a parameter of the class or of a base class we can read:
+  a typed parameter (an annotated class attribute, see model_wrappers/parameters.py) or a
+  keyword parameter of ``__init__`` (the contract seldon-core documents: ``Class(**parameters)``).
+  An ``__init__`` with ``**kwargs`` takes anything, and when a base class comes from elsewhere
+  (an installed package) the set may be partial: then parameters are not checked here, the
+  model process still validates them at start. Whatever this cannot read is left to the
+  process, never refused.
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ def class_info(path: Path, name: str, source_dir: Path, depth: int = 0) -> Class
         target = module_file(imported, source_dir)
         return class_info(target, name, source_dir, depth + 1) if target else ClassInfo(complete=False)
     node = classes[name]
-    info = ClassInfo(parameters=_annotated_attributes(node))
+    keywords, takes_any = _init_parameters(node)
+    info = ClassInfo(parameters=_annotated_attributes(node) | keywords, complete=not takes_any)
     for base in node.bases:
         base_name = base.id if isinstance(base, ast.Name) else None
         if base_name is None:
@@ -115,6 +119,32 @@ def _imports(tree: ast.Module) -> dict[str, str]:
             for alias in node.names:
                 found[alias.asname or alias.name] = node.module
     return found
+
+
+TYPED_BINDER = "bind_parameters"
+"""model_wrappers.parameters.bind_parameters: an ``__init__(**parameters)`` that hands them to it
+takes only the typed parameters (it refuses the rest), not any keyword."""
+
+
+def _init_parameters(node: ast.ClassDef) -> tuple[set[str], bool]:
+    """The names ``__init__`` accepts as keywords (all but ``self``, ``*args`` and
+    positional-only ones), and whether it takes any keyword at all (``**kwargs`` that it does
+    not hand to the typed-parameter binder)."""
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == "__init__":
+            arguments = statement.args
+            names = {a.arg for a in [*arguments.args[1:], *arguments.kwonlyargs]}
+            kwargs = arguments.kwarg.arg if arguments.kwarg is not None else None
+            return names, kwargs is not None and not _binds_typed(statement, kwargs)
+    return set(), False
+
+
+def _binds_typed(function: ast.FunctionDef | ast.AsyncFunctionDef, kwargs: str) -> bool:
+    for call in ast.walk(function):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", getattr(call.func, "attr", None)) == TYPED_BINDER:
+            if any(isinstance(arg, ast.Name) and arg.id == kwargs for arg in call.args):
+                return True
+    return False
 
 
 def _annotated_attributes(node: ast.ClassDef) -> set[str]:
