@@ -143,7 +143,7 @@ def test_helm_installs_the_same_chart_twice_upgrades_one_and_uninstalls_the_othe
     collector removes, and nothing left for prune."""
     from seldon_pkg.k8s import cleanup
     from seldon_pkg.k8s.deploy import wait_available
-    from tests.support.cluster import wait_until
+    from tests.support.gateway import wait_until
 
     names = {}
     for release in ("mnist-a", "mnist-b"):

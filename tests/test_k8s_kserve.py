@@ -20,7 +20,8 @@ from seldon_pkg.manifests import name_of
 from seldon_pkg.spec import load_spec
 from seldon_pkg.targets import DeployPolicy, deployed
 from seldon_pkg.targets.kubernetes import KubernetesTarget
-from tests.support.cluster import KWOK_ONLY, wait_until
+from tests.support.cluster import KWOK_ONLY
+from tests.support.gateway import wait_until
 from tests.support.microservice import ROOT
 
 OIP_SPEC = ROOT / "demo_mnist" / "mnist-cnn-oip.yaml"

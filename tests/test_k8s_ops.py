@@ -36,7 +36,8 @@ from seldon_pkg.naming import derived_names
 from seldon_pkg.spec import load_spec
 from seldon_pkg.targets import DeploymentInfo, DeployPolicy, deployed
 from seldon_pkg.targets.kubernetes import KubernetesTarget
-from tests.support.cluster import KWOK_ONLY, wait_until
+from tests.support.cluster import KWOK_ONLY
+from tests.support.gateway import wait_until
 from tests.support.microservice import ROOT
 
 ID = L.SELDON_DEPLOYMENT_ID

@@ -121,9 +121,9 @@ def find_zombies(cluster: Cluster, namespaces: list[str], kind: CustomKind = SEL
         owners = {s["metadata"]["name"]: s["metadata"]["uid"] for s in R.list_objects(cluster, namespace, kind=kind)}
         objects = [(child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, kind)]
         live_uids = set(owners.values())
-        for wanted in R.OWNER_ORDER:  # walk owner chains top-down
+        for wanted in R.CHILD_KINDS:  # walk owner chains top-down
             for child, obj in objects:
-                if child.kind == wanted and _owner_uids(obj) & live_uids:
+                if child is wanted and _owner_uids(obj) & live_uids:
                     live_uids.add(obj["metadata"]["uid"])
         for child, obj in objects:
             meta = obj["metadata"]

@@ -46,9 +46,9 @@ def _failed_condition(status: dict) -> str | None:
 
 
 def _seldon_description(obj: dict) -> str | None:
-    """Seldon Core 1.17.1's CRD has no ``status.description`` in its schema, so the API server
-    prunes it; the operator's reasons survive in ``status.conditions`` (found against the real
-    API server: the API double kept the pruned field)."""
+    """The operator's ``status.description``, else the message of a failed condition (a
+    controller may report its reason in either; the stand-in on the embedded control plane
+    writes conditions)."""
     status = obj.get("status") or {}
     return status.get("description") or _failed_condition(status)
 

@@ -29,7 +29,8 @@ class ChildKind:
     controller ownerReference to the platform's kind instead."""
 
 
-CHILD_KINDS = (  # deletion order: owners before what they own (their GC then has less to do)
+CHILD_KINDS = (  # top-down along owner chains: a platform object owns the first four, a Deployment
+    # its ReplicaSets, a ReplicaSet its Pods; also the deletion order (the GC then has less to do)
     ChildKind("Deployment", lambda c: c.apps.list_namespaced_deployment, lambda c: c.apps.delete_namespaced_deployment),
     ChildKind(
         "HorizontalPodAutoscaler",  # KServe's raw mode makes one per predictor
@@ -49,9 +50,6 @@ CHILD_KINDS = (  # deletion order: owners before what they own (their GC then ha
     ChildKind("Pod", lambda c: c.core.list_namespaced_pod, lambda c: c.core.delete_namespaced_pod),
 )
 POD = CHILD_KINDS[-1]
-OWNER_ORDER = ("Deployment", "HorizontalPodAutoscaler", "Service", "Ingress", "ReplicaSet", "Pod")
-"""Top-down along owner chains: a platform object owns the first four, a Deployment its
-ReplicaSets, a ReplicaSet its Pods."""
 
 
 def is_not_found(error: Exception) -> bool:

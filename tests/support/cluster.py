@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,14 +210,3 @@ def _drop_namespace(cluster: Cluster, namespace: str, session: Session) -> None:
             cluster.custom.delete_cluster_custom_object("kwok.x-k8s.io", "v1alpha1", "clusterlogs", namespace)
         except ApiException:
             pass
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(interval)

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 import yaml
 
 from seldon_pkg.local.ostools import free_ports
@@ -395,12 +394,13 @@ class ControlPlane:
         return json.loads(self._kubectl(*args, "-o", "json"))
 
     def _apply(self, objects: list[dict]) -> None:
-        text = "\n---\n".join(json.dumps(o) for o in objects)
+        self._apply_text("\n---\n".join(json.dumps(o) for o in objects))
+
+    def _apply_text(self, text: str) -> None:
         self._kubectl("apply", "--server-side", "--field-manager=seldon-pkg-cluster-up", "-f", "-", stdin=text)
 
     def _apply_files(self, files: list[Path]) -> None:
-        text = "\n---\n".join(f.read_text() for f in files)
-        self._kubectl("apply", "--server-side", "--field-manager=seldon-pkg-cluster-up", "-f", "-", stdin=text)
+        self._apply_text("\n---\n".join(f.read_text() for f in files))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # (kubectl wait fails on a CRD that has no conditions yet)
             crds = self._kubectl_json("get", "crd")["items"]
@@ -431,20 +431,10 @@ class ControlPlane:
 
     # ---- measuring ---------------------------------------------------------------------------
     def memory_mib(self) -> dict[str, float]:
-        """PSS of each process (and its children), MiB."""
-        out = {}
-        for proc in self.started:
-            handle = proc.process()
-            if handle is None:
-                continue
-            total = 0
-            for member in [handle, *handle.children(recursive=True)]:
-                try:
-                    total += member.memory_full_info().pss
-                except psutil.Error:
-                    pass
-            out[proc.name] = total / (1024 * 1024)
-        return out
+        """PSS of each process's group (each runs in a session of its own), MiB."""
+        from seldon_pkg.bench.stack import group_pss_mib
+
+        return {proc.name: group_pss_mib(proc.pid) for proc in self.started if proc.process() is not None}
 
     def describe_failure(self) -> str:
         return "\n".join(f"--- {p.name}:\n{tail(p.log, 8)}" for p in self.started)
