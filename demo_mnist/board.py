@@ -125,8 +125,8 @@ DEMO_SPECS = ("mnist-cnn-oip", "mnist-mlp")
 
 def demo_models() -> list[tuple[str, str]]:
     """(deployment name, protocol) of the demo specs, as `make demo` deploys them."""
-    from seldon_pkg.manifests import name_of
-    from seldon_pkg.spec import load_spec
+    from seldon_pkg.platforms.registry import name_of
+    from seldon_pkg.spec.model_spec import load_spec
 
     here = Path(__file__).resolve().parent
     specs = [load_spec(here / f"{model}.yaml") for model in DEMO_SPECS]

@@ -12,13 +12,11 @@ import click
 
 from seldon_pkg import __version__
 from seldon_pkg.errors import Invalid, NotFound, SeldonPkgError
+from seldon_pkg.limits import CANARY_PERCENT_MAX, CANARY_PERCENT_MIN
+from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, PLATFORM_NAMES, platform_named
 
 # the kubernetes client imports kubernetes-validate, which imports the deprecated pkg_resources
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-
-
-API_EXIT_CODES = {400: Invalid.exit_code, 422: Invalid.exit_code, 404: NotFound.exit_code}
-"""A Kubernetes API refusal of what we sent is invalid input (2), a 404 is not found (3), the rest 1."""
 
 
 class _Group(click.Group):
@@ -27,32 +25,15 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except SeldonPkgError as error:
+        except SeldonPkgError as error:  # the library wraps cluster API refusals into these too
             click.echo(f"error: {error}", err=True)
             sys.exit(error.exit_code)
-        except Exception as error:
-            if type(error).__module__.startswith("kubernetes."):  # ApiException: 403, 409, 500...
-                click.echo(f"error: Kubernetes API answered {_api_error_text(error)}", err=True)
-                sys.exit(API_EXIT_CODES.get(getattr(error, "status", 0), 1))
-            raise
-
-
-def _api_error_text(error: Exception) -> str:
-    """'403 Forbidden: <the API server's message>' from a kubernetes ApiException."""
-    import json
-
-    status, reason, body = getattr(error, "status", ""), getattr(error, "reason", ""), getattr(error, "body", "")
-    try:
-        message = json.loads(body).get("message", "")
-    except (TypeError, ValueError):
-        message = str(body or "")[:300]
-    return f"{status} {reason}: {message}".strip()
 
 
 def checked_spec(path: Path):
     """The spec, validated, with its wrapper class and parameters checked against the source."""
-    from seldon_pkg.preflight import check
-    from seldon_pkg.spec import load_spec
+    from seldon_pkg.spec.model_spec import load_spec
+    from seldon_pkg.spec.preflight import check
 
     spec = load_spec(path)
     check(spec)
@@ -69,10 +50,11 @@ state_dir_option = click.option(
 
 platform_option = click.option(
     "--platform",
-    type=click.Choice(["seldon", "kserve", "seldon-v2"]),
+    type=click.Choice(PLATFORM_NAMES),
     default=None,
-    help="Platform to render/deploy for (default: the spec's `platform`, else seldon).",
+    help=f"Platform to render/deploy for (default: the spec's `platform`, else {DEFAULT_PLATFORM.name}).",
 )
+canary_percent = click.IntRange(CANARY_PERCENT_MIN, CANARY_PERCENT_MAX)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,7 +73,7 @@ def main() -> None:
 )
 @click.option(
     "--traffic",
-    type=click.IntRange(1, 99),
+    type=canary_percent,
     default=90,
     show_default=True,
     help="With --canary: percent of traffic kept on SPEC; the canary gets the rest.",
@@ -101,18 +83,21 @@ def main() -> None:
 def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None, platform: str | None) -> None:
     """Print the validated manifest for SPEC on its platform: a SeldonDeployment (seldon), an
     InferenceService (kserve) or a Seldon Core 2 Model (seldon-v2)."""
-    from seldon_pkg import manifests, platforms
-    from seldon_pkg.spec import on_platform
+    from seldon_pkg.platforms.registry import platform_of
+    from seldon_pkg.platforms.seldon import canary_deployment
+    from seldon_pkg.platforms.yaml_documents import to_yaml
+    from seldon_pkg.spec.model_spec import on_platform
 
     stable = on_platform(checked_spec(spec), platform)
+    chosen = platform_of(stable)
     if canary_spec is None:
-        manifest = platforms.render(stable)
-    elif stable.platform != "seldon":
-        raise Invalid(f"--canary renders a SeldonDeployment with two predictors; platform {stable.platform} has none")
+        manifest = chosen.render(stable)
+    elif not chosen.has_canary:
+        raise Invalid(f"--canary: platform {chosen.name} ({chosen.resource.kind}) has no canary here")
     else:
-        manifest = manifests.canary_deployment(stable, checked_spec(canary_spec), 100 - traffic)
-    platforms.validate(manifest)
-    text = manifests.to_yaml(manifest)
+        manifest = canary_deployment(stable, checked_spec(canary_spec), 100 - traffic)
+    chosen.validate(manifest)
+    text = to_yaml(manifest)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
@@ -139,8 +124,8 @@ def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None,
 def build(spec: Path, out: Path | None, artifact: Path | None, image: str | None, skip_audit: bool) -> None:
     """Write a Docker build context for SPEC (and build it when a Docker engine answers), or
     with --artifact the model folder for storage."""
-    from seldon_pkg.packaging import docker_available, write_artifact, write_context
-    from seldon_pkg.sinks import shell_command
+    from seldon_pkg.build.image_context import docker_available, write_artifact, write_context
+    from seldon_pkg.spec.text_sinks import shell_command
 
     if (out is None) == (artifact is None):
         raise click.UsageError("give exactly one of --out (image build context) or --artifact (model folder)")
@@ -157,7 +142,7 @@ def build(spec: Path, out: Path | None, artifact: Path | None, image: str | None
     click.echo(f"build context: {context.directory}")
     click.echo("requirements: " + ", ".join(context.requirements))
     if not skip_audit:
-        from seldon_pkg.advisories import TABLE, audit
+        from seldon_pkg.build.advisories import TABLE, audit
 
         try:
             resolved, found = audit(model)
@@ -196,7 +181,7 @@ def build(spec: Path, out: Path | None, artifact: Path | None, image: str | None
 )
 def init(name: str, directory: Path | None) -> None:
     """Scaffold a new model: wrapper class, spec file and a passing test."""
-    from seldon_pkg.scaffold import scaffold
+    from seldon_pkg.authoring.scaffold import scaffold
 
     for path in scaffold(name, directory or Path(name)):
         click.echo(f"created {path}")
@@ -207,8 +192,8 @@ def init(name: str, directory: Path | None) -> None:
 @state_dir_option
 def test_model(spec: Path, state_dir: Path | None) -> None:
     """Run a model's own tests in the environment it will be served in (not the development venv)."""
+    from seldon_pkg.authoring.model_tests import run_tests
     from seldon_pkg.local.state import StateDir
-    from seldon_pkg.model_tests import run_tests
 
     state = StateDir.open(state_dir)
     run = run_tests(checked_spec(spec), state.envs, state.lib, progress=lambda line: click.echo(f"  {line}", err=True))
@@ -265,7 +250,7 @@ def _target(target: str, state_dir: Path | None, context: str | None, platform: 
     def progress(line: str) -> None:  # step lines with elapsed time, on stderr (stdout stays parseable)
         click.echo(f"  [{time.monotonic() - started:5.1f} s] {line}", err=True)
 
-    return open_target(target, state_dir=state_dir, context=context, progress=progress, platform=platform or "seldon")
+    return open_target(target, state_dir=state_dir, context=context, progress=progress, platform=platform)
 
 
 def _referenced(reference: dict[str, Any]):
@@ -318,7 +303,7 @@ def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
     help="Once the new version is ready, delete the model's other versions (default).",
 )
 @click.option("--keep", "policy", flag_value="keep", help="Keep the model's other versions running.")
-@click.option("--canary", type=click.IntRange(1, 99), help="k8s: send N% of the current version's traffic to this one.")
+@click.option("--canary", type=canary_percent, help="k8s: send N% of the current version's traffic to this one.")
 @click.option("--force", is_flag=True, help="k8s: update a same-named SeldonDeployment that is not this model's.")
 @click.option("--timeout", default=300.0, show_default=True, help="k8s: seconds to wait for Available.")
 @platform_option
@@ -338,12 +323,13 @@ def deploy(
     On the cluster the platform (spec's `platform`, or --platform) decides what is applied:
     a SeldonDeployment or a KServe InferenceService. The local runtime serves every spec the
     same way, whatever its platform."""
-    from seldon_pkg.spec import on_platform
+    from seldon_pkg.spec.model_spec import on_platform
     from seldon_pkg.targets import DeployPolicy
+    from seldon_pkg.values import VersionPolicy
 
     model = on_platform(checked_spec(spec), platform)
     outcome = _target(target, state_dir, context, model.platform).deploy(
-        model, DeployPolicy(mode=policy, canary=canary, force=force, timeout=timeout)
+        model, DeployPolicy(mode=VersionPolicy(policy), canary=canary, force=force, timeout=timeout)
     )
     info = outcome.info
     click.echo(
@@ -423,7 +409,6 @@ def delete(ignore_not_found: bool, **reference: Any) -> None:
 
     A deployment that does not exist is an error (exit 3) on every target, unless
     --ignore-not-found."""
-    from seldon_pkg.errors import NotFound
 
     try:
         chosen, name, namespace = _referenced(reference)
@@ -514,21 +499,25 @@ def prune(
     platform: str | None,
 ) -> None:
     """Find zombie pods/services/workloads and old revisions of one platform's deployments
-    (--platform, default seldon); delete them with --yes."""
+    (--platform, default: the default platform); delete them with --yes."""
+    from seldon_pkg.k8s.api_errors import api_errors
     from seldon_pkg.k8s.cleanup import prune as prune_k8s
     from seldon_pkg.k8s.connection import connect
-    from seldon_pkg.k8s.kinds import kind_for
 
-    kind = kind_for(platform or "seldon")
-    cluster = connect(context)
-    report = prune_k8s(
-        cluster, list(namespaces) or [cluster.default_namespace], keep_last=keep_last, yes=yes, kind=kind
-    )
+    chosen = platform_named(platform) if platform else DEFAULT_PLATFORM
+    chosen.require_cluster_verb("prune")
+    with api_errors():
+        cluster = connect(context)
+        report = prune_k8s(
+            cluster, list(namespaces) or [cluster.default_namespace], keep_last=keep_last, yes=yes, platform=chosen
+        )
     verb = "deleted" if yes else "would delete"
     for zombie in report.zombies:
         click.echo(f"{verb} {zombie}")
     for old in report.old_revisions:
-        click.echo(f"{verb} {kind.kind} {old['metadata']['namespace']}/{old['metadata']['name']} (old revision)")
+        click.echo(
+            f"{verb} {chosen.resource.kind} {old['metadata']['namespace']}/{old['metadata']['name']} (old revision)"
+        )
     if not report.zombies and not report.old_revisions:
         click.echo("nothing to prune")
     elif not yes:

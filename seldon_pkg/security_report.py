@@ -26,8 +26,8 @@ DEMO_IMAGES = {
 
 
 def measure() -> dict:
-    from seldon_pkg.advisories import audit
-    from seldon_pkg.spec import load_spec
+    from seldon_pkg.build.advisories import audit
+    from seldon_pkg.spec.model_spec import load_spec
 
     images = {}
     for label, spec_path in DEMO_IMAGES.items():

@@ -56,7 +56,7 @@ def oip_environment(shared_runtime_environments) -> Path:
     """The python of the isolated environment the OIP demo CNN runs in (MLServer, onnxruntime,
     no seldon-core): built once per session, shared with every test gateway."""
     from seldon_pkg.local.environments import ensure_environment
-    from seldon_pkg.spec import load_spec
+    from seldon_pkg.spec.model_spec import load_spec
 
     spec = load_spec(ROOT / "demo_mnist" / "mnist-cnn-oip.yaml")
     return ensure_environment(spec, Path(os.environ["SELDON_PKG_ENVS_DIR"])).python

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from seldon_pkg import schema
+from seldon_pkg.platforms.seldon import SELDON
 from tests.support.microservice import ROOT
 
 CLI = str(Path(sys.executable).parent / "seldon-pkg")
@@ -23,7 +23,7 @@ def test_render_prints_a_valid_manifest():
     result = run("render", "demo_mnist/mnist-cnn.yaml")
     assert result.returncode == 0, result.stderr
     manifest = yaml.safe_load(result.stdout)
-    schema.validate(manifest)
+    SELDON.validate(manifest)
     assert manifest["metadata"]["name"].startswith("mnist-cnn-v1-")
 
 

@@ -84,8 +84,8 @@ def test_run_demo_serves_the_board_and_stops_cleanly(tmp_path, artifacts):
 
 def test_board_defaults_to_the_two_demo_models():
     from demo_mnist.board import demo_models
-    from seldon_pkg.manifests import name_of
-    from seldon_pkg.spec import load_spec
+    from seldon_pkg.platforms.registry import name_of
+    from seldon_pkg.spec.model_spec import load_spec
 
     models = demo_models()
     names = [name for name, _ in models]

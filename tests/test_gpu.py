@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seldon_pkg import platforms
+from seldon_pkg.build.requirements import requirements_file
 from seldon_pkg.errors import NotReady, SpecError
-from seldon_pkg.manifests import name_of
-from seldon_pkg.requirements import requirements_file
-from seldon_pkg.spec import load_spec, parse_spec
+from seldon_pkg.platforms import registry
+from seldon_pkg.platforms.registry import name_of
+from seldon_pkg.spec.model_spec import load_spec, parse_spec
 from seldon_pkg.targets import DeployPolicy, deployed
 from seldon_pkg.targets.kubernetes import KubernetesTarget
 from tests.support.microservice import ROOT
@@ -76,7 +76,7 @@ def test_seldon_core_2_refuses_what_only_a_server_can_express():
         spec_with(**storage, accelerator={"node_selector": {"pool": "gpu"}})
     with pytest.raises(SpecError, match=r"field 'accelerator\.tolerations'"):
         spec_with(**storage, accelerator={"tolerations": []})
-    model = platforms.render(spec_with(**storage, accelerator={}))
+    model = registry.render(spec_with(**storage, accelerator={}))
     assert model["spec"]["requirements"][-1] == "gpu"
 
 
@@ -87,8 +87,8 @@ def test_every_platform_gets_the_limit_the_toleration_and_the_node_selection():
             accelerator={"count": 2, "node_selector": {"cloud.google.com/gke-accelerator": "nvidia-l4"}}
         ).accelerator,
     )
-    sdep = platforms.render(spec)
-    platforms.validate(sdep)
+    sdep = registry.render(spec)
+    registry.validate(sdep)
     pod = sdep["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
     container = pod["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
@@ -96,12 +96,12 @@ def test_every_platform_gets_the_limit_the_toleration_and_the_node_selection():
     assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     assert pod["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
     assert {"name": "SELDON_PKG_ACCELERATOR", "value": "nvidia.com/gpu"} in container["env"]
-    isvc = platforms.render(dataclasses.replace(spec, platform="kserve"))
-    platforms.validate(isvc)
+    isvc = registry.render(dataclasses.replace(spec, platform="kserve"))
+    registry.validate(isvc)
     predictor = isvc["spec"]["predictor"]
     assert predictor["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "2"
     assert predictor["tolerations"] == pod["tolerations"] and predictor["nodeSelector"] == pod["nodeSelector"]
-    cpu = platforms.render(load_spec(CPU_SPEC))  # and nothing of it without the field
+    cpu = registry.render(load_spec(CPU_SPEC))  # and nothing of it without the field
     assert "tolerations" not in cpu["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
 
 

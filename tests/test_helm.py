@@ -10,9 +10,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seldon_pkg import labels as L
-from seldon_pkg import schema
-from seldon_pkg.naming import chart_release_name, derived_names
+from seldon_pkg.platforms.labels import (
+    ANNOTATION_MODEL,
+    ANNOTATION_VERSION,
+    IDENTITY,
+    MANAGED_BY,
+    MANAGER,
+    SELDON_DEPLOYMENT_ID,
+)
+from seldon_pkg.platforms.seldon import SELDON, chart_release_name, derived_names
 from tests.support.microservice import ROOT
 
 CHART = ROOT / "manifests" / "charts" / "seldon-model"
@@ -50,11 +56,11 @@ def test_two_releases_of_the_same_chart_coexist(helm):
     b = template(helm, "mnist-b")
     assert a["metadata"]["name"] != b["metadata"]["name"]
     for manifest in (a, b):
-        schema.validate(manifest)
+        SELDON.validate(manifest)
     labels = a["spec"]["predictors"][0]["labels"]
     assert labels["app.kubernetes.io/instance"] == "mnist-a"
-    assert labels[L.MANAGED_BY] == L.MANAGER  # list / delete / prune --keep-last see releases
-    assert labels[L.IDENTITY] == a["metadata"]["name"].rsplit("-", 1)[1]
+    assert labels[MANAGED_BY] == MANAGER  # list / delete / prune --keep-last see releases
+    assert labels[IDENTITY] == a["metadata"]["name"].rsplit("-", 1)[1]
 
 
 @pytest.mark.parametrize(
@@ -66,7 +72,7 @@ def test_two_releases_of_the_same_chart_coexist(helm):
 )
 def test_rendered_output_is_valid_and_names_fit(helm, release, sets):
     manifest = template(helm, release, *sets)
-    schema.validate(manifest)
+    SELDON.validate(manifest)
     name = manifest["metadata"]["name"]
     assert len(name) <= 42 and name[0].isalpha()
     assert all(len(n) <= 63 for n in derived_names(name).values())
@@ -109,8 +115,8 @@ def test_chart_names_follow_the_python_rule(helm, release, model, version, names
     assert name == chart_release_name(namespace, release, model, version)
     assert len(name) <= 42 and name[0].isalpha()
     annotations = manifest["metadata"]["annotations"]
-    assert (annotations[L.ANNOTATION_MODEL], annotations[L.ANNOTATION_VERSION]) == (model, version)  # intact
-    schema.validate(manifest)
+    assert (annotations[ANNOTATION_MODEL], annotations[ANNOTATION_VERSION]) == (model, version)  # intact
+    SELDON.validate(manifest)
 
 
 def test_long_releases_differing_only_at_the_end_never_collide(helm):
@@ -151,8 +157,8 @@ def test_helm_installs_the_same_chart_twice_upgrades_one_and_uninstalls_the_othe
         assert installed.returncode == 0, installed.stderr
         names[release] = chart_release_name(kube.namespace, release, "mnist", "v1")
     for name in names.values():
-        assert wait_available(kube.cluster, kube.namespace, name, 60) == "Available"
-        assert kube.list("pods", f"{L.SELDON_DEPLOYMENT_ID}={name}")
+        assert wait_available(kube.cluster, kube.namespace, name, 60, platform=SELDON) == "Available"
+        assert kube.list("pods", f"{SELDON_DEPLOYMENT_ID}={name}")
     assert len(set(names.values())) == 2
     secrets = kube.cluster.core.list_namespaced_secret(kube.namespace, label_selector="owner=helm").items
     assert sorted(s.metadata.labels["name"] for s in secrets) == ["mnist-a", "mnist-b"]  # Helm's own records
@@ -167,7 +173,7 @@ def test_helm_installs_the_same_chart_twice_upgrades_one_and_uninstalls_the_othe
         ),
         60,
     )
-    deployment = kube.list("deployments", f"{L.SELDON_DEPLOYMENT_ID}={names['mnist-a']}")[0]
+    deployment = kube.list("deployments", f"{SELDON_DEPLOYMENT_ID}={names['mnist-a']}")[0]
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "example.org/mnist:0.2"
     assert (
         kube.get("seldondeployments", names["mnist-b"])["metadata"]["generation"] == untouched["metadata"]["generation"]
@@ -176,8 +182,8 @@ def test_helm_installs_the_same_chart_twice_upgrades_one_and_uninstalls_the_othe
     uninstalled = _helm(helm, kube, "uninstall", "mnist-b", "--wait")
     assert uninstalled.returncode == 0, uninstalled.stderr
     assert kube.get("seldondeployments", names["mnist-b"]) is None
-    wait_until(lambda: kube.children(L.SELDON_DEPLOYMENT_ID, names["mnist-b"]) == [], 60)
-    assert kube.children(L.SELDON_DEPLOYMENT_ID, names["mnist-a"])  # the other release keeps its pods
-    assert cleanup.find_zombies(kube.cluster, [kube.namespace]) == []
+    wait_until(lambda: kube.children(SELDON_DEPLOYMENT_ID, names["mnist-b"]) == [], 60)
+    assert kube.children(SELDON_DEPLOYMENT_ID, names["mnist-a"])  # the other release keeps its pods
+    assert cleanup.find_zombies(kube.cluster, [kube.namespace], SELDON) == []
     listed = _helm(helm, kube, "list", "-q")
     assert listed.stdout.split() == ["mnist-a"]

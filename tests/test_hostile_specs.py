@@ -19,12 +19,13 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
-from seldon_pkg import labels as L
-from seldon_pkg import manifests
+from seldon_pkg.build.image_context import dockerfile, write_context
 from seldon_pkg.errors import SpecError
-from seldon_pkg.packaging import dockerfile, write_context
-from seldon_pkg.parameters import parameters_env
-from seldon_pkg.spec import load_spec, parse_spec
+from seldon_pkg.platforms.labels import ANNOTATION_MODEL, ANNOTATION_VERSION
+from seldon_pkg.platforms.seldon import seldon_deployment
+from seldon_pkg.platforms.seldon_parameters import parameters_env
+from seldon_pkg.platforms.yaml_documents import to_yaml
+from seldon_pkg.spec.model_spec import load_spec, parse_spec
 from seldon_pkg.tables import printable, render_table
 
 CLI = str(Path(sys.executable).parent / "seldon-pkg")
@@ -238,9 +239,9 @@ def test_arbitrary_unicode_is_refused_or_carried_exactly(
         return
     event("carried")
     # YAML manifests parse back to the same values
-    manifest = yaml.safe_load(manifests.to_yaml(manifests.seldon_deployment(spec)))
+    manifest = yaml.safe_load(to_yaml(seldon_deployment(spec)))
     annotations = manifest["metadata"]["annotations"]
-    assert (annotations[L.ANNOTATION_MODEL], annotations[L.ANNOTATION_VERSION]) == (spec.name, spec.version)
+    assert (annotations[ANNOTATION_MODEL], annotations[ANNOTATION_VERSION]) == (spec.name, spec.version)
     container = manifest["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"][0]
     assert container["env"] == [{"name": "VALUE", "value": spec.env["VALUE"]}]
     assert manifest["spec"]["predictors"][0]["graph"]["parameters"][0]["value"] == parameter

@@ -15,9 +15,9 @@ import pytest
 from seldon_pkg.errors import NotFound, NotReady, Refused
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.cleanup import find_zombies
-from seldon_pkg.k8s.kinds import KSERVE
-from seldon_pkg.manifests import name_of
-from seldon_pkg.spec import load_spec
+from seldon_pkg.platforms.kserve import KSERVE
+from seldon_pkg.platforms.registry import name_of
+from seldon_pkg.spec.model_spec import load_spec
 from seldon_pkg.targets import DeployPolicy, deployed
 from seldon_pkg.targets.kubernetes import KubernetesTarget
 from tests.support.cluster import KWOK_ONLY

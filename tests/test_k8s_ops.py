@@ -21,8 +21,6 @@ import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from seldon_pkg import labels as L
-from seldon_pkg import manifests
 from seldon_pkg.errors import NotReady, Refused
 from seldon_pkg.k8s import cleanup
 from seldon_pkg.k8s import hooks as hooks_module
@@ -31,16 +29,18 @@ from seldon_pkg.k8s.connection import NoClusterConfig, connect
 from seldon_pkg.k8s.deploy import NotAvailable, deploy
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.inventory import list_deployments
-from seldon_pkg.k8s.kinds import SELDON
-from seldon_pkg.naming import derived_names
-from seldon_pkg.spec import load_spec
+from seldon_pkg.platforms.labels import MANAGED_BY, MODEL, SELDON_DEPLOYMENT_ID
+from seldon_pkg.platforms.registry import name_of
+from seldon_pkg.platforms.seldon import SELDON, derived_names, seldon_deployment
+from seldon_pkg.spec.model_spec import load_spec
 from seldon_pkg.targets import DeploymentInfo, DeployPolicy, deployed
 from seldon_pkg.targets.kubernetes import KubernetesTarget
+from seldon_pkg.values import VersionPolicy
 from tests.support.cluster import KWOK_ONLY
 from tests.support.gateway import wait_until
 from tests.support.microservice import ROOT
 
-ID = L.SELDON_DEPLOYMENT_ID
+ID = SELDON_DEPLOYMENT_ID
 CNN = ROOT / "demo_mnist" / "mnist-cnn.yaml"
 CLI = str(Path(sys.executable).parent / "seldon-pkg")
 KIND_OF = {"deployments": "Deployment", "replicasets": "ReplicaSet", "pods": "Pod", "services": "Service"}
@@ -69,7 +69,7 @@ def specs(kube, tmp_path):
 
 
 def sdep_names(kube) -> list[str]:
-    return sorted(s["metadata"]["name"] for s in R.list_objects(kube.cluster, kube.namespace))
+    return sorted(s["metadata"]["name"] for s in R.list_objects(kube.cluster, kube.namespace, None, SELDON))
 
 
 def children_of(kube, name: str) -> list[tuple[str, str]]:
@@ -91,8 +91,8 @@ def test_connection_errors_are_clear(kube, tmp_path, monkeypatch):
 
 def test_two_models_side_by_side_each_with_its_own_identity(kube, specs):
     progress: list[str] = []
-    cnn = deploy(kube.cluster, specs["cnn"], progress=progress.append)
-    mlp = deploy(kube.cluster, specs["mlp"])
+    cnn = deploy(kube.cluster, SELDON, specs["cnn"], progress=progress.append)
+    mlp = deploy(kube.cluster, SELDON, specs["mlp"])
     assert cnn.name != mlp.name and cnn.state == mlp.state == "Available"
     assert any("Available" in line for line in progress)
     assert cnn.url == f"http://{kube.node_ip}:31380/seldon/{kube.namespace}/{cnn.name}/api/v1.0/predictions"
@@ -106,22 +106,22 @@ def test_two_models_side_by_side_each_with_its_own_identity(kube, specs):
         services = {s["metadata"]["name"] for s in kube.list("services", f"{ID}={result.name}")}
         assert services == {expected["predictor_service"], expected["container_service"]}
         pods = kube.list("pods", f"{ID}={result.name}")
-        assert pods and all(p["metadata"]["labels"][L.MODEL] == spec.name for p in pods)  # our labels reach pods
+        assert pods and all(p["metadata"]["labels"][MODEL] == spec.name for p in pods)  # our labels reach pods
         assert all(p["status"]["phase"] == "Running" and p["spec"]["nodeName"].startswith("kwok-") for p in pods)
         # the pod is the ReplicaSet controller's, the ReplicaSet the Deployment controller's
         replicaset = pods[0]["metadata"]["ownerReferences"][0]
         assert replicaset["kind"] == "ReplicaSet" and replicaset["name"].startswith(expected["deployment"] + "-")
-    rows = {r["name"]: r for r in list_deployments(kube.cluster, kube.namespace)}
+    rows = {r["name"]: r for r in list_deployments(kube.cluster, kube.namespace, SELDON)}
     assert rows[cnn.name]["model"] == "mnist-cnn" and rows[mlp.name]["version"] == "v1"
     assert rows[cnn.name]["state"] == "Available" and rows[cnn.name]["url"] == cnn.url
 
 
 def test_redeploying_one_leaves_the_other_untouched(kube, specs):
-    cnn = deploy(kube.cluster, specs["cnn"])
-    mlp = deploy(kube.cluster, specs["mlp"])
+    cnn = deploy(kube.cluster, SELDON, specs["cnn"])
+    mlp = deploy(kube.cluster, SELDON, specs["mlp"])
     before = kube.get("seldondeployments", mlp.name)["metadata"]["generation"]
     mlp_children = sorted(children_of(kube, mlp.name))
-    again = deploy(kube.cluster, specs["cnn"])
+    again = deploy(kube.cluster, SELDON, specs["cnn"])
     assert again.name == cnn.name and again.action == "updated"
     assert kube.get("seldondeployments", mlp.name)["metadata"]["generation"] == before
     assert sorted(children_of(kube, mlp.name)) == mlp_children
@@ -134,11 +134,11 @@ def test_replace_leaves_exactly_one_revision_and_no_zombie_once_deploy_returns(k
         after_delete=[lambda sdep: calls.append(("after", sdep["metadata"]["name"])), lambda sdep: 1 / 0],
         on_replace=[lambda old, new: calls.append(("replace", old["metadata"]["name"], new["metadata"]["name"]))],
     )
-    first = deploy(kube.cluster, specs["cnn"])
-    other = deploy(kube.cluster, specs["mlp"])
+    first = deploy(kube.cluster, SELDON, specs["cnn"])
+    other = deploy(kube.cluster, SELDON, specs["mlp"])
     old_children = children_of(kube, first.name)
     assert {plural for plural, _ in old_children} == {"deployments", "replicasets", "pods", "services"}
-    second = deploy(kube.cluster, specs["cnn-v2"], hooks=hooks)
+    second = deploy(kube.cluster, SELDON, specs["cnn-v2"], hooks=hooks)
     assert second.replaced == [first.name]
     assert sdep_names(kube) == sorted([second.name, other.name])
     # real garbage collection, waited for by the foreground delete: nothing of the old revision
@@ -148,21 +148,21 @@ def test_replace_leaves_exactly_one_revision_and_no_zombie_once_deploy_returns(k
 
 
 def test_keep_policy_keeps_both_versions(kube, specs):
-    first = deploy(kube.cluster, specs["cnn"])
-    second = deploy(kube.cluster, specs["cnn-v2"], policy="keep")
+    first = deploy(kube.cluster, SELDON, specs["cnn"])
+    second = deploy(kube.cluster, SELDON, specs["cnn-v2"], policy=VersionPolicy.KEEP)
     assert sdep_names(kube) == sorted([first.name, second.name])
 
 
 def test_canary_splits_traffic_in_one_seldon_deployment(kube, specs):
-    stable = deploy(kube.cluster, specs["cnn"])
-    result = deploy(kube.cluster, specs["cnn-v2"], canary=20)
+    stable = deploy(kube.cluster, SELDON, specs["cnn"])
+    result = deploy(kube.cluster, SELDON, specs["cnn-v2"], canary=20)
     assert result.name == stable.name and sdep_names(kube) == [stable.name]
     predictors = kube.get("seldondeployments", stable.name)["spec"]["predictors"]
     assert [(p["name"], p["traffic"]) for p in predictors] == [("default", 80), ("canary", 20)]
     assert predictors[1]["componentSpecs"][0]["spec"]["containers"][0]["image"].endswith(":0.2")
     names = {d["metadata"]["name"] for d in kube.list("deployments", f"{ID}={stable.name}")}
     assert names == {derived_names(stable.name)["deployment"], derived_names(stable.name, "canary")["deployment"]}
-    rows = list_deployments(kube.cluster, kube.namespace)
+    rows = list_deployments(kube.cluster, kube.namespace, SELDON)
     assert rows[0]["traffic"] == {"default": 80, "canary": 20}
 
 
@@ -171,7 +171,7 @@ def test_the_plain_setup_replaces_the_first_model_and_seldon_pkg_refuses_to(kube
     the same name, applied with kubectl, silently replaces the first; seldon-pkg refuses (exit 5)."""
     name = "mnist"
     for model in ("cnn", "mlp"):  # what the seed did: one fixed name, two models
-        manifest = manifests.seldon_deployment(specs[model])
+        manifest = seldon_deployment(specs[model])
         manifest["metadata"] = {"name": name, "namespace": kube.namespace}
         manifest["spec"]["name"] = name
         path = tmp_path / f"{model}.json"
@@ -184,8 +184,8 @@ def test_the_plain_setup_replaces_the_first_model_and_seldon_pkg_refuses_to(kube
     image = kube.get("seldondeployments", name)["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"]
     assert image[0]["image"] == specs["mlp"].image
     # seldon-pkg: a spec whose name would take over a deployment it does not own is refused
-    foreign = manifests.seldon_deployment(specs["mlp"])
-    foreign["metadata"] = {"name": manifests.name_of(specs["cnn"]), "namespace": kube.namespace}
+    foreign = seldon_deployment(specs["mlp"])
+    foreign["metadata"] = {"name": name_of(specs["cnn"]), "namespace": kube.namespace}
     foreign["spec"]["name"] = foreign["metadata"]["name"]
     kube.create("seldondeployments", foreign)
     before = kube.get("seldondeployments", foreign["metadata"]["name"])
@@ -217,32 +217,32 @@ def _env(kube) -> dict:
 
 
 def test_foreign_seldon_deployment_of_the_same_name_is_not_overwritten(kube, specs):
-    name = manifests.name_of(specs["cnn"])
-    foreign = manifests.seldon_deployment(specs["mlp"])
+    name = name_of(specs["cnn"])
+    foreign = seldon_deployment(specs["mlp"])
     foreign["metadata"].update(name=name, labels={"team": "other"})
     foreign["spec"]["name"] = name
     kube.create("seldondeployments", foreign)
     with pytest.raises(Refused, match="not created by seldon-pkg"):
-        deploy(kube.cluster, specs["cnn"])
+        deploy(kube.cluster, SELDON, specs["cnn"])
     assert kube.get("seldondeployments", name)["metadata"]["labels"] == {"team": "other"}
-    forced = deploy(kube.cluster, specs["cnn"], force=True)
+    forced = deploy(kube.cluster, SELDON, specs["cnn"], force=True)
     assert forced.action == "updated"
-    assert kube.get("seldondeployments", name)["metadata"]["labels"][L.MANAGED_BY] == "seldon-pkg"
+    assert kube.get("seldondeployments", name)["metadata"]["labels"][MANAGED_BY] == "seldon-pkg"
 
 
 def test_another_identity_under_our_name_is_refused(kube, specs):
-    name = manifests.name_of(specs["cnn"])
-    impostor = manifests.seldon_deployment(specs["mlp"])
+    name = name_of(specs["cnn"])
+    impostor = seldon_deployment(specs["mlp"])
     impostor["metadata"]["name"] = impostor["spec"]["name"] = name
     kube.create("seldondeployments", impostor)
     with pytest.raises(Refused, match="belongs to model 'mnist-mlp'"):
-        deploy(kube.cluster, specs["cnn"])
+        deploy(kube.cluster, SELDON, specs["cnn"])
 
 
 def test_a_failing_model_reports_the_controller_and_pod_reasons(kube, specs):
     crashes_here(kube)
     with pytest.raises(NotAvailable) as caught:
-        deploy(kube.cluster, specs["crashing"], timeout=60)
+        deploy(kube.cluster, SELDON, specs["crashing"], timeout=60)
     message = str(caught.value)
     assert "is Failed" in message and "containers crashing" in message and "CrashLoopBackOff" in message
     assert "ValueError: weights file 'w.npz' not found" in message.splitlines()[0]
@@ -250,31 +250,31 @@ def test_a_failing_model_reports_the_controller_and_pod_reasons(kube, specs):
 
 def test_a_model_no_node_can_hold_times_out_with_the_schedulers_reason(kube, specs):
     with pytest.raises(NotAvailable) as caught:
-        deploy(kube.cluster, specs["too-big"], timeout=3)
+        deploy(kube.cluster, SELDON, specs["too-big"], timeout=3)
     message = str(caught.value)
     assert "is Creating after 3 s" in message
-    pods = kube.list("pods", f"{ID}={manifests.name_of(specs['too-big'])}")
+    pods = kube.list("pods", f"{ID}={name_of(specs['too-big'])}")
     assert pods and all(p["status"]["phase"] == "Pending" for p in pods)
     condition = next(c for c in pods[0]["status"]["conditions"] if c["type"] == "PodScheduled")
     assert condition["reason"] == "Unschedulable" and "Insufficient cpu" in condition["message"]
 
 
 def test_delete_waits_for_children_and_removes_orphans(kube, specs):
-    result = deploy(kube.cluster, specs["cnn"])
+    result = deploy(kube.cluster, SELDON, specs["cnn"])
     assert children_of(kube, result.name)
     # the reported leak: the workload loses its owner (here: someone patched the reference away)
     deployment = derived_names(result.name)["deployment"]
     kube.patch("deployments", deployment, {"metadata": {"ownerReferences": None}})
-    report = cleanup.delete(kube.cluster, result.name, kube.namespace, timeout=60)
+    report = cleanup.delete(kube.cluster, result.name, kube.namespace, platform=SELDON, timeout=60)
     assert report.existed and children_of(kube, result.name) == []
     assert [(leftover.kind, leftover.name) for leftover in report.leftovers_removed] == [("Deployment", deployment)]
-    again = cleanup.delete(kube.cluster, result.name, kube.namespace, timeout=5)
+    again = cleanup.delete(kube.cluster, result.name, kube.namespace, platform=SELDON, timeout=5)
     assert not again.existed  # 404 is success
 
 
 def test_prune_finds_orphans_of_a_cascade_orphan_delete_and_spares_everything_else(kube, specs):
-    keep = deploy(kube.cluster, specs["mlp"])
-    victim = deploy(kube.cluster, specs["cnn"])
+    keep = deploy(kube.cluster, SELDON, specs["mlp"])
+    victim = deploy(kube.cluster, SELDON, specs["cnn"])
     kube.delete("seldondeployments", victim.name, propagation="Orphan")  # kubectl delete --cascade=orphan
     wait_until(lambda: kube.get("seldondeployments", victim.name) is None, 30)
     left = sorted(children_of(kube, victim.name))
@@ -290,18 +290,18 @@ def test_prune_finds_orphans_of_a_cascade_orphan_delete_and_spares_everything_el
         for namespace, pod in bystanders:
             kube.create("pods", dict(pod, spec={"containers": [{"name": "c", "image": "i"}]}), namespace)
 
-        dry = cleanup.prune(kube.cluster, [kube.namespace])
+        dry = cleanup.prune(kube.cluster, [kube.namespace], platform=SELDON)
         assert sorted((z.kind, z.name) for z in dry.zombies) == sorted((KIND_OF[plural], n) for plural, n in left)
         assert all(z.reason == "its SeldonDeployment no longer exists" for z in dry.zombies)
         assert sorted(children_of(kube, victim.name)) == left  # a dry run deletes nothing
 
-        done = cleanup.prune(kube.cluster, [kube.namespace], yes=True)
+        done = cleanup.prune(kube.cluster, [kube.namespace], platform=SELDON, yes=True)
         assert done.deleted
         wait_until(lambda: children_of(kube, victim.name) == [], 30)
         for namespace, pod in bystanders:
             assert kube.get("pods", pod["metadata"]["name"], namespace)  # untouched
         assert children_of(kube, keep.name)  # the live model keeps its pods
-        assert cleanup.find_zombies(kube.cluster, [kube.namespace]) == []
+        assert cleanup.find_zombies(kube.cluster, [kube.namespace], SELDON) == []
     finally:
         kube.cluster.core.delete_namespace(other)
 
@@ -309,33 +309,38 @@ def test_prune_finds_orphans_of_a_cascade_orphan_delete_and_spares_everything_el
 def test_a_workload_the_controller_lost_track_of_is_a_zombie(kube, specs):
     """Renaming a predictor while its workload has lost its owner reference (as after a lost
     status) leaves the old workload running; prune finds it by its owner chain."""
-    result = deploy(kube.cluster, specs["cnn"])
+    result = deploy(kube.cluster, SELDON, specs["cnn"])
     old = derived_names(result.name)["deployment"]
     kube.patch("deployments", old, {"metadata": {"ownerReferences": None}})
     sdep = kube.get("seldondeployments", result.name)
     sdep["spec"]["predictors"][0]["name"] = "main"
     kube.cluster.custom.replace_namespaced_custom_object(
-        SELDON.group, SELDON.version, kube.namespace, SELDON.plural, result.name, sdep
+        SELDON.resource.group, SELDON.resource.version, kube.namespace, SELDON.resource.plural, result.name, sdep
     )
     new = derived_names(result.name, predictor="main")["deployment"]
     wait_until(lambda: kube.get("deployments", new) is not None, 30)
-    zombies = cleanup.find_zombies(kube.cluster, [kube.namespace])
+    zombies = cleanup.find_zombies(kube.cluster, [kube.namespace], SELDON)
     assert {z.kind for z in zombies} >= {"Deployment", "ReplicaSet", "Pod"}
     assert all(z.reason == "not owned by its SeldonDeployment" and z.sdep == result.name for z in zombies)
     assert old in {z.name for z in zombies if z.kind == "Deployment"}
-    cleanup.prune(kube.cluster, [kube.namespace], yes=True)
+    cleanup.prune(kube.cluster, [kube.namespace], platform=SELDON, yes=True)
     wait_until(
-        lambda: kube.get("deployments", old) is None and not cleanup.find_zombies(kube.cluster, [kube.namespace]), 30
+        lambda: (
+            kube.get("deployments", old) is None and not cleanup.find_zombies(kube.cluster, [kube.namespace], SELDON)
+        ),
+        30,
     )
     remaining = kube.list("pods", f"{ID}={result.name}")
     assert remaining and all(p["metadata"]["labels"]["seldon-app"].endswith("-main") for p in remaining)
 
 
 def test_keep_last_prunes_old_revisions(kube, specs):
-    names = [deploy(kube.cluster, specs[key], policy="keep").name for key in ("cnn", "cnn-v2", "cnn-v3")]
-    report = cleanup.prune(kube.cluster, [kube.namespace], keep_last=1)
+    names = [
+        deploy(kube.cluster, SELDON, specs[key], policy=VersionPolicy.KEEP).name for key in ("cnn", "cnn-v2", "cnn-v3")
+    ]
+    report = cleanup.prune(kube.cluster, [kube.namespace], platform=SELDON, keep_last=1)
     assert sorted(s["metadata"]["name"] for s in report.old_revisions) == sorted(names[:2])
-    cleanup.prune(kube.cluster, [kube.namespace], keep_last=1, yes=True)
+    cleanup.prune(kube.cluster, [kube.namespace], platform=SELDON, keep_last=1, yes=True)
     assert sdep_names(kube) == [names[2]]
 
 
@@ -356,7 +361,7 @@ def test_deployed_deletes_what_it_created_even_on_error(kube, specs):
 
 def test_deployed_restores_a_deployment_that_existed_before(kube, specs):
     target = KubernetesTarget(kube.cluster)
-    before = deploy(kube.cluster, specs["cnn"])
+    before = deploy(kube.cluster, SELDON, specs["cnn"])
     changed = dataclasses.replace(specs["cnn"], image="example.org/mnist:patched")  # same identity, new revision
     with deployed(target, changed) as info:
         assert info.name == before.name and _image(kube, info.name) == ["example.org/mnist:patched"]
@@ -365,7 +370,7 @@ def test_deployed_restores_a_deployment_that_existed_before(kube, specs):
 
 
 def test_deployed_touches_nothing_when_the_failure_comes_before_applying(kube, specs):
-    foreign = manifests.seldon_deployment(specs["cnn"])
+    foreign = seldon_deployment(specs["cnn"])
     foreign["metadata"]["labels"] = {"team": "someone-else"}
     kube.create("seldondeployments", foreign)
     with pytest.raises(Refused):
@@ -376,7 +381,7 @@ def test_deployed_touches_nothing_when_the_failure_comes_before_applying(kube, s
 
 
 def test_deployed_with_a_canary_removes_only_the_canary(kube, specs):
-    stable = deploy(kube.cluster, specs["cnn"])
+    stable = deploy(kube.cluster, SELDON, specs["cnn"])
     with deployed(KubernetesTarget(kube.cluster), specs["cnn-v2"], DeployPolicy(mode="keep", canary=20)) as info:
         assert info.name == stable.name and info.traffic == {"default": 80, "canary": 20}
     sdep = kube.get("seldondeployments", stable.name)
@@ -435,31 +440,31 @@ def test_endpoint_prefers_a_load_balancer_address(kube):
 
 def test_the_api_server_answers_what_our_client_must_handle(kube, specs):
     """The rules of the real API server that the product's code relies on."""
-    manifest = manifests.seldon_deployment(specs["cnn"])
-    created = R.create_object(kube.cluster, manifest)
+    manifest = seldon_deployment(specs["cnn"])
+    created = R.create_object(kube.cluster, manifest, SELDON)
     with pytest.raises(ApiException) as conflict:
-        R.create_object(kube.cluster, manifest)
+        R.create_object(kube.cluster, manifest, SELDON)
     assert conflict.value.status == 409 and json.loads(conflict.value.body)["reason"] == "AlreadyExists"
     stale = dict(manifest, metadata=dict(manifest["metadata"], resourceVersion="1"))
     with pytest.raises(ApiException) as outdated:
-        R.replace_object(kube.cluster, stale)
+        R.replace_object(kube.cluster, stale, SELDON)
     assert outdated.value.status == 409
     broken = dict(manifest, metadata=dict(manifest["metadata"], name="broken"))
     broken["spec"] = {"predictors": [{"name": "x"}]}  # graph is required by the CRD schema
     with pytest.raises(ApiException) as invalid:
-        R.create_object(kube.cluster, broken)
+        R.create_object(kube.cluster, broken, SELDON)
     assert invalid.value.status == 422
     bad_labels = dict(manifest, metadata=dict(manifest["metadata"], name="bad-labels", labels={"x": "not ok!"}))
     with pytest.raises(ApiException) as labels:
-        R.create_object(kube.cluster, bad_labels)
+        R.create_object(kube.cluster, bad_labels, SELDON)
     assert labels.value.status == 422
-    assert R.get_object(kube.cluster, kube.namespace, "nope") is None
+    assert R.get_object(kube.cluster, kube.namespace, "nope", SELDON) is None
     # structural schemas prune what they do not declare
     kube.cluster.custom.patch_namespaced_custom_object_status(
-        SELDON.group,
-        SELDON.version,
+        SELDON.resource.group,
+        SELDON.resource.version,
         kube.namespace,
-        SELDON.plural,
+        SELDON.resource.plural,
         created["metadata"]["name"],
         {"status": {"state": "Creating", "notInTheSchema": "pruned"}},
     )
@@ -467,8 +472,8 @@ def test_the_api_server_answers_what_our_client_must_handle(kube, specs):
     assert "notInTheSchema" not in status
     # a foreground delete keeps the object, marked, until its children are gone
     wait_until(lambda: children_of(kube, created["metadata"]["name"]), 30)
-    R.delete_object(kube.cluster, kube.namespace, created["metadata"]["name"])
-    report = cleanup.delete(kube.cluster, created["metadata"]["name"], kube.namespace, timeout=60)
+    R.delete_object(kube.cluster, kube.namespace, created["metadata"]["name"], SELDON)
+    report = cleanup.delete(kube.cluster, created["metadata"]["name"], kube.namespace, platform=SELDON, timeout=60)
     assert not report.leftovers_removed and children_of(kube, created["metadata"]["name"]) == []
 
 
@@ -498,7 +503,7 @@ def test_identities_at_the_boundary_meet_the_controllers_naming(kube, tmp_path, 
             allow_unicode=True,
         )
     )
-    result = deploy(kube.cluster, load_spec(folder))
+    result = deploy(kube.cluster, SELDON, load_spec(folder))
     assert len(result.name) <= 42 and result.name[0].isalpha()
     names = {
         obj["metadata"]["name"]
@@ -520,7 +525,7 @@ def test_cli_against_the_cluster(kube, specs):
     context = yaml.safe_load(kube.kubeconfig.read_text())["current-context"]
     deployed_ = run("deploy", str(specs["files"]["cnn"]), "--target", "k8s", "--context", context)
     assert deployed_.returncode == 0, deployed_.stderr
-    name = manifests.name_of(specs["cnn"])
+    name = name_of(specs["cnn"])
     assert f"deployed {name}" in deployed_.stdout
     assert f"http://{kube.node_ip}:31380/seldon/{kube.namespace}/{name}/api/v1.0/predictions" in deployed_.stdout
     rows = json.loads(run("list", "--target", "k8s", "-o", "json").stdout)
@@ -558,10 +563,10 @@ def test_cli_reports_api_errors_in_one_line(kube, specs):
                 "matchConstraints": {
                     "resourceRules": [
                         {
-                            "apiGroups": [SELDON.group],
+                            "apiGroups": [SELDON.resource.group],
                             "apiVersions": ["*"],
                             "operations": ["CREATE", "UPDATE"],
-                            "resources": [SELDON.plural],
+                            "resources": [SELDON.resource.plural],
                         }
                     ]
                 },
@@ -582,7 +587,7 @@ def test_cli_reports_api_errors_in_one_line(kube, specs):
         }
     )
     try:
-        name = manifests.name_of(specs["cnn"])
+        name = name_of(specs["cnn"])
 
         def refused() -> subprocess.CompletedProcess | None:
             result = cli(kube, "deploy", str(specs["files"]["cnn"]), "--target", "k8s")
@@ -614,7 +619,7 @@ def test_a_crashing_model_names_its_cause_on_the_cluster_too(kube, specs, tmp_pa
     first = deployed_.stderr[deployed_.stderr.index("error: ") :].splitlines()[0]  # after the progress lines
     assert "is Failed" in first and "ValueError: weights file 'w.npz' not found" in first
     assert "logs: seldon-pkg logs" in deployed_.stderr
-    name = manifests.name_of(specs["crashing"])
+    name = name_of(specs["crashing"])
     logs = run("logs", name, "--tail", "50")  # through the API server to the node's (kwok's) log endpoint
     assert logs.returncode == 0, logs.stderr
     assert "ValueError: weights file 'w.npz' not found" in logs.stdout and logs.stdout.startswith("[")
@@ -629,7 +634,7 @@ def test_a_crashing_model_names_its_cause_on_the_cluster_too(kube, specs, tmp_pa
 def test_a_write_that_races_the_controller_is_planned_again(kube, specs, monkeypatch):
     """Someone changed the object between our read and our write: the API answers 409, deploy
     reads it again and applies on the current version."""
-    first = deploy(kube.cluster, specs["cnn"])
+    first = deploy(kube.cluster, SELDON, specs["cnn"])
     read = R.get_object
     raced = []
 
@@ -638,12 +643,17 @@ def test_a_write_that_races_the_controller_is_planned_again(kube, specs, monkeyp
         if obj is not None and not raced:
             raced.append(name)
             kube.cluster.custom.patch_namespaced_custom_object(
-                SELDON.group, SELDON.version, namespace, SELDON.plural, name, {"metadata": {"annotations": {"x": "y"}}}
+                SELDON.resource.group,
+                SELDON.resource.version,
+                namespace,
+                SELDON.resource.plural,
+                name,
+                {"metadata": {"annotations": {"x": "y"}}},
             )
         return obj
 
     monkeypatch.setattr(R, "get_object", read_then_someone_writes)
     lines: list[str] = []
-    again = deploy(kube.cluster, specs["cnn"], progress=lines.append)
+    again = deploy(kube.cluster, SELDON, specs["cnn"], progress=lines.append)
     assert raced == [first.name] and again.action == "updated"
     assert any("changed while we wrote it" in line for line in lines)

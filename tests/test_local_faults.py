@@ -21,8 +21,8 @@ import requests
 from seldon_pkg.errors import Invalid
 from seldon_pkg.local.ostools import group_members
 from seldon_pkg.local.state import StateDir
-from seldon_pkg.manifests import name_of
-from seldon_pkg.spec import load_spec
+from seldon_pkg.platforms.registry import name_of
+from seldon_pkg.spec.model_spec import load_spec
 from seldon_pkg.targets import DeployPolicy, deployed
 from seldon_pkg.targets.local import LocalTarget
 from tests.support.gateway import GatewayProcess, wait_until
@@ -204,7 +204,7 @@ def test_the_model_alias_follows_the_newest_available_version(gateway, tmp_path)
 
 
 def test_recycled_rest_workers_lose_no_request_and_leave_the_group_whole(gateway, tmp_path):
-    """Workers recycled after max_requests (the memory bound, seldon_pkg/serving_defaults.py):
+    """Workers recycled after max_requests (the memory bound, seldon_pkg/build/serving_defaults.py):
     no request fails across the recycles, and the processes the workers share (gRPC server,
     metrics server, seldon-core's metrics Manager) survive them. Found by the soak: an exiting
     worker used to terminate them from the launcher's clean-up, which it had inherited."""

@@ -21,8 +21,8 @@ from google.protobuf.json_format import MessageToDict
 from seldon_core.seldon_client import SeldonClient
 
 from seldon_pkg.local.ostools import group_members as process_group
-from seldon_pkg.manifests import name_of
-from seldon_pkg.spec import load_spec
+from seldon_pkg.platforms.registry import name_of
+from seldon_pkg.spec.model_spec import load_spec
 from seldon_pkg.targets import DeploymentInfo
 from tests.support.digits import held_out
 from tests.support.gateway import GatewayProcess, predict, wait_until
@@ -228,7 +228,7 @@ def test_redeploy_under_load_loses_no_request(gateway):
 def test_missing_wrapper_class_fails_with_the_models_own_error(gateway):
     before = {d["name"]: d["pid"] for d in gateway.deployments()}
     result = gateway.cli("deploy", str(BROKEN))
-    assert result.returncode == 2  # Invalid: caught before any process starts (seldon_pkg/preflight.py)
+    assert result.returncode == 2  # Invalid: caught before any process starts (seldon_pkg/spec/preflight.py)
     assert "field 'wrapper': model_wrappers.mnist has no class 'NoSuchClassifier'" in result.stderr
     assert "(did you mean 'MnistClassifier'?)" in result.stderr
     assert {d["name"]: d["pid"] for d in gateway.deployments()} == before

@@ -8,10 +8,13 @@ import jsonschema
 import pytest
 import yaml
 
-from seldon_pkg import labels as L
-from seldon_pkg import manifests, schema
 from seldon_pkg.errors import ManifestError, SpecError
-from seldon_pkg.spec import load_spec
+from seldon_pkg.platforms import schema
+from seldon_pkg.platforms.labels import ANNOTATION_MODEL, MANAGED_BY, MODEL, REVISION, VERSION
+from seldon_pkg.platforms.metadata import revision_of
+from seldon_pkg.platforms.registry import name_of
+from seldon_pkg.platforms.seldon import CRD_FILE, SELDON, canary_deployment, seldon_deployment
+from seldon_pkg.spec.model_spec import load_spec
 from tests.support.crd import bundled_digest, crd_schema, recorded_digest
 from tests.support.microservice import ROOT
 
@@ -20,21 +23,21 @@ DEMO_SPECS = sorted((ROOT / "demo_mnist").glob("mnist-*.yaml"))
 
 def test_bundled_crd_is_the_recorded_copy():
     assert bundled_digest() == recorded_digest()
-    assert schema.crd_schema() == crd_schema()
+    assert schema.crd_schema(CRD_FILE, "v1") == crd_schema()
 
 
 @pytest.mark.parametrize("spec_path", DEMO_SPECS, ids=lambda p: p.name)
 def test_demo_manifests_validate_against_the_crd(spec_path):
-    manifest = manifests.seldon_deployment(load_spec(spec_path))
+    manifest = seldon_deployment(load_spec(spec_path))
     jsonschema.Draft4Validator(crd_schema()).validate(manifest)
-    schema.validate(manifest)
+    SELDON.validate(manifest)
 
 
 def test_manifest_content():
     spec = load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml")
-    manifest = manifests.seldon_deployment(spec)
+    manifest = seldon_deployment(spec)
     predictor = manifest["spec"]["predictors"][0]
-    assert manifest["metadata"]["name"] == manifest["spec"]["name"] == manifests.name_of(spec)
+    assert manifest["metadata"]["name"] == manifest["spec"]["name"] == name_of(spec)
     assert predictor["name"] == "default" and "-" not in predictor["name"]
     container = predictor["componentSpecs"][0]["spec"]["containers"][0]
     assert container["name"] == predictor["graph"]["name"] == "classifier"
@@ -48,17 +51,17 @@ def test_manifest_content():
         predictor["labels"],
         predictor["componentSpecs"][0]["metadata"]["labels"],
     ):
-        assert where[L.MANAGED_BY] == "seldon-pkg"
-        assert where[L.MODEL] == "mnist-cnn" and where[L.VERSION] == "v1"
-        assert where[L.REVISION] == manifests.revision_of(spec)
-    assert manifest["metadata"]["annotations"][L.ANNOTATION_MODEL] == "mnist-cnn"
+        assert where[MANAGED_BY] == "seldon-pkg"
+        assert where[MODEL] == "mnist-cnn" and where[VERSION] == "v1"
+        assert where[REVISION] == revision_of(spec)
+    assert manifest["metadata"]["annotations"][ANNOTATION_MODEL] == "mnist-cnn"
 
 
 def test_parameter_types_are_seldons(tmp_path):
     (tmp_path / "seldon-model.yaml").write_text(
         "name: m\nversion: v1\nwrapper: M.M\nimage: i:1\nparameters: {s: text, i: 3, f: 0.25, b: false}\n"
     )
-    graph = manifests.seldon_deployment(load_spec(tmp_path))["spec"]["predictors"][0]["graph"]
+    graph = seldon_deployment(load_spec(tmp_path))["spec"]["predictors"][0]["graph"]
     assert {p["name"]: (p["type"], p["value"]) for p in graph["parameters"]} == {
         "b": ("BOOL", "false"),
         "f": ("DOUBLE", "0.25"),
@@ -74,24 +77,24 @@ def test_revision_changes_with_what_changes_the_pods(tmp_path):
     (tmp_path / "a" / "seldon-model.yaml").write_text(base)
     (tmp_path / "b" / "seldon-model.yaml").write_text(base.replace("i:1", "i:2"))
     a, b = load_spec(tmp_path / "a"), load_spec(tmp_path / "b")
-    assert manifests.name_of(a) == manifests.name_of(b)  # same identity: an update...
-    assert manifests.revision_of(a) != manifests.revision_of(b)  # ...to a new revision
+    assert name_of(a) == name_of(b)  # same identity: an update...
+    assert revision_of(a) != revision_of(b)  # ...to a new revision
 
 
 def test_canary_form():
     stable = load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml")
     canary = load_spec(ROOT / "demo_mnist" / "mnist-cnn-v2.yaml")
-    manifest = manifests.canary_deployment(stable, canary, 10)
-    schema.validate(manifest)
+    manifest = canary_deployment(stable, canary, 10)
+    SELDON.validate(manifest)
     jsonschema.Draft4Validator(crd_schema()).validate(manifest)
     predictors = manifest["spec"]["predictors"]
     assert [(p["name"], p["traffic"]) for p in predictors] == [("default", 90), ("canary", 10)]
     assert predictors[1]["componentSpecs"][0]["spec"]["containers"][0]["image"].endswith(":0.2")
-    assert predictors[1]["labels"][L.VERSION] == "v2"
+    assert predictors[1]["labels"][VERSION] == "v2"
     with pytest.raises(SpecError, match="same model"):
-        manifests.canary_deployment(stable, load_spec(ROOT / "demo_mnist" / "mnist-mlp.yaml"), 10)
+        canary_deployment(stable, load_spec(ROOT / "demo_mnist" / "mnist-mlp.yaml"), 10)
     with pytest.raises(SpecError, match="different version"):
-        manifests.canary_deployment(stable, stable, 10)
+        canary_deployment(stable, stable, 10)
 
 
 @pytest.mark.parametrize(
@@ -121,10 +124,10 @@ def test_canary_form():
     ],
 )
 def test_invalid_manifests_are_refused(breakage, message):
-    manifest = manifests.seldon_deployment(load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"))
+    manifest = seldon_deployment(load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"))
     breakage(manifest)
     with pytest.raises(ManifestError, match=message):
-        schema.validate(manifest)
+        SELDON.validate(manifest)
 
 
 def test_core_objects_validate_with_kubernetes_validate():
@@ -144,12 +147,12 @@ def test_revision_follows_the_models_code_and_files_but_not_its_tests(tmp_path):
     folder.mkdir()
     (folder / "seldon-model.yaml").write_text("name: m\nversion: v1\nwrapper: Model.Model\nimage: example.org/m:1\n")
     (folder / "Model.py").write_text("class Model:\n    factor = 1\n")
-    first = manifests.revision_of(load_spec(folder))
+    first = revision_of(load_spec(folder))
     (folder / "test_Model.py").write_text("def test(): pass\n")
-    assert manifests.revision_of(load_spec(folder)) == first  # tests are not what is served
+    assert revision_of(load_spec(folder)) == first  # tests are not what is served
     (folder / "Model.py").write_text("class Model:\n    factor = 2\n")
-    second = manifests.revision_of(load_spec(folder))
+    second = revision_of(load_spec(folder))
     assert second != first  # a code change is a new revision, same name
     (folder / "weights.bin").write_bytes(b"\x00" * 10)
-    assert manifests.revision_of(load_spec(folder)) not in (first, second)
-    assert manifests.name_of(load_spec(folder)) == manifests.seldon_deployment(load_spec(folder))["metadata"]["name"]
+    assert revision_of(load_spec(folder)) not in (first, second)
+    assert name_of(load_spec(folder)) == seldon_deployment(load_spec(folder))["metadata"]["name"]

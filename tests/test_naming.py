@@ -7,7 +7,15 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seldon_pkg.naming import SDEP_MAX, Identity, deployment_name, derived_names, fit, label_value, slug
+from seldon_pkg.platforms.names import Identity, fit, label_value, slug
+from seldon_pkg.platforms.names import deployment_name as named_within
+from seldon_pkg.platforms.seldon import SDEP_MAX, derived_names
+
+
+def deployment_name(identity: Identity) -> str:
+    """The SeldonDeployment name (Seldon's budget)."""
+    return named_within(identity, SDEP_MAX)
+
 
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

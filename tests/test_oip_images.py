@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import requests
 
-from seldon_pkg import manifests, schema
-from seldon_pkg.advisories import audit
+from seldon_pkg.build.advisories import audit
+from seldon_pkg.build.image_context import MLSERVER_FOLDER, dockerfile, write_context
 from seldon_pkg.local.ostools import free_ports
-from seldon_pkg.packaging import MLSERVER_FOLDER, dockerfile, write_context
-from seldon_pkg.spec import load_spec
+from seldon_pkg.platforms.seldon import SELDON, seldon_deployment
+from seldon_pkg.spec.model_spec import load_spec
 from tests.support.digits import held_out
 from tests.support.gateway import wait_until
 from tests.support.microservice import ROOT
@@ -33,10 +33,10 @@ OIP_CNN = ROOT / "demo_mnist" / "mnist-cnn-oip.yaml"
 
 
 def test_a_v2_spec_renders_a_valid_protocol_v2_seldondeployment():
-    manifest = manifests.seldon_deployment(load_spec(OIP_CNN))
-    schema.validate(manifest)
+    manifest = seldon_deployment(load_spec(OIP_CNN))
+    SELDON.validate(manifest)
     assert manifest["spec"]["protocol"] == "v2"
-    assert "protocol" not in manifests.seldon_deployment(load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"))["spec"]
+    assert "protocol" not in seldon_deployment(load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"))["spec"]
 
 
 def test_the_operator_names_the_model_as_the_image_does(kube, tmp_path):

@@ -8,8 +8,8 @@ import venv
 import pytest
 import requests
 
-from seldon_pkg.packaging import write_context
-from seldon_pkg.spec import load_spec
+from seldon_pkg.build.image_context import write_context
+from seldon_pkg.spec.model_spec import load_spec
 from tests.support.digits import held_out
 from tests.support.microservice import ROOT, Microservice
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seldon_pkg import preflight
 from seldon_pkg.errors import SpecError
-from seldon_pkg.spec import load_spec
+from seldon_pkg.spec import preflight
+from seldon_pkg.spec.model_spec import load_spec
 
 SHAPES = {
     "keyword defaults": """

@@ -26,13 +26,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seldon_pkg import platforms
 from seldon_pkg.errors import ManifestError, SpecError
-from seldon_pkg.manifests import name_of, to_yaml
-from seldon_pkg.naming import kserve_derived_names, name_budget
+from seldon_pkg.platforms import registry
 from seldon_pkg.platforms.kserve import CRD_FILE
-from seldon_pkg.schema import schema_errors, schema_of
-from seldon_pkg.spec import load_spec, on_platform, parse_spec
+from seldon_pkg.platforms.kserve import derived_names as kserve_derived_names
+from seldon_pkg.platforms.registry import name_of, platform_named
+from seldon_pkg.platforms.schema import schema_errors, schema_of
+from seldon_pkg.platforms.yaml_documents import to_yaml
+from seldon_pkg.spec.model_spec import load_spec, on_platform, parse_spec
 from tests.support.digits import held_out
 from tests.support.microservice import ROOT
 
@@ -80,7 +81,7 @@ texts = st.one_of(
 )
 namespaces = st.one_of(
     st.from_regex(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?", fullmatch=True),
-    st.from_regex(r"[a-z][-a-z0-9]{39,61}[a-z0-9]", fullmatch=True),  # long: too long for KServe past 40
+    st.from_regex(r"[a-z][-a-z0-9]{39,61}[a-z0-9]", fullmatch=True),  # long: all-hash on KServe, then too long
 )
 
 
@@ -89,7 +90,8 @@ namespaces = st.one_of(
 def test_every_platform_renders_valid_unique_names_that_fit(identities):
     """Upper case, unicode, dots, 150+ characters, long namespaces: valid manifests, unique
     DNS-1035 names, every derived name and KServe host label within 63; where no name can fit
-    (KServe with a namespace over 40 characters) a clear error names the namespace."""
+    (KServe with a namespace over 45 characters) a clear error names the namespace; KServe
+    namespaces of 41-45 characters get all-hash names (a letter and 24 to 40 bits)."""
     names: dict[str, dict] = {"seldon": {}, "kserve": {}, "seldon-v2": {}}
     for namespace, model, version in identities:
         try:
@@ -98,14 +100,16 @@ def test_every_platform_renders_valid_unique_names_that_fit(identities):
             continue  # characters the spec itself refuses (tested in test_hostile_specs.py)
         for platform in names:
             on = on_platform(spec, platform)
-            if platform == "kserve" and len(namespace) > 40:
-                with pytest.raises(SpecError, match=r"namespace.*at most 40"):
-                    platforms.render(on)
+            if platform == "kserve" and len(namespace) > 45:
+                with pytest.raises(SpecError, match=r"namespace.*at most 45"):
+                    registry.render(on)
                 continue
-            manifest = platforms.render(on)
-            platforms.validate(manifest)
+            manifest = registry.render(on)
+            registry.validate(manifest)
             name = manifest["metadata"]["name"]
-            assert DNS_1035.match(name) and len(name) <= name_budget(platform, namespace)
+            if platform == "kserve" and len(namespace) > 40:
+                assert re.fullmatch(r"m[0-9a-f]{6,10}", name), name
+            assert DNS_1035.match(name) and len(name) <= platform_named(platform).name_budget(namespace)
             if platform == "kserve":
                 for kind, derived in kserve_derived_names(name, namespace).items():
                     assert len(derived) <= 63, (kind, derived)
@@ -129,22 +133,22 @@ def test_kserve_budget_depends_on_the_namespace():
     assert len(short) == 51 and len(long) == 12
     assert len(f"{long}-predictor-{'n' * 40}") == 63
     with pytest.raises(SpecError, match="namespace"):
-        name_of(on_platform(spec_with(namespace="n" * 41), "kserve"))
+        name_of(on_platform(spec_with(namespace="n" * 46), "kserve"))
 
 
 def test_the_double_checks_reject_what_kserve_would_break_on():
-    manifest = platforms.render(on_platform(load_spec(OIP_SPEC), "kserve"))
+    manifest = registry.render(on_platform(load_spec(OIP_SPEC), "kserve"))
     manifest["metadata"].update(name="m" * 50, namespace="team-with-a-long-name")
     with pytest.raises(ManifestError, match="host_label"):
-        platforms.validate(manifest)
-    manifest = platforms.render(on_platform(load_spec(OIP_SPEC), "kserve"))
+        registry.validate(manifest)
+    manifest = registry.render(on_platform(load_spec(OIP_SPEC), "kserve"))
     manifest["spec"]["predictor"]["minReplica"] = 1
     with pytest.raises(ManifestError, match="unknown field"):
-        platforms.validate(manifest)
+        registry.validate(manifest)
 
 
 def test_kserve_inference_service_carries_the_model_and_its_storage():
-    manifest = platforms.render(on_platform(load_spec(STORAGE_SPEC), "kserve"))
+    manifest = registry.render(on_platform(load_spec(STORAGE_SPEC), "kserve"))
     predictor = manifest["spec"]["predictor"]
     container = predictor["containers"][0]
     env = {e["name"]: e["value"] for e in container["env"]}
@@ -157,7 +161,7 @@ def test_kserve_inference_service_carries_the_model_and_its_storage():
 
 
 def test_seldon_core_2_model_needs_storage_and_names_its_runtime():
-    model = platforms.render(on_platform(load_spec(STORAGE_SPEC), "seldon-v2"))
+    model = registry.render(on_platform(load_spec(STORAGE_SPEC), "seldon-v2"))
     assert model["spec"] == {
         "storageUri": "s3://seldon-pkg-models/mnist-cnn/v1",
         "requirements": ["mlserver", "seldon-pkg"],
@@ -168,15 +172,15 @@ def test_seldon_core_2_model_needs_storage_and_names_its_runtime():
     broken = dict(model, spec=dict(model["spec"], replicas="two"))
     assert any("replicas" in problem for problem in sc2_errors(broken))
     with pytest.raises(SpecError, match=r"storage_uri.*required"):
-        platforms.render(on_platform(load_spec(OIP_SPEC), "seldon-v2"))
+        registry.render(on_platform(load_spec(OIP_SPEC), "seldon-v2"))
 
 
 def test_seldondeployment_with_storage_gets_an_initializer_or_the_claim():
-    sdep = platforms.render(load_spec(STORAGE_SPEC))
+    sdep = registry.render(load_spec(STORAGE_SPEC))
     pod = sdep["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
     assert pod["initContainers"][0]["args"] == ["s3://seldon-pkg-models/mnist-cnn/v1", "/mnt/models"]
     assert pod["containers"][0]["volumeMounts"][0]["mountPath"] == "/mnt/models"
-    claim = platforms.render(spec_with(storage_uri="pvc://models-nfs/mnist/v1"))
+    claim = registry.render(spec_with(storage_uri="pvc://models-nfs/mnist/v1"))
     pod = claim["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
     assert "initContainers" not in pod
     assert pod["volumes"][0]["persistentVolumeClaim"] == {"claimName": "models-nfs", "readOnly": True}
@@ -224,7 +228,7 @@ def test_committed_manifests_for_all_three_platforms_are_current():
         )
         assert (ROOT / out).read_text() == result.stdout, out
         manifest = yaml.safe_load(result.stdout)
-        platforms.validate(manifest)
+        registry.validate(manifest)
         if manifest["kind"] == "Model":
             assert sc2_errors(manifest) == []
     for platform in ("kserve", "seldon-v2"):
@@ -245,8 +249,8 @@ def test_render_cli_names_the_platform_problems(tmp_path):
 def test_the_seldon_core_2_artifact_is_served_by_mlserver_start(tmp_path, oip_environment):
     """`build --artifact` writes what an MLServer server loads from storage; `mlserver start`
     (cwd elsewhere, as the agent runs it) loads it and predicts the held-out digits."""
+    from seldon_pkg.build.image_context import write_artifact
     from seldon_pkg.local.ostools import free_ports
-    from seldon_pkg.packaging import write_artifact
     from tests.support.gateway import wait_until
 
     spec = on_platform(load_spec(STORAGE_SPEC), "seldon-v2")
@@ -292,4 +296,27 @@ def _ready(port: int, name: str) -> bool:
 
 
 def test_rendered_yaml_has_no_aliases():
-    assert "&id" not in to_yaml(platforms.render(on_platform(load_spec(STORAGE_SPEC), "kserve")))
+    assert "&id" not in to_yaml(registry.render(on_platform(load_spec(STORAGE_SPEC), "kserve")))
+
+
+@pytest.mark.parametrize(("length", "name_length"), [(40, 12), (41, 11), (45, 7)])
+def test_a_long_kserve_namespace_gets_a_short_all_hash_name(length, name_length):
+    """Where KServe's host label leaves 7 to 11 characters, the name is all hash (at least 24
+    bits); the readable form comes back as soon as it fits."""
+    namespace = "n" * length
+    spec = on_platform(spec_with(name="mnist", version="v1", namespace=namespace), "kserve")
+    manifest = registry.render(spec)
+    registry.validate(manifest)
+    name = manifest["metadata"]["name"]
+    assert len(name) == name_length and DNS_1035.match(name)
+    short_form = r"[a-z]-[0-9a-f]{10}" if name_length >= 12 else r"m[0-9a-f]{6,10}"  # readable part cut to a letter
+    assert re.fullmatch(short_form, name), name
+    assert name_of(spec) == name  # the same rule everywhere the name is asked for
+    other = on_platform(spec_with(name="mnist", version="v2", namespace=namespace), "kserve")
+    assert name_of(other) != name
+
+
+def test_a_kserve_namespace_past_45_characters_is_refused_naming_the_field():
+    spec = on_platform(spec_with(name="mnist", version="v1", namespace="n" * 46), "kserve")
+    with pytest.raises(SpecError, match=r"field 'namespace'.*at most 45 characters"):
+        registry.render(spec)

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from seldon_pkg.errors import SpecError
-from seldon_pkg.spec import load_spec
+from seldon_pkg.spec.model_spec import load_spec
 
 VALID = """
 name: My Model

@@ -23,7 +23,8 @@ import pytest
 import requests
 
 from seldon_pkg.local.ostools import free_port
-from seldon_pkg.storage.fetch import AccessDenied, Corrupt, Missing, StorageError, Unreachable, fetch
+from seldon_pkg.storage.fetch import fetch
+from seldon_pkg.storage.source import AccessDenied, Corrupt, Missing, StorageError, Unreachable
 from tests.support.digits import held_out
 from tests.support.gateway import GatewayProcess, wait_until
 from tests.support.microservice import ROOT

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from seldon_pkg.bench.bench_models import write_spec
 from seldon_pkg.bench.loadgen import rest_load
 from seldon_pkg.bench.stack import Gateway, group_pss_mib
 
@@ -25,7 +26,6 @@ PREFIX = "bench-density-"
 
 
 def measure(gateway: Gateway, specs: Path, rest: bytes, steps: tuple[int, ...] = STEPS) -> dict:
-    from seldon_pkg.bench.run import write_spec
 
     rows: list[dict] = []
     stopped = None

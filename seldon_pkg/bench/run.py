@@ -26,14 +26,13 @@ from typing import Any
 import numpy as np
 
 from seldon_pkg.bench import comparisons, density, report
+from seldon_pkg.bench.bench_models import MODELS, one_digit, write_spec
 from seldon_pkg.bench.loadgen import Stats, grpc_load, in_process, rest_load
 from seldon_pkg.bench.stack import BIN, Gateway, group_pss_mib, stop, wait_http
 from seldon_pkg.local.ostools import free_port, free_ports
-from seldon_pkg.requirements import ROOT
 
 PEERS = Path(__file__).with_name("peers")
 """The peers' server code (MLServer runtime, naive Keras wrapper), shipped with the package."""
-MODELS = ROOT / "demo_mnist" / "models"
 PREDICT = "/seldon.protos.Seldon/Predict"
 MODEL_PREDICT = "/seldon.protos.Model/Predict"
 
@@ -46,44 +45,6 @@ class Budget:
         self.c1 = (int(800 * scale), 8 * scale)
         self.c16 = (int(3000 * scale), 8 * scale)
         self.slow = (int(200 * scale), 6 * scale)
-
-
-def one_digit() -> tuple[bytes, bytes, np.ndarray]:
-    from seldon_core.proto import prediction_pb2
-
-    from demo_mnist.data import load_split
-
-    digit = load_split().test_images[0]
-    rest = json.dumps({"data": {"ndarray": digit.ravel().tolist()}}).encode()
-    proto = prediction_pb2.SeldonMessage(
-        data=prediction_pb2.DefaultData(tensor=prediction_pb2.Tensor(shape=[1, 784], values=digit.ravel().tolist()))
-    ).SerializeToString()
-    return rest, proto, digit
-
-
-def write_spec(
-    folder: Path,
-    name: str,
-    model_file: str,
-    runtime: str,
-    workers: int | None = None,
-    protocol: str = "seldon",
-    env: dict[str, str] | None = None,
-) -> Path:
-    """A bench model's spec. OIP specs turn centring off: the MLServer peer does not centre, and
-    compared paths must do equal work."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / Path(model_file).name
-    if not target.exists():
-        shutil.copy(MODELS / model_file, target)
-    centre = ", centre: false" if protocol == "v2" else ""
-    env = {**(env or {}), **({"GUNICORN_WORKERS": str(workers)} if workers else {})}
-    (folder / "seldon-model.yaml").write_text(
-        f"name: {name}\nversion: v1\nwrapper: model_wrappers.mnist.MnistClassifier\nruntime: {runtime}\n"
-        f"protocol: {protocol}\nparameters: {{model_uri: {Path(model_file).name}{centre}}}\n"
-        + (f"env: {json.dumps(env)}\n" if env else "")
-    )
-    return folder
 
 
 def machine() -> dict:

@@ -30,6 +30,7 @@ import numpy as np
 import psutil
 
 from seldon_pkg.bench import comparisons
+from seldon_pkg.bench.bench_models import one_digit, write_spec
 from seldon_pkg.bench.loadgen import rest_load
 from seldon_pkg.bench.stack import Gateway
 from seldon_pkg.local.ostools import group_members
@@ -222,7 +223,6 @@ def run_soak(gateway: Gateway, seldon_row: dict, oip_row: dict, minutes: float, 
 
 def main(minutes: float, out: Path, env: dict[str, str] | None = None, label: str = "soak") -> dict:
     """Start a gateway with both models (from the bench's cached environments), soak, stop."""
-    from seldon_pkg.bench.run import one_digit, write_spec
 
     bench = out.resolve()
     work = bench / "work"

@@ -118,7 +118,7 @@ class Gateway:
 
 
 def _name_of(spec: Path) -> str:
-    from seldon_pkg.manifests import name_of
-    from seldon_pkg.spec import load_spec
+    from seldon_pkg.platforms.registry import name_of
+    from seldon_pkg.spec.model_spec import load_spec
 
     return name_of(load_spec(spec))

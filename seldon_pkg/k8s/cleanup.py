@@ -12,13 +12,13 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from seldon_pkg import labels as L
 from seldon_pkg.errors import SeldonPkgError
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s import watching
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
-from seldon_pkg.k8s.kinds import SELDON, CustomKind
+from seldon_pkg.platforms.base import Platform
+from seldon_pkg.platforms.labels import ANNOTATION_DEPLOYED_AT, MODEL, managed_selector
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,10 @@ class DeleteReport:
     hook_failures: list[str] = field(default_factory=list)
 
 
-def children(cluster: Cluster, namespace: str, sdep: str, kind: CustomKind = SELDON) -> list[tuple[R.ChildKind, dict]]:
-    return [(child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, kind, sdep)]
+def children(cluster: Cluster, namespace: str, sdep: str, platform: Platform) -> list[tuple[R.ChildKind, dict]]:
+    return [
+        (child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, platform, sdep)
+    ]
 
 
 def delete(
@@ -54,32 +56,32 @@ def delete(
     hooks: Hooks = DEFAULT,
     timeout: float = 120.0,
     poll: float = 0.2,
-    kind: CustomKind = SELDON,
+    platform: Platform,
 ) -> DeleteReport:
-    """Delete a SeldonDeployment (or ``kind``) in the foreground, so that it is gone only once the
+    """Delete a platform object in the foreground, so that it is gone only once the
     garbage collector has deleted every child that blocks its owner's deletion; then remove any
     labelled child that is still there (orphans: garbage collection will never take them)."""
-    existing = R.get_object(cluster, namespace, name, kind)
+    existing = R.get_object(cluster, namespace, name, platform)
     report = DeleteReport(name, namespace, existed=existing is not None)
     subject = existing or {"metadata": {"name": name, "namespace": namespace}}
     report.hook_failures += hooks.run("before_delete", subject)
     deadline = time.monotonic() + timeout
-    if existing is not None and R.delete_object(cluster, namespace, name, kind):
+    if existing is not None and R.delete_object(cluster, namespace, name, platform):
         uid = existing["metadata"]["uid"]
         gone, last = watching.wait_for(
-            cluster, kind, namespace, name, lambda obj: obj is None or obj["metadata"]["uid"] != uid, timeout
+            cluster, platform, namespace, name, lambda obj: obj is None or obj["metadata"]["uid"] != uid, timeout
         )
         if not gone:
             finalizers = ((last or {}).get("metadata") or {}).get("finalizers") or []
             raise SeldonPkgError(
-                f"{kind.kind} {namespace}/{name} is still being deleted after {timeout:.0f} s"
+                f"{platform.resource.kind} {namespace}/{name} is still being deleted after {timeout:.0f} s"
                 + (f" (finalizers: {', '.join(finalizers)})" if finalizers else "")
             )
     # polling, not watching, from here: what is left are leftovers, across four kinds. A child
     # whose owner chain no longer reaches a live object is never collected (its top was orphaned,
     # e.g. `kubectl delete --cascade=orphan`): delete the tops, the collector takes the rest.
     while True:
-        remaining = children(cluster, namespace, name, kind)
+        remaining = children(cluster, namespace, name, platform)
         if not remaining:
             break
         uids = {obj["metadata"]["uid"] for _, obj in remaining}
@@ -97,7 +99,7 @@ def delete(
                             namespace,
                             obj["metadata"]["name"],
                             name,
-                            f"left after its {kind.kind} was deleted",
+                            f"left after its {platform.resource.kind} was deleted",
                         )
                     )
         if time.monotonic() >= deadline:
@@ -114,12 +116,16 @@ def _only_orphans(remaining: list[tuple[R.ChildKind, dict]]) -> bool:
     )
 
 
-def find_zombies(cluster: Cluster, namespaces: list[str], kind: CustomKind = SELDON) -> list[Leftover]:
-    """Everything labelled with ``kind``'s children label whose owner chain does not reach that object."""
+def find_zombies(cluster: Cluster, namespaces: list[str], platform: Platform) -> list[Leftover]:
+    """Everything labelled with ``platform``'s children label whose owner chain does not reach that object."""
     zombies: list[Leftover] = []
     for namespace in namespaces:
-        owners = {s["metadata"]["name"]: s["metadata"]["uid"] for s in R.list_objects(cluster, namespace, kind=kind)}
-        objects = [(child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, kind)]
+        owners = {
+            s["metadata"]["name"]: s["metadata"]["uid"] for s in R.list_objects(cluster, namespace, None, platform)
+        }
+        objects = [
+            (child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, platform)
+        ]
         live_uids = set(owners.values())
         for wanted in R.CHILD_KINDS:  # walk owner chains top-down
             for child, obj in objects:
@@ -127,11 +133,13 @@ def find_zombies(cluster: Cluster, namespaces: list[str], kind: CustomKind = SEL
                     live_uids.add(obj["metadata"]["uid"])
         for child, obj in objects:
             meta = obj["metadata"]
-            owner_name = (meta.get("labels") or {}).get(kind.children_label) or R.owner_name(obj, kind) or ""
+            owner_name = (meta.get("labels") or {}).get(platform.children_label) or R.owner_name(obj, platform) or ""
             if meta["uid"] in live_uids:
                 continue
             reason = (
-                f"its {kind.kind} no longer exists" if owner_name not in owners else f"not owned by its {kind.kind}"
+                f"its {platform.resource.kind} no longer exists"
+                if owner_name not in owners
+                else f"not owned by its {platform.resource.kind}"
             )
             zombies.append(Leftover(child.kind, namespace, meta["name"], owner_name, reason))
     return zombies
@@ -142,12 +150,12 @@ def _owner_uids(obj: dict) -> set[str]:
     return {ref["uid"] for ref in refs}
 
 
-def old_revisions(cluster: Cluster, namespaces: list[str], keep_last: int, kind: CustomKind = SELDON) -> list[dict]:
+def old_revisions(cluster: Cluster, namespaces: list[str], keep_last: int, platform: Platform) -> list[dict]:
     """Managed objects of each model beyond the newest ``keep_last`` (by deploy time)."""
     by_model: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for namespace in namespaces:
-        for sdep in R.list_objects(cluster, namespace, L.managed_selector(), kind):
-            model = (sdep["metadata"].get("labels") or {}).get(L.MODEL, "")
+        for sdep in R.list_objects(cluster, namespace, managed_selector(), platform):
+            model = (sdep["metadata"].get("labels") or {}).get(MODEL, "")
             by_model[(namespace, model)].append(sdep)
     surplus = []
     for revisions in by_model.values():
@@ -158,7 +166,7 @@ def old_revisions(cluster: Cluster, namespaces: list[str], keep_last: int, kind:
 
 def _deployed_at(sdep: dict) -> str:
     meta = sdep["metadata"]
-    return (meta.get("annotations") or {}).get(L.ANNOTATION_DEPLOYED_AT) or meta.get("creationTimestamp", "")
+    return (meta.get("annotations") or {}).get(ANNOTATION_DEPLOYED_AT) or meta.get("creationTimestamp", "")
 
 
 @dataclass
@@ -175,14 +183,14 @@ def prune(
     keep_last: int | None = None,
     yes: bool = False,
     hooks: Hooks = DEFAULT,
-    kind: CustomKind = SELDON,
+    platform: Platform,
 ) -> PruneReport:
     """Find zombies (and old revisions beyond ``keep_last``); delete them only when ``yes``."""
-    zombies = find_zombies(cluster, namespaces, kind)
-    surplus = old_revisions(cluster, namespaces, keep_last, kind) if keep_last is not None else []
+    zombies = find_zombies(cluster, namespaces, platform)
+    surplus = old_revisions(cluster, namespaces, keep_last, platform) if keep_last is not None else []
     if yes:
         for sdep in surplus:
-            delete(cluster, sdep["metadata"]["name"], sdep["metadata"]["namespace"], hooks=hooks, kind=kind)
+            delete(cluster, sdep["metadata"]["name"], sdep["metadata"]["namespace"], hooks=hooks, platform=platform)
         order = {child.kind: index for index, child in enumerate(R.CHILD_KINDS)}
         kinds = {child.kind: child for child in R.CHILD_KINDS}
         for zombie in sorted(zombies, key=lambda z: order[z.kind]):

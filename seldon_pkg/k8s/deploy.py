@@ -13,20 +13,19 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from seldon_pkg import labels as L
-from seldon_pkg import manifests, platforms
 from seldon_pkg.errors import Invalid, NotReady
 from seldon_pkg.k8s import cleanup, plan, watching
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
-from seldon_pkg.k8s.kinds import SELDON, CustomKind, kind_for
-from seldon_pkg.naming import CANARY_PREDICTOR
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.platforms.base import Platform
+from seldon_pkg.platforms.labels import ANNOTATION_DEPLOYED_AT, model_selector
+from seldon_pkg.platforms.metadata import identity_of
+from seldon_pkg.platforms.seldon import CANARY_PREDICTOR
+from seldon_pkg.spec.model_spec import ModelSpec
 from seldon_pkg.startup_errors import cause
-
-POLICIES = ("replace", "keep")
+from seldon_pkg.values import Action, VersionPolicy
 
 
 class NotAvailable(NotReady):
@@ -37,7 +36,7 @@ class NotAvailable(NotReady):
 class DeployResult:
     name: str
     namespace: str
-    action: str
+    action: Action
     """``created``, ``updated`` or ``canary`` (a canary predictor added to ``previous``)."""
     state: str
     url: str | None
@@ -49,42 +48,40 @@ class DeployResult:
 
 def deploy(
     cluster: Cluster,
+    platform: Platform,
     spec: ModelSpec,
     *,
-    policy: str = "replace",
+    policy: VersionPolicy = VersionPolicy.REPLACE,
     canary: int | None = None,
     force: bool = False,
     timeout: float = 300.0,
     progress: Callable[[str], None] = lambda _: None,
     hooks: Hooks = DEFAULT,
 ) -> DeployResult:
-    if policy not in POLICIES:
-        raise Invalid(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
-    kind = kind_for(spec.platform)
-    desired = platforms.render(spec)
-    desired["metadata"]["annotations"][L.ANNOTATION_DEPLOYED_AT] = _now()
+    desired = platform.render(spec)
+    desired["metadata"]["annotations"][ANNOTATION_DEPLOYED_AT] = _now()
     if canary is not None:
-        if kind is not SELDON:
-            raise Invalid(f"--canary is a SeldonDeployment feature; platform {spec.platform} has no canary here")
-        desired = _canary_manifest(cluster, spec, desired, canary)
-    platforms.validate(desired)
+        if not platform.has_canary:
+            raise Invalid(f"--canary: platform {platform.name} ({platform.resource.kind}) has no canary here")
+        desired = _canary_manifest(cluster, platform, spec, desired, canary)
+    platform.validate(desired)
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
-    existing, decision = _apply(cluster, desired, kind, force, progress)
-    action = "canary" if canary is not None else ("created" if decision.action == "create" else "updated")
+    existing, decision = _apply(cluster, desired, platform, force, progress)
+    action = Action.CANARY if canary is not None else decision.action
     result = DeployResult(name, namespace, action, "Unknown", None, previous=existing)
     try:
-        result.state = wait_available(cluster, namespace, name, timeout, progress, kind=kind)
+        result.state = wait_available(cluster, namespace, name, timeout, progress, platform=platform)
     except NotReady as error:
         error.outcome = result
         raise
-    result.url = _url(cluster, namespace, name, kind)
-    if policy == "replace" and canary is None:
-        for old in _other_revisions(cluster, spec, name, kind):
+    result.url = _url(cluster, namespace, name, platform)
+    if policy == VersionPolicy.REPLACE and canary is None:
+        for old in _other_revisions(cluster, spec, name, platform):
             old_name = old["metadata"]["name"]
-            current = R.get_object(cluster, namespace, name, kind) or desired
+            current = R.get_object(cluster, namespace, name, platform) or desired
             result.hook_failures += hooks.run("on_replace", old, current)
             progress(f"replacing: deleting previous revision {namespace}/{old_name}")
-            report = cleanup.delete(cluster, old_name, namespace, hooks=hooks, kind=kind)
+            report = cleanup.delete(cluster, old_name, namespace, hooks=hooks, platform=platform)
             result.hook_failures += report.hook_failures
             result.replaced.append(old_name)
     return result
@@ -93,23 +90,24 @@ def deploy(
 CONFLICT_RETRIES = 5
 
 
-def _apply(cluster: Cluster, desired: dict, kind: CustomKind, force: bool, progress: Callable[[str], None]):
+def _apply(cluster: Cluster, desired: dict, platform: Platform, force: bool, progress: Callable[[str], None]):
     """Plan and write; when the object changed between our read and our write (409: the
     controller updated its status, someone else applied), read it again and plan again."""
     from kubernetes.client.exceptions import ApiException
 
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
     for attempt in range(CONFLICT_RETRIES):
-        existing = R.get_object(cluster, namespace, name, kind)
+        existing = R.get_object(cluster, namespace, name, platform)
         decision = plan.plan_apply(existing, desired, force=force)
         if attempt == 0:
-            progress(f"{decision.action} {kind.kind} {namespace}/{name}: {decision.reason}")
+            verb = "create" if decision.action is Action.CREATED else "update"
+            progress(f"{verb} {platform.resource.kind} {namespace}/{name}: {decision.reason}")
         try:
-            if decision.action == "create":
-                R.create_object(cluster, desired, kind)
+            if decision.action is Action.CREATED:
+                R.create_object(cluster, desired, platform)
             else:
                 assert existing is not None  # the plan only says update when it exists
-                R.replace_object(cluster, plan.for_update(existing, desired), kind)
+                R.replace_object(cluster, plan.for_update(existing, desired), platform)
             return existing, decision
         except ApiException as error:
             if error.status != 409 or attempt == CONFLICT_RETRIES - 1:
@@ -124,7 +122,8 @@ def wait_available(
     name: str,
     timeout: float,
     progress: Callable[[str], None] = lambda _: None,
-    kind: CustomKind = SELDON,
+    *,
+    platform: Platform,
 ) -> str:
     """Watch the object until its controller reports Available for the current generation;
     on failure or timeout explain why."""
@@ -132,7 +131,7 @@ def wait_available(
 
     def settled(obj: dict | None) -> bool:
         obj = obj or {}
-        state = kind.state(obj)
+        state = platform.state(obj)
         if not last or state != last[-1]:
             progress(f"{namespace}/{name}: {state}")
             last.append(state)
@@ -140,19 +139,19 @@ def wait_available(
         current = (obj.get("status") or {}).get("observedGeneration") in (None, generation)
         return state in ("Available", "Failed") and current  # a stale status says nothing of this apply
 
-    done, obj = watching.wait_for(cluster, kind, namespace, name, settled, timeout)
-    state = kind.state(obj or {})
+    done, obj = watching.wait_for(cluster, platform, namespace, name, settled, timeout)
+    state = platform.state(obj or {})
     if done and state == "Available":
         return state
-    raise NotAvailable(_explain(cluster, namespace, name, obj or {}, timeout if state != "Failed" else None, kind=kind))
+    raise NotAvailable(
+        _explain(cluster, namespace, name, obj or {}, timeout if state != "Failed" else None, platform=platform)
+    )
 
 
-def _explain(
-    cluster: Cluster, namespace: str, name: str, obj: dict, timeout: float | None, kind: CustomKind = SELDON
-) -> str:
+def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: float | None, platform: Platform) -> str:
     """Why it is not Available: the model's own error first (from a pod's termination message,
     which our containers fill from their log on error), then the controller's and pods' reasons."""
-    pods = R.list_children(cluster, R.POD, namespace, kind, name)
+    pods = R.list_children(cluster, R.POD, namespace, platform, name)
     details, found, unschedulable = [], None, None
     for pod in pods:
         reason = unschedulable_reason(pod)
@@ -169,11 +168,11 @@ def _explain(
             message = ((container.get("lastState") or {}).get("terminated") or {}).get("message")
             if message and found is None:
                 found = cause(message, None)
-    head = f"{namespace}/{name} is {kind.state(obj)}" + (f" after {timeout:.0f} s" if timeout else "")
+    head = f"{namespace}/{name} is {platform.state(obj)}" + (f" after {timeout:.0f} s" if timeout else "")
     # the first line says why: the model's own error, else the scheduler's (no node fits)
     first = found or (f"the scheduler: {unschedulable}" if unschedulable else None)
     lines = [head + (f": {first}" if first else "")]
-    description = kind.description(obj)
+    description = platform.failure(obj)
     if description:
         lines.append(f"controller: {description}")
     lines += details
@@ -191,12 +190,12 @@ def unschedulable_reason(pod: dict) -> str | None:
     return None
 
 
-def _canary_manifest(cluster: Cluster, spec: ModelSpec, desired: dict, percent: int) -> dict:
+def _canary_manifest(cluster: Cluster, platform: Platform, spec: ModelSpec, desired: dict, percent: int) -> dict:
     """Add ``spec`` as the canary predictor of the model's current SeldonDeployment."""
     current = [
         s
-        for s in _other_revisions(cluster, spec, desired["metadata"]["name"])
-        if (s.get("status") or {}).get("state") == "Available"
+        for s in _other_revisions(cluster, spec, desired["metadata"]["name"], platform)
+        if platform.state(s) == "Available"
     ]
     if not current:
         raise Invalid(f"--canary needs a running version of model {spec.name!r} in {spec.namespace}")
@@ -205,15 +204,15 @@ def _canary_manifest(cluster: Cluster, spec: ModelSpec, desired: dict, percent: 
     return plan.with_canary(stable, predictor, percent)
 
 
-def _other_revisions(cluster: Cluster, spec: ModelSpec, name: str, kind: CustomKind = SELDON) -> list[dict]:
+def _other_revisions(cluster: Cluster, spec: ModelSpec, name: str, platform: Platform) -> list[dict]:
     """Managed objects of the same model (same namespace and model label), other names."""
-    selector = L.model_selector(manifests.identity_of(spec))
-    return [s for s in R.list_objects(cluster, spec.namespace, selector, kind) if s["metadata"]["name"] != name]
+    selector = model_selector(identity_of(spec))
+    return [s for s in R.list_objects(cluster, spec.namespace, selector, platform) if s["metadata"]["name"] != name]
 
 
-def _url(cluster: Cluster, namespace: str, name: str, kind: CustomKind = SELDON) -> str | None:
+def _url(cluster: Cluster, namespace: str, name: str, platform: Platform) -> str | None:
     try:
-        return find_ingress(cluster).base_url + kind.path(namespace, name)
+        return find_ingress(cluster).base_url + platform.path(namespace, name)
     except NoIngress:
         return None
 

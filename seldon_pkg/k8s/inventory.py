@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime
 
-from seldon_pkg import labels as L
 from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
-from seldon_pkg.k8s.kinds import SELDON, CustomKind
+from seldon_pkg.platforms.base import Platform
+from seldon_pkg.platforms.labels import ANNOTATION_MODEL, ANNOTATION_VERSION, MODEL, REVISION, VERSION, managed_selector
 
 
-def list_deployments(cluster: Cluster, namespace: str | None, kind: CustomKind = SELDON) -> list[dict]:
+def list_deployments(cluster: Cluster, namespace: str | None, platform: Platform) -> list[dict]:
     """Rows with name, model, version, revision, namespace, state, replicas, age and url
     (for KServe the URL on the ingress gateway; ``host`` is the Host header it routes on)."""
     try:
@@ -19,25 +19,25 @@ def list_deployments(cluster: Cluster, namespace: str | None, kind: CustomKind =
     except NoIngress:
         ingress = None
     rows = []
-    for sdep in R.list_objects(cluster, namespace, L.managed_selector(), kind):
+    for sdep in R.list_objects(cluster, namespace, managed_selector(), platform):
         meta = sdep["metadata"]
         labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
         rows.append(
             {
                 "name": meta["name"],
-                "model": annotations.get(L.ANNOTATION_MODEL, labels.get(L.MODEL)),
-                "version": annotations.get(L.ANNOTATION_VERSION, labels.get(L.VERSION)),
-                "revision": labels.get(L.REVISION),
+                "model": annotations.get(ANNOTATION_MODEL, labels.get(MODEL)),
+                "version": annotations.get(ANNOTATION_VERSION, labels.get(VERSION)),
+                "revision": labels.get(REVISION),
                 "namespace": meta["namespace"],
-                "state": kind.state(sdep),
-                "replicas": kind.replicas(sdep),
-                "traffic": kind.traffic(sdep),
+                "state": platform.state(sdep),
+                "replicas": platform.replicas(sdep),
+                "traffic": platform.traffic(sdep),
                 "age_seconds": _age(meta.get("creationTimestamp")),
-                "url": ingress.base_url + kind.path(meta["namespace"], meta["name"]) if ingress else None,
-                "host": kind.host(sdep),
+                "url": ingress.base_url + platform.path(meta["namespace"], meta["name"]) if ingress else None,
+                "host": platform.host(sdep),
                 "grpc": ingress.grpc_endpoint if ingress else None,
-                "protocol": kind.protocol(sdep),
-                "platform": kind.platform,
+                "protocol": platform.protocol(sdep),
+                "platform": platform.name,
             }
         )
     return sorted(rows, key=lambda r: (r["namespace"], r["name"]))

@@ -11,15 +11,18 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from seldon_pkg import labels as L
 from seldon_pkg.errors import Invalid, Refused
+from seldon_pkg.limits import check_canary_percent
+from seldon_pkg.platforms.labels import ANNOTATION_MODEL, ANNOTATION_VERSION, IDENTITY, MANAGED_BY, MANAGER
+from seldon_pkg.values import Action
 
 __all__ = ["Plan", "Refused", "for_update", "plan_apply", "with_canary"]
 
 
 @dataclass(frozen=True)
 class Plan:
-    action: str  # "create" or "update"
+    action: Action
+    """``created`` (nothing of that name exists) or ``updated`` (ours, same identity)."""
     name: str
     namespace: str
     reason: str
@@ -27,23 +30,23 @@ class Plan:
 
 def plan_apply(existing: dict | None, desired: dict, force: bool = False) -> Plan:
     meta = desired["metadata"]
-    name, namespace = meta["name"], meta["namespace"]
+    name, namespace, kind = meta["name"], meta["namespace"], desired["kind"]
     if existing is None:
-        return Plan("create", name, namespace, "no SeldonDeployment of that name")
+        return Plan(Action.CREATED, name, namespace, f"no {kind} of that name")
     theirs = existing.get("metadata", {})
     labels = theirs.get("labels") or {}
-    if labels.get(L.MANAGED_BY) != L.MANAGER and not force:
+    if labels.get(MANAGED_BY) != MANAGER and not force:
         raise Refused(
-            f"SeldonDeployment {namespace}/{name} exists and was not created by seldon-pkg "
-            f"(managed-by={labels.get(L.MANAGED_BY)!r}); refusing to overwrite it (use --force)"
+            f"{kind} {namespace}/{name} exists and was not created by seldon-pkg "
+            f"(managed-by={labels.get(MANAGED_BY)!r}); refusing to overwrite it (use --force)"
         )
-    if labels.get(L.MANAGED_BY) == L.MANAGER and labels.get(L.IDENTITY) != meta["labels"][L.IDENTITY] and not force:
+    if labels.get(MANAGED_BY) == MANAGER and labels.get(IDENTITY) != meta["labels"][IDENTITY] and not force:
         annotations = theirs.get("annotations") or {}
         raise Refused(
-            f"SeldonDeployment {namespace}/{name} belongs to model {annotations.get(L.ANNOTATION_MODEL)!r} "
-            f"version {annotations.get(L.ANNOTATION_VERSION)!r}, not to this one; refusing (use --force)"
+            f"{kind} {namespace}/{name} belongs to model {annotations.get(ANNOTATION_MODEL)!r} "
+            f"version {annotations.get(ANNOTATION_VERSION)!r}, not to this one; refusing (use --force)"
         )
-    return Plan("update", name, namespace, "same model identity: update in place")
+    return Plan(Action.UPDATED, name, namespace, "same model identity: update in place")
 
 
 def for_update(existing: dict, desired: dict) -> dict:
@@ -55,8 +58,9 @@ def for_update(existing: dict, desired: dict) -> dict:
 
 def with_canary(stable: dict, canary_predictor: dict, percent: int) -> dict:
     """``stable`` with its first predictor at 100-percent and ``canary_predictor`` at percent."""
-    if not 0 < percent < 100:
-        raise Invalid(f"--canary must be between 1 and 99, got {percent}")
+    problem = check_canary_percent(percent)
+    if problem:
+        raise Invalid(f"--canary {problem}")
     manifest: dict[str, Any] = {
         "apiVersion": stable["apiVersion"],
         "kind": stable["kind"],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_pkg.k8s.connection import Cluster
-from seldon_pkg.k8s.kinds import SELDON, CustomKind
+from seldon_pkg.platforms.base import Platform
 
 FIELD_MANAGER = "seldon-pkg"
 
@@ -60,52 +60,61 @@ def as_dict(cluster: Cluster, obj: Any) -> dict:
     return cluster.api_client.sanitize_for_serialization(obj)
 
 
-def get_object(cluster: Cluster, namespace: str, name: str, kind: CustomKind = SELDON) -> dict | None:
+def get_object(cluster: Cluster, namespace: str, name: str, platform: Platform) -> dict | None:
     from kubernetes.client.exceptions import ApiException
 
     try:
-        return cluster.custom.get_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural, name)
+        return cluster.custom.get_namespaced_custom_object(
+            platform.resource.group, platform.resource.version, namespace, platform.resource.plural, name
+        )
     except ApiException as error:
         if is_not_found(error):
             return None
         raise
 
 
-def list_objects(
-    cluster: Cluster, namespace: str | None, selector: str | None = None, kind: CustomKind = SELDON
-) -> list[dict]:
+def list_objects(cluster: Cluster, namespace: str | None, selector: str | None, platform: Platform) -> list[dict]:
     if namespace is None:
         reply = cluster.custom.list_cluster_custom_object(
-            kind.group, kind.version, kind.plural, label_selector=selector
+            platform.resource.group, platform.resource.version, platform.resource.plural, label_selector=selector
         )
     else:
         reply = cluster.custom.list_namespaced_custom_object(
-            kind.group, kind.version, namespace, kind.plural, label_selector=selector
+            platform.resource.group,
+            platform.resource.version,
+            namespace,
+            platform.resource.plural,
+            label_selector=selector,
         )
     return reply.get("items", [])
 
 
-def create_object(cluster: Cluster, manifest: dict, kind: CustomKind = SELDON) -> dict:
+def create_object(cluster: Cluster, manifest: dict, platform: Platform) -> dict:
     namespace = manifest["metadata"]["namespace"]
     return cluster.custom.create_namespaced_custom_object(
-        kind.group, kind.version, namespace, kind.plural, manifest, field_manager=FIELD_MANAGER
+        platform.resource.group,
+        platform.resource.version,
+        namespace,
+        platform.resource.plural,
+        manifest,
+        field_manager=FIELD_MANAGER,
     )
 
 
-def replace_object(cluster: Cluster, manifest: dict, kind: CustomKind = SELDON) -> dict:
+def replace_object(cluster: Cluster, manifest: dict, platform: Platform) -> dict:
     metadata = manifest["metadata"]
     return cluster.custom.replace_namespaced_custom_object(
-        kind.group,
-        kind.version,
+        platform.resource.group,
+        platform.resource.version,
         metadata["namespace"],
-        kind.plural,
+        platform.resource.plural,
         metadata["name"],
         manifest,
         field_manager=FIELD_MANAGER,
     )
 
 
-def delete_object(cluster: Cluster, namespace: str, name: str, kind: CustomKind = SELDON) -> bool:
+def delete_object(cluster: Cluster, namespace: str, name: str, platform: Platform) -> bool:
     """Delete with foreground propagation (the object stays, with a ``deletionTimestamp``, until
     the garbage collector has deleted its blocking children); False when it was already gone
     (404 is success)."""
@@ -113,7 +122,12 @@ def delete_object(cluster: Cluster, namespace: str, name: str, kind: CustomKind 
 
     try:
         cluster.custom.delete_namespaced_custom_object(
-            kind.group, kind.version, namespace, kind.plural, name, propagation_policy="Foreground"
+            platform.resource.group,
+            platform.resource.version,
+            namespace,
+            platform.resource.plural,
+            name,
+            propagation_policy="Foreground",
         )
         return True
     except ApiException as error:
@@ -123,7 +137,7 @@ def delete_object(cluster: Cluster, namespace: str, name: str, kind: CustomKind 
 
 
 def list_children(
-    cluster: Cluster, child: ChildKind, namespace: str, owner_kind: CustomKind, owner: str | None = None
+    cluster: Cluster, child: ChildKind, namespace: str, owner_kind: Platform, owner: str | None = None
 ) -> list[dict]:
     """``child`` objects of ``owner`` (of any object of ``owner_kind`` when ``owner`` is None):
     by the controller's label, or for unlabelled kinds by the controller ownerReference."""
@@ -138,10 +152,12 @@ def list_children(
     return found
 
 
-def owner_name(obj: dict, owner_kind: CustomKind) -> str | None:
+def owner_name(obj: dict, owner_kind: Platform) -> str | None:
     """The name of the ``owner_kind`` object that ``obj`` says is its controller, if any."""
     for ref in obj["metadata"].get("ownerReferences") or []:
-        if ref.get("kind") == owner_kind.kind and ref.get("apiVersion", "").startswith(owner_kind.group + "/"):
+        if ref.get("kind") == owner_kind.resource.kind and ref.get("apiVersion", "").startswith(
+            owner_kind.resource.group + "/"
+        ):
             return ref.get("name")
     return None
 

@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 
 from seldon_pkg.k8s.connection import Cluster
-from seldon_pkg.k8s.kinds import CustomKind
+from seldon_pkg.platforms.base import Platform
 
 Condition = Callable[[dict | None], bool]
 """Called with the object as it is now (``None`` once it is gone); true ends the wait."""
 
 
 def wait_for(
-    cluster: Cluster, kind: CustomKind, namespace: str, name: str, until: Condition, timeout: float
+    cluster: Cluster, platform: Platform, namespace: str, name: str, until: Condition, timeout: float
 ) -> tuple[bool, dict | None]:
     """(whether ``until`` became true within ``timeout`` seconds, the object as last seen)."""
     from kubernetes import watch
@@ -32,7 +32,11 @@ def wait_for(
 
     def listing() -> dict:
         return cluster.custom.list_namespaced_custom_object(
-            kind.group, kind.version, namespace, kind.plural, field_selector=selector
+            platform.resource.group,
+            platform.resource.version,
+            namespace,
+            platform.resource.plural,
+            field_selector=selector,
         )
 
     while True:
@@ -47,10 +51,10 @@ def wait_for(
         try:
             for event in stream.stream(
                 cluster.custom.list_namespaced_custom_object,
-                kind.group,
-                kind.version,
+                platform.resource.group,
+                platform.resource.version,
                 namespace,
-                kind.plural,
+                platform.resource.plural,
                 field_selector=selector,
                 resource_version=current["metadata"]["resourceVersion"],
                 timeout_seconds=max(1, math.ceil(remaining)),

@@ -1,7 +1,7 @@
 """Runtime environments for local model processes: one venv per set of requirements.
 
 By default (``runtime: isolated``) a model runs in a virtualenv built from exactly what serving
-it needs (seldon_pkg.requirements: seldon-core and its pins, what a ready wrapper declares for
+it needs (seldon_pkg.build.requirements: seldon-core and its pins, what a ready wrapper declares for
 the model file, the model's own requirements.txt). Environments are cached under
 ``<state>/envs/<hash of the requirements>``, so two ONNX models share one and neither gets
 TensorFlow. ``runtime: current`` uses the interpreter running the gateway instead.
@@ -20,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from seldon_pkg.errors import SeldonPkgError
-from seldon_pkg.requirements import (
+from seldon_pkg.build.requirements import (
     ROOT,
     WRAPPERS_PACKAGE,
     constraints_file,
@@ -29,7 +28,8 @@ from seldon_pkg.requirements import (
     requirements_file,
     serving_requirements,
 )
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.spec.model_spec import ModelSpec
 
 READY_MARK = ".seldon-pkg-ready"
 

@@ -22,14 +22,13 @@ from pathlib import Path
 
 import aiohttp
 
+from seldon_pkg.build.model_folder import IGNORED, check_contained
 from seldon_pkg.errors import SeldonPkgError
 from seldon_pkg.local.environments import ensure_environment, sync_wrappers
 from seldon_pkg.local.process import ModelProcess, StartError
 from seldon_pkg.local.registry import Record, Registry
 from seldon_pkg.local.state import StateDir
-from seldon_pkg.model_folder import check_contained
-from seldon_pkg.packaging import IGNORED
-from seldon_pkg.spec import ModelSpec, load_spec, spec_file
+from seldon_pkg.spec.model_spec import ModelSpec, load_spec, spec_file
 from seldon_pkg.storage.fetch import fetch as fetch_storage
 
 logger = logging.getLogger("seldon_pkg.gateway")
@@ -187,9 +186,7 @@ class Gateway:
             "protocol": process.spec.protocol,
             "platform": "local",
             "state": process.state.value,
-            "url": f"{prefix}/v2/models/{record.name}/infer"
-            if process.spec.protocol == "v2"
-            else f"{prefix}/api/v1.0/predictions",
+            "url": prefix + process.server.prediction_path(record.name),
             "grpc": f"{self.url_host}:{self.grpc_port}",
             "pid": process.pid,
             "ports": {"http": process.ports.http, "grpc": process.ports.grpc, "metrics": process.ports.metrics},
@@ -240,8 +237,7 @@ class Gateway:
             process = await self._new_process(record.name, spec, progress)
             if publish:
                 self.deployments[record.key] = Deployment(record, process)
-            server = "mlserver" if spec.protocol == "v2" else "seldon-core-microservice"
-            progress(f"starting {server} on 127.0.0.1:{process.ports.http}; waiting for the model to load")
+            progress(f"starting {process.server.name} on 127.0.0.1:{process.ports.http}; waiting for the model to load")
             try:
                 await process.start(self._session, self.ready_timeout)
                 return process

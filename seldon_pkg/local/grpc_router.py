@@ -3,7 +3,10 @@
 Seldon-protocol calls are routed by the ``seldon``/``namespace`` metadata: what Ambassador and
 Istio do for Seldon Core, and what ``SeldonClient`` sends over gRPC. OIP calls are routed by
 the model name inside the request (the deployment name), or by that metadata when present;
-``ServerLive``/``ServerReady`` are answered by the gateway itself. Messages are forwarded as raw bytes (no decode/encode in the gateway); the model's own
+``ServerLive``/``ServerReady`` are answered by the gateway itself. Which deployment a call
+means is ``resolution.resolve``'s rule, the REST front end's too (without ``namespace``
+metadata a name is looked up in every namespace; one found in several is an error listing
+them). Messages are forwarded as raw bytes (no decode/encode in the gateway); the model's own
 status codes come back unchanged.
 """
 
@@ -13,23 +16,29 @@ from typing import NoReturn
 
 import grpc
 
+from seldon_pkg.limits import MAX_BODY_BYTES
 from seldon_pkg.local.gateway import Deployment, Gateway
-from seldon_pkg.local.process import State
 from seldon_pkg.local.protowire import encode_bool_field, first_string_field
+from seldon_pkg.local.resolution import RouteError, resolve
+from seldon_pkg.values import Protocol
 
 SERVICE_PREFIX = "/seldon.protos."
 OIP_SERVICE = "/inference.GRPCInferenceService/"
 OIP_MODEL_RPCS = {"ModelReady", "ModelMetadata", "ModelInfer"}
-PROTOCOL_NAMES = {
-    "seldon": "the Seldon protocol (protocol: seldon)",
-    "v2": "the Open Inference Protocol (protocol: v2)",
-}
 HOW_TO_CALL = {
-    "seldon": "call seldon.protos.Seldon/Predict with metadata seldon=<name>",
-    "v2": f"call {OIP_SERVICE.strip('/')}/ModelInfer",
+    Protocol.SELDON: "call seldon.protos.Seldon/Predict with metadata seldon=<name>",
+    Protocol.OIP: f"call {OIP_SERVICE.strip('/')}/ModelInfer",
 }
-MAX_MESSAGE = 64 * 1024 * 1024
-CHANNEL_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE), ("grpc.max_receive_message_length", MAX_MESSAGE)]
+ROUTE_ERROR_CODES = {
+    "not_found": grpc.StatusCode.NOT_FOUND,
+    "ambiguous": grpc.StatusCode.INVALID_ARGUMENT,
+    "unavailable": grpc.StatusCode.UNAVAILABLE,
+    "wrong_protocol": grpc.StatusCode.FAILED_PRECONDITION,
+}
+CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_BODY_BYTES),
+    ("grpc.max_receive_message_length", MAX_BODY_BYTES),
+]
 
 
 class SeldonRouter(grpc.GenericRpcHandler):
@@ -54,12 +63,11 @@ class SeldonRouter(grpc.GenericRpcHandler):
         async def forward(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             metadata = {key: value for key, value in context.invocation_metadata()}
             name = metadata.get("seldon")
-            namespace = metadata.get("namespace", "default")
             if not name:
                 await _abort(
                     context, grpc.StatusCode.INVALID_ARGUMENT, "missing 'seldon' metadata (the deployment name)"
                 )
-            deployment = await self._deployment(context, namespace, name, "seldon")
+            deployment = await self._deployment(context, metadata.get("namespace"), name, Protocol.SELDON)
             return await self._call(context, deployment, method, request)
 
         return forward
@@ -79,37 +87,23 @@ class SeldonRouter(grpc.GenericRpcHandler):
             name = metadata.get("seldon") or first_string_field(request)
             if not name:
                 await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "the request names no model")
-            namespace = metadata.get("namespace") or self._namespace_of(name)
-            deployment = await self._deployment(context, namespace, name, "v2")
+            deployment = await self._deployment(context, metadata.get("namespace") or None, name, Protocol.OIP)
             return await self._call(context, deployment, method, request)
 
         return forward
 
-    def _namespace_of(self, name: str) -> str:
-        """The namespace of the only deployment called ``name`` ("default" when none or several)."""
-        namespaces = [ns for (ns, n) in self._gateway.deployments if n == name]
-        return namespaces[0] if len(namespaces) == 1 else "default"
-
     async def _deployment(
-        self, context: grpc.aio.ServicerContext, namespace: str, name: str, protocol: str
+        self, context: grpc.aio.ServicerContext, namespace: str | None, name: str, protocol: Protocol
     ) -> Deployment:
-        """The available deployment for a call of ``protocol``; otherwise the call is aborted with why."""
-        deployment = self._gateway.route(namespace, name)
-        if deployment is None and self._gateway.registry.get(namespace, name) is not None:
-            await _abort(context, grpc.StatusCode.UNAVAILABLE, f"{namespace}/{name} is being restored")
-        if deployment is None:
-            deployed = ", ".join(self._gateway.names()) or "none"
-            await _abort(context, grpc.StatusCode.NOT_FOUND, f"no deployment {namespace}/{name}; deployed: {deployed}")
-        process = deployment.process
-        if process.spec.protocol != protocol:
-            await _abort(
-                context,
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"{namespace}/{name} speaks {PROTOCOL_NAMES[process.spec.protocol]}; {HOW_TO_CALL[process.spec.protocol]}",
-            )
-        if process.state is not State.AVAILABLE:
-            await _abort(context, grpc.StatusCode.UNAVAILABLE, f"{namespace}/{name} is {process.state.value.lower()}")
-        return deployment
+        """The deployment for a call of ``protocol`` (``resolution.resolve``); otherwise the call
+        is aborted with why."""
+        try:
+            return resolve(self._gateway, name, protocol, namespace)
+        except RouteError as failure:
+            message = failure.message
+            if failure.kind == "wrong_protocol" and failure.deployment is not None:
+                message = f"{message}; {HOW_TO_CALL[failure.deployment.process.spec.protocol]}"
+            await _abort(context, ROUTE_ERROR_CODES[failure.kind], message)
 
     async def _call(
         self, context: grpc.aio.ServicerContext, deployment: Deployment, method: str, request: bytes

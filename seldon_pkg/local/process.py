@@ -1,12 +1,14 @@
 """One model, one model-server process group, supervised.
 
-The server is ``seldon-core-microservice`` for the Seldon protocol and ``mlserver start`` (with
-our adapter, model_wrappers/oip.py) for the Open Inference Protocol (``protocol: v2``).
+Which server, how it is started, what it needs in its environment, when it is ready and what
+is left to clean up is its server kind's business (``seldon_pkg.servers``:
+``seldon-core-microservice`` for the Seldon protocol, MLServer with our adapter for the Open
+Inference Protocol); this module only runs it.
 
-Started through the loopback launcher in the model's runtime environment, as the leader of a
-new session so that the whole group (gunicorn master and worker, gRPC and metrics processes)
-can be signalled at once. Ready means: the REST ``/health/status`` answers 200 and the gRPC
-port accepts connections. A crash is noticed by the gateway's supervision loop, the rest of
+Started in the model's runtime environment, as the leader of a new session so that the whole
+group (gunicorn master and worker, gRPC and metrics processes) can be signalled at once. Ready
+means: the kind's readiness path answers 200 and the gRPC port accepts connections (probed
+without blocking the event loop). A crash is noticed by the gateway's supervision loop, the rest of
 the group is killed, and the process is restarted with exponential backoff; meanwhile the
 gateway answers 503 for this model.
 """
@@ -17,9 +19,7 @@ import asyncio
 import contextlib
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -29,24 +29,17 @@ from pathlib import Path
 import aiohttp
 
 from model_wrappers.backends import MODEL_DIR_ENV
-from seldon_pkg.accelerator import accelerator_env
 from seldon_pkg.local.environments import RuntimeEnvironment
 from seldon_pkg.local.ostools import free_ports
-from seldon_pkg.mlserver_settings import server_settings, write_model_folder
-from seldon_pkg.parameters import parameters_env
-from seldon_pkg.serving_defaults import with_serving_defaults
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.servers.base import LocalLaunch, ServerKind, python_path
+from seldon_pkg.servers.registry import server_for
+from seldon_pkg.spec.accelerator import accelerator_env
+from seldon_pkg.spec.model_spec import ModelSpec
 from seldon_pkg.startup_errors import cause
 
-LAUNCHER = Path(__file__).with_name("loopback.py")
-MLSERVER_LAUNCHER = Path(__file__).with_name("mlserver_launcher.py")
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0
 STOP_GRACE_SECONDS = 10.0
-DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
-"""REST worker processes per model: two use both cores of a small machine (about twice the
-throughput at concurrency 16 for ~13 MiB more PSS, see bench/REPORT.md); the spec's
-``env: {GUNICORN_WORKERS: ...}`` overrides it."""
 
 
 class State(str, Enum):
@@ -119,70 +112,46 @@ class ModelProcess:
     def http_base(self) -> str:
         return f"http://127.0.0.1:{self.ports.http}"
 
+    @property
+    def server(self) -> ServerKind:
+        """The model server this process runs (by the spec's protocol)."""
+        return server_for(self.spec)
+
+    @property
+    def launch(self) -> LocalLaunch:
+        """This start as the server kind sees it (ports change on each restart)."""
+        return LocalLaunch(
+            name=self.name,
+            spec=self.spec,
+            python=self.environment.python,
+            http_port=self.ports.http,
+            grpc_port=self.ports.grpc,
+            metrics_port=self.ports.metrics,
+            workdir=self.log_path.with_suffix(f".{self.server.name}-{self.ports.http}"),
+        )
+
     def environment_variables(self) -> dict[str, str]:
-        python_path = [str(self.spec.source_dir)]
-        if self.environment.isolated:
-            python_path.append(str(self.wrappers_lib))
+        folders = [self.spec.source_dir, *([self.wrappers_lib] if self.environment.isolated else [])]
         inherited = ("PYTHON", "VIRTUAL_ENV", "GUNICORN_", "GRPC_", "PREDICTIVE_UNIT", "MLSERVER_", MODEL_DIR_ENV)
         env = {key: value for key, value in os.environ.items() if not key.startswith(inherited)}
-        # memory-bounding defaults, then the spec's own settings (its MLSERVER_* apply; settings.json's host and ports win)
-        env.update(accelerator_env(self.spec.accelerator))  # the spec's env may override it
-        env.update(with_serving_defaults(self.spec.protocol, self.spec.env))
+        # the device, then memory-bounding defaults, then the spec's own settings (its MLSERVER_*
+        # apply; settings.json's host and ports win), then what the server itself needs
+        env.update(accelerator_env(self.spec.accelerator))
+        env.update(self.server.serving_defaults(launcher=True))
+        env.update(self.spec.env)
         if self.model_dir is not None:
             env[MODEL_DIR_ENV] = str(self.model_dir)
-        if self.spec.protocol == "v2":
-            env.update(
-                {
-                    "PYTHONPATH": os.pathsep.join(python_path),
-                    "TF_CPP_MIN_LOG_LEVEL": self.spec.env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-                }
-            )
-            return env
-        env.update(
-            {
-                "PYTHONPATH": os.pathsep.join(python_path),
-                "PREDICTIVE_UNIT_PARAMETERS": parameters_env(self.spec.parameters),
-                "PREDICTIVE_UNIT_ID": "classifier",
-                "PREDICTIVE_UNIT_IMAGE": self.spec.image or f"local/{self.name}:{self.spec.version}",
-                "GUNICORN_WORKERS": self.spec.env.get("GUNICORN_WORKERS", str(DEFAULT_WORKERS)),
-                "GUNICORN_THREADS": self.spec.env.get("GUNICORN_THREADS", "8"),
-                "GRPC_WORKERS": self.spec.env.get("GRPC_WORKERS", "1"),
-                "TF_CPP_MIN_LOG_LEVEL": self.spec.env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-                "SELDON_PKG_BIND_HOST": "127.0.0.1",
-            }
-        )
+        env["PYTHONPATH"] = python_path(*folders)
+        env.update(self.server.environment(self.launch))
         return env
 
     @property
-    def mlserver_folder(self) -> Path:
-        """Where an OIP model's MLServer settings are written (beside its log)."""
-        return self.log_path.with_suffix(f".mlserver-{self.ports.http}")
-
-    @property
     def ready_path(self) -> str:
-        """What answers 200 once the model can serve: Seldon's status, or OIP's model readiness."""
-        return f"/v2/models/{self.name}/ready" if self.spec.protocol == "v2" else "/health/status"
+        """What answers 200 once the model can serve (the server kind says)."""
+        return self.server.ready_path(self.name)
 
     def command(self) -> list[str]:
-        if self.spec.protocol == "v2":
-            server = server_settings(
-                host="127.0.0.1", http_port=self.ports.http, grpc_port=self.ports.grpc, metrics_port=self.ports.metrics
-            )
-            folder = write_model_folder(self.mlserver_folder, self.name, self.spec, server)
-            return [str(self.environment.python), str(MLSERVER_LAUNCHER), str(folder)]
-        return [
-            str(self.environment.python),
-            str(LAUNCHER),
-            self.spec.wrapper,
-            "--service-type",
-            "MODEL",
-            "--http-port",
-            str(self.ports.http),
-            "--grpc-port",
-            str(self.ports.grpc),
-            "--metrics-port",
-            str(self.ports.metrics),
-        ]
+        return self.server.command(self.launch)
 
     def spawn(self) -> None:
         """Start the process group (called on the event-loop thread)."""
@@ -223,7 +192,7 @@ class ModelProcess:
                     self.failure_report(f"exited with code {self.popen.returncode}"),
                     port_taken=bool(PORT_TAKEN.search(self.current_log())),
                 )
-            if await self._http_ready(session) and _port_open(self.ports.grpc):
+            if await self._http_ready(session) and await _port_open(self.ports.grpc):
                 return
             await asyncio.sleep(0.1)
         raise StartError(
@@ -288,8 +257,7 @@ class ModelProcess:
             self._restart_task.cancel()
         await asyncio.get_running_loop().run_in_executor(None, self.kill_group)
         self.state = State.STOPPED
-        if self.spec.protocol == "v2":
-            shutil.rmtree(self.mlserver_folder, ignore_errors=True)
+        self.server.clean_up(self.launch)
 
     def crashed(self) -> bool:
         """True when the launcher died while we expected it to run."""
@@ -311,8 +279,7 @@ class ModelProcess:
         await loop.run_in_executor(None, self.kill_group, 2.0)
         await asyncio.sleep(delay)
         self.restarts += 1
-        if self.spec.protocol == "v2":
-            shutil.rmtree(self.mlserver_folder, ignore_errors=True)
+        self.server.clean_up(self.launch)
         self.ports = Ports.free()  # the old ones may have been taken meanwhile (or were the cause)
         try:
             await self.start(session, timeout)
@@ -320,10 +287,17 @@ class ModelProcess:
             self.schedule_restart(session, timeout, str(error))
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+async def _port_open(port: int) -> bool:
+    """Whether something accepts connections on ``port`` (an asyncio connect: the readiness
+    loop never blocks the gateway's event loop)."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 0.2)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
 
 
 def _group_alive(group: int) -> bool:

@@ -15,8 +15,9 @@ import yaml
 
 from seldon_pkg.errors import Invalid, SeldonPkgError
 from seldon_pkg.local.state import StateDir
-from seldon_pkg.manifests import identity_of, name_of, revision_of
-from seldon_pkg.spec import ModelSpec, parse_spec
+from seldon_pkg.platforms.metadata import identity_of, revision_of
+from seldon_pkg.platforms.registry import name_of
+from seldon_pkg.spec.model_spec import ModelSpec, parse_spec
 
 
 @dataclass

@@ -13,35 +13,130 @@ Custom containers carry no ``protocolVersion`` (that field belongs to the model-
 ``predictor.model``, which needs a ServingRuntime); the protocol is recorded in our
 annotation ``seldon-pkg.io/protocol``. Canary rollouts (``canaryTrafficPercent``) need
 KServe's Serverless mode and are not rendered.
+
+Name budget (pkg/constants/constants.go ``PredictorServiceName`` gives the Deployment and
+Service ``<isvc>-predictor``; reconcilers/ingress/kube_ingress_reconciler.go renders the hosts
+through ``DefaultDomainTemplate`` ``{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}``
+(apis/serving/v1beta1/configmap.go) with ``.Name`` = ``<isvc>-predictor`` for the component
+host): the first host label ``<isvc>-predictor-<namespace>`` must fit in 63 (a longer one
+breaks the URL, kserve issue #4807), so the budget is ``52 - len(namespace)``; a namespace of
+41 to 45 characters gets an all-hash name (names.short_deployment_name).
+
+On a cluster (RawDeployment mode): children (Deployment, ReplicaSet, Pods, Service
+``<isvc>-predictor``) carry ``serving.kserve.io/inferenceservice``
+(pkg/controller/v1beta1/inferenceservice/components/predictor.go sets
+``constants.InferenceServicePodLabelKey``); ready when the ``Ready`` condition is ``True``;
+failed when ``status.modelStatus.transitionStatus`` is ``BlockedByFailedLoad`` or
+``InvalidSpec``; reached on the Istio ingress gateway with the Host header of ``status.url``
+(``<isvc>-<namespace>.<ingress domain>``) at ``/v2/models/classifier/infer``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from seldon_pkg import labels as L
-from seldon_pkg.accelerator import accelerator_env
 from seldon_pkg.errors import ManifestError, SpecError
-from seldon_pkg.manifests import object_metadata
-from seldon_pkg.naming import MAX_NAME, kserve_derived_names
+from seldon_pkg.platforms.base import CustomResource, Platform, failed_condition
+from seldon_pkg.platforms.labels import ANNOTATION_PROTOCOL, KSERVE_INFERENCESERVICE
+from seldon_pkg.platforms.metadata import object_metadata
+from seldon_pkg.platforms.names import CONTAINER as MODEL_NAME
+from seldon_pkg.platforms.names import MAX_NAME, SHORTEST_HASH_NAME, NameBudgetError
+from seldon_pkg.platforms.schema import crd_schema, schema_errors
 from seldon_pkg.platforms.storage_mounts import model_dir_env
-from seldon_pkg.schema import crd_schema, schema_errors
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.spec.accelerator import accelerator_env
 
-API_VERSION = "serving.kserve.io/v1beta1"
-KIND = "InferenceService"
+if TYPE_CHECKING:
+    from seldon_pkg.spec.model_spec import ModelSpec
+
+RESOURCE = CustomResource("InferenceService", "serving.kserve.io", "v1beta1", "inferenceservices")
+API_VERSION = RESOURCE.api_version
+KIND = RESOURCE.kind
 CRD_FILE = "kserve-inferenceservice-crd-v0.20.0.yaml"
 CONTAINER = "kserve-container"
 """The container name KServe requires for a custom predictor."""
 HTTP_PORT = 8080
 GRPC_PORT = 8081
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
+PREDICTOR = "predictor"
+"""KServe's component name: its Deployment/Service is ``<isvc>-predictor``."""
+FAILED_TRANSITIONS = ("BlockedByFailedLoad", "InvalidSpec")
+
+
+class KServe(Platform):
+    name = "kserve"
+    resource = RESOURCE
+    description_text = "InferenceService (KServe, RawDeployment)"
+    serves_only_oip = True
+    children_label = KSERVE_INFERENCESERVICE
+    container = CONTAINER
+
+    def name_budget(self, namespace: str) -> int:
+        budget = min(
+            MAX_NAME - len(f"-{PREDICTOR}"),  # Deployment / Service <isvc>-predictor
+            MAX_NAME - len(f"-{PREDICTOR}-{namespace}"),  # host label <isvc>-predictor-<ns>
+            MAX_NAME - len(f"-{namespace}"),  # top-level host label <isvc>-<ns>
+        )
+        if budget < SHORTEST_HASH_NAME:
+            raise NameBudgetError(
+                f"namespace {namespace!r} is {len(namespace)} characters: KServe's host label "
+                f"<name>-{PREDICTOR}-<namespace> must fit in {MAX_NAME}, which leaves no room for a name; "
+                f"use a namespace of at most {MAX_NAME - len(f'-{PREDICTOR}-') - SHORTEST_HASH_NAME} characters"
+            )
+        return budget
+
+    def render(self, spec: ModelSpec) -> dict[str, Any]:
+        return inference_service(spec)
+
+    def validate(self, manifest: dict[str, Any]) -> None:
+        """The v0.20.0 schema (unknown fields refused too) and the 63-character derived names."""
+        problems = schema_errors(manifest, crd_schema(CRD_FILE, "v1beta1"))
+        metadata = manifest.get("metadata", {})
+        for kind, derived in derived_names(metadata.get("name", ""), metadata.get("namespace", "")).items():
+            if len(derived) > MAX_NAME:
+                problems.append(f"metadata.name: derived {kind} {derived!r} is longer than {MAX_NAME}")
+        if problems:
+            raise ManifestError("invalid InferenceService:\n  " + "\n  ".join(problems))
+
+    def state(self, obj: dict) -> str:
+        status = obj.get("status") or {}
+        if (status.get("modelStatus") or {}).get("transitionStatus") in FAILED_TRANSITIONS:
+            return "Failed"
+        for condition in status.get("conditions") or []:
+            if condition.get("type") == "Ready":
+                return "Available" if condition.get("status") == "True" else "Creating"
+        return "Unknown"
+
+    def failure(self, obj: dict) -> str | None:
+        status = obj.get("status") or {}
+        failure = (status.get("modelStatus") or {}).get("lastFailureInfo") or {}
+        if failure:
+            return f"{failure.get('reason', '')}: {failure.get('message', '')}".strip(": ")
+        return failed_condition(status)
+
+    def replicas(self, obj: dict) -> int:
+        return int(((obj.get("spec") or {}).get("predictor") or {}).get("minReplicas", 1))
+
+    def host(self, obj: dict) -> str | None:
+        url = (obj.get("status") or {}).get("url")
+        return urlsplit(url).hostname if url else None
+
+    def path(self, namespace: str, name: str) -> str:
+        return f"/v2/models/{MODEL_NAME}/infer"
+
+    def needs_host_header(self) -> bool:
+        return True
+
+
+KSERVE = KServe()
 
 
 def inference_service(spec: ModelSpec) -> dict[str, Any]:
     if not spec.image:
         raise SpecError("image", "is required to render an InferenceService (the container image)")
-    metadata = object_metadata(spec, **{DEPLOYMENT_MODE: "RawDeployment", L.ANNOTATION_PROTOCOL: spec.protocol})
+    metadata = object_metadata(
+        KSERVE, spec, **{DEPLOYMENT_MODE: "RawDeployment", ANNOTATION_PROTOCOL: str(spec.protocol)}
+    )
     env = [
         {"name": "MLSERVER_HTTP_PORT", "value": str(HTTP_PORT)},
         {"name": "MLSERVER_GRPC_PORT", "value": str(GRPC_PORT)},
@@ -70,12 +165,11 @@ def inference_service(spec: ModelSpec) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": {"predictor": predictor}}
 
 
-def validate(manifest: dict[str, Any]) -> None:
-    """The v0.20.0 schema (unknown fields refused too) and the 63-character derived names."""
-    problems = schema_errors(manifest, crd_schema(CRD_FILE, "v1beta1"))
-    metadata = manifest.get("metadata", {})
-    for kind, derived in kserve_derived_names(metadata.get("name", ""), metadata.get("namespace", "")).items():
-        if len(derived) > MAX_NAME:
-            problems.append(f"metadata.name: derived {kind} {derived!r} is longer than {MAX_NAME}")
-    if problems:
-        raise ManifestError("invalid InferenceService:\n  " + "\n  ".join(problems))
+def derived_names(isvc: str, namespace: str) -> dict[str, str]:
+    """What KServe v0.20.0 derives from an InferenceService in RawDeployment mode (for checks)."""
+    return {
+        "deployment": f"{isvc}-{PREDICTOR}",
+        "service": f"{isvc}-{PREDICTOR}",
+        "host_label": f"{isvc}-{PREDICTOR}-{namespace}",
+        "top_level_host_label": f"{isvc}-{namespace}",
+    }

@@ -9,23 +9,71 @@ Server must advertise: ``mlserver`` and ``seldon-pkg`` (add it to the Server's
 ``seldon-pkg build`` makes). Memory comes from the spec's memory request (else its limit).
 
 Seldon Core 2 is under the Business Source License: we render its Model, we do not ship its
-schema (the tests validate against it) and we do not operate it on a cluster yet.
+schema (the tests validate against it) and we do not operate it on a cluster yet (no cluster
+verbs). Its name budget is 63, the DNS label limit every name we make keeps
+(operator/apis/mlops/v1alpha1/model_types.go ``AsSchedulerModel`` passes ``metadata.name`` to
+the scheduler unchanged; no Kubernetes object is derived from it).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seldon_pkg.errors import SpecError
-from seldon_pkg.manifests import object_metadata
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.platforms.base import CustomResource, Fail, Platform
+from seldon_pkg.platforms.metadata import object_metadata
+from seldon_pkg.platforms.names import MAX_NAME
 
-API_VERSION = "mlops.seldon.io/v1alpha1"
-KIND = "Model"
+if TYPE_CHECKING:
+    from seldon_pkg.spec.model_spec import ModelSpec
+
+RESOURCE = CustomResource("Model", "mlops.seldon.io", "v1alpha1", "models")
+API_VERSION = RESOURCE.api_version
+KIND = RESOURCE.kind
 REQUIREMENTS = ("mlserver", "seldon-pkg")
 GPU_CAPABILITY = "gpu"
 """What a GPU model asks of its Server: a Server on GPU nodes advertises it in
 ``extraCapabilities`` (Seldon Core 2 has no per-model device request)."""
+
+
+class SeldonCore2(Platform):
+    name = "seldon-v2"
+    resource = RESOURCE
+    description_text = "Model (Seldon Core 2)"
+    serves_only_oip = True
+    cluster_verbs = frozenset()
+
+    def name_budget(self, namespace: str) -> int:
+        return MAX_NAME
+
+    def render(self, spec: ModelSpec) -> dict[str, Any]:
+        return model(spec)
+
+    def validate(self, manifest: dict[str, Any]) -> None:
+        """Seldon Core 2's schema is BSL-licensed: checked in the tests only (tests/fixtures/k8s)."""
+
+    def check_spec(self, spec: ModelSpec, fail: Fail) -> None:
+        super().check_spec(spec, fail)
+        accelerator = spec.accelerator
+        if accelerator is None:
+            return
+        # Seldon Core 2 schedules Servers, not Models: placement belongs on the Server's pod spec
+        for key, given in (
+            ("node_selector", accelerator.node_selector),
+            ("tolerations", accelerator.explicit_tolerations),
+        ):
+            if given:
+                raise fail(
+                    f"accelerator.{key}",
+                    "platform seldon-v2 places a Model on a Server and has no pod spec per model: "
+                    "set it on the Server's podSpec; the Model asks for a GPU Server by capability",
+                )
+
+    def path(self, namespace: str, name: str) -> str:
+        return f"/v2/models/{name}/infer"
+
+
+SELDON_V2 = SeldonCore2()
 
 
 def model(spec: ModelSpec) -> dict[str, Any]:
@@ -46,6 +94,6 @@ def model(spec: ModelSpec) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": object_metadata(spec),
+        "metadata": object_metadata(SELDON_V2, spec),
         "spec": body,
     }

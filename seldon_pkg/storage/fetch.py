@@ -29,36 +29,16 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-from seldon_pkg.errors import NotFound, SeldonPkgError
+from seldon_pkg.storage.http import HttpSource
+from seldon_pkg.storage.s3 import S3Source
+from seldon_pkg.storage.source import CHUNK, Corrupt, Missing, RemoteFile, Source, StorageError
 from seldon_pkg.storage.uri import StorageUri, parse_storage_uri
 
 Progress = Callable[[str], None]
-CHUNK = 1 << 20
 PROGRESS_EVERY_S = 1.0
 ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip")
 PVC_ENV_PREFIX = "SELDON_PKG_PVC_"
-
-
-class StorageError(SeldonPkgError):
-    """The model storage could not be read; the message names the URI and the reason."""
-
-
-class Unreachable(StorageError):
-    """The storage endpoint did not answer."""
-
-
-class AccessDenied(StorageError):
-    """The storage refused the credentials."""
-
-
-class Corrupt(StorageError):
-    """A file arrived with the wrong size or checksum, or an archive is broken."""
-
-
-class Missing(NotFound):
-    """Nothing at that URI."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +48,6 @@ class Fetched:
     digest: str
     """SHA-256 of the content (empty for a local path or a claim, used in place)."""
     downloaded: bool
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    relative: str
-    size: int | None
-    etag: str | None
-    source: Any
-    """What the backend needs to download it (an S3 key, a URL)."""
 
 
 def _quiet(_: str) -> None:
@@ -107,12 +78,8 @@ def fetch(
     if uri.scheme == "pvc":
         return _claim(uri, pvc_dirs if pvc_dirs is not None else os.environ)
     if uri.scheme == "s3":
-        from seldon_pkg.storage.s3 import S3Source
-
         return _remote(uri, S3Source(uri), cache, progress)
     if uri.scheme in ("http", "https"):
-        from seldon_pkg.storage.http import HttpSource
-
         return _remote(uri, HttpSource(uri), cache, progress)
     raise StorageError(
         f"{uri.raw}: {uri.scheme}:// is fetched by the platforms' storage initializers on a cluster; "
@@ -144,16 +111,6 @@ def _claim(uri: StorageUri, environment: Mapping[str, str]) -> Fetched:
     if not folder.exists():
         raise Missing(f"{uri.raw}: nothing at {folder} (the folder given by {variable})")
     return Fetched(folder if folder.is_dir() else folder.parent, "", False)
-
-
-class Source:
-    """A remote backend: list what is at the URI, download one file to a path."""
-
-    def listing(self) -> list[RemoteFile]:
-        raise NotImplementedError
-
-    def download(self, item: RemoteFile, target: Path, advance: Callable[[int], None]) -> None:
-        raise NotImplementedError
 
 
 def _remote(uri: StorageUri, source: Source, cache: Path, progress: Progress) -> Fetched:

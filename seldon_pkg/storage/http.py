@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from seldon_pkg.storage.fetch import (
+from seldon_pkg.storage.source import (
     CHUNK,
     AccessDenied,
     Corrupt,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from seldon_pkg.errors import SeldonPkgError
-from seldon_pkg.storage.fetch import (
+from seldon_pkg.storage.source import (
     CHUNK,
     AccessDenied,
     Corrupt,

@@ -30,10 +30,11 @@ def open_target(
     state_dir: str | Path | None = None,
     context: str | None = None,
     progress: Callable[[str], None] = lambda _: None,
-    platform: str = "seldon",
+    platform: str | None = None,
 ) -> Target:
     """The target of that kind; nothing is contacted until it is used. ``platform`` chooses the
-    cluster's custom resource (seldon, kserve); the local runtime serves every platform alike."""
+    cluster's custom resource (a name in ``platforms.registry``; ``None``: the registry's
+    default); the local runtime serves every platform alike."""
     if kind == "local":
         from seldon_pkg.targets.local import LocalTarget
 

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from seldon_pkg.errors import Invalid
-from seldon_pkg.spec import ModelSpec
-
-POLICIES = ("replace", "keep")
+from seldon_pkg.limits import check_canary_percent
+from seldon_pkg.spec.model_spec import ModelSpec
+from seldon_pkg.values import Action, VersionPolicy, parse_choice
 
 
 @dataclass(frozen=True)
@@ -62,16 +62,17 @@ class DeployPolicy:
     traffic in the same deployment. ``force``: update a same-named object that is not ours.
     """
 
-    mode: str = "replace"
+    mode: VersionPolicy = VersionPolicy.REPLACE
     canary: int | None = None
     force: bool = False
     timeout: float = 300.0
 
     def __post_init__(self) -> None:
-        if self.mode not in POLICIES:
-            raise Invalid(f"unknown policy {self.mode!r}; use one of {', '.join(POLICIES)}")
-        if self.canary is not None and not 0 < self.canary < 100:
-            raise Invalid(f"--canary must be between 1 and 99, got {self.canary}")
+        # the one place a policy from a caller is checked; a plain string is accepted and typed here
+        object.__setattr__(self, "mode", parse_choice(VersionPolicy, self.mode, "policy"))
+        problem = check_canary_percent(self.canary) if self.canary is not None else None
+        if problem:
+            raise Invalid(f"--canary {problem}")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class DeployOutcome:
     """
 
     info: DeploymentInfo
-    action: str
+    action: Action
     previous: Any = None
     replaced: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()

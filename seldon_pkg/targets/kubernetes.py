@@ -1,26 +1,29 @@
 """A Kubernetes cluster with Seldon Core 1 or KServe as a target (official ``kubernetes`` client).
 
-One target works on one platform's custom resource (k8s/kinds.py): ``seldon``
-(SeldonDeployment) or ``kserve`` (InferenceService); everything else is the same code."""
+One target works on one platform's custom resource (``seldon_pkg.platforms``: SeldonDeployment,
+InferenceService), looked up once when the target is opened; everything else is the same code.
+A platform without cluster verbs (Seldon Core 2) is refused when the target is opened."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from seldon_pkg import manifests
 from seldon_pkg.errors import Invalid, NotFound
 from seldon_pkg.k8s import cleanup, plan
 from seldon_pkg.k8s import deploy as k8s_deploy
 from seldon_pkg.k8s import resources as R
+from seldon_pkg.k8s.api_errors import wraps_api_errors
 from seldon_pkg.k8s.connection import Cluster, connect
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.k8s.inventory import list_deployments
-from seldon_pkg.k8s.kinds import CustomKind, kind_for
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.platforms.base import Platform
+from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, platform_named
+from seldon_pkg.spec.model_spec import ModelSpec
 from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
+from seldon_pkg.values import Action
 
 
 def info_from_row(row: dict) -> DeploymentInfo:
@@ -44,9 +47,11 @@ class KubernetesTarget:
         context: str | None = None,
         hooks: Hooks = DEFAULT,
         progress: Callable[[str], None] = lambda _: None,
-        platform: str = "seldon",
+        platform: Platform | str | None = None,
     ) -> None:
-        self.platform_kind: CustomKind = kind_for(platform)
+        chosen = platform_named(platform) if isinstance(platform, str) else platform or DEFAULT_PLATFORM
+        chosen.require_cluster_verb("deploy")
+        self.platform: Platform = chosen
         self._cluster = cluster
         self._context = context
         self.hooks = hooks
@@ -63,14 +68,16 @@ class KubernetesTarget:
     def default_namespace(self) -> str | None:
         return self.cluster.default_namespace
 
+    @wraps_api_errors
     def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
-        if spec.platform != self.platform_kind.platform:
+        if spec.platform != self.platform.name:
             raise Invalid(
-                f"the spec is for platform {spec.platform}, this target deploys {self.platform_kind.platform} "
-                f"({self.platform_kind.kind}); open the target for that platform (CLI: --platform)"
+                f"the spec is for platform {spec.platform}, this target deploys {self.platform.name} "
+                f"({self.platform.resource.kind}); open the target for that platform (CLI: --platform)"
             )
         result = k8s_deploy.deploy(
             self.cluster,
+            self.platform,
             spec,
             policy=policy.mode,
             canary=policy.canary,
@@ -87,29 +94,33 @@ class KubernetesTarget:
             tuple(result.hook_failures),
         )
 
+    @wraps_api_errors
     def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
-        return [info_from_row(row) for row in list_deployments(self.cluster, namespace, self.platform_kind)]
+        return [info_from_row(row) for row in list_deployments(self.cluster, namespace, self.platform)]
 
     def _row(self, name: str, namespace: str | None) -> dict:
         namespace = namespace or self.default_namespace
-        for row in list_deployments(self.cluster, namespace, self.platform_kind):
+        for row in list_deployments(self.cluster, namespace, self.platform):
             if row["name"] == name:
                 return row
-        raise NotFound(f"no {self.platform_kind.kind} {namespace}/{name} managed by seldon-pkg")
+        raise NotFound(f"no {self.platform.resource.kind} {namespace}/{name} managed by seldon-pkg")
 
+    @wraps_api_errors
     def get(self, name: str, namespace: str | None = None) -> DeploymentInfo:
         return info_from_row(self._row(name, namespace))
 
+    @wraps_api_errors
     def delete(self, name: str, namespace: str | None = None) -> DeleteOutcome:
         """Delete it and its children; leftovers of a SeldonDeployment already gone are removed too."""
         namespace = namespace or self.default_namespace or "default"
-        report = cleanup.delete(self.cluster, name, namespace, hooks=self.hooks, kind=self.platform_kind)
+        report = cleanup.delete(self.cluster, name, namespace, hooks=self.hooks, platform=self.platform)
         if not report.existed and not report.leftovers_removed:
-            raise NotFound(f"no {self.platform_kind.kind} {namespace}/{name}, and nothing left of one")
+            raise NotFound(f"no {self.platform.resource.kind} {namespace}/{name}, and nothing left of one")
         messages = [f"deleted {namespace}/{name}" if report.existed else f"{namespace}/{name} was already gone"]
         messages += [f"removed leftover {leftover}" for leftover in report.leftovers_removed]
         return DeleteOutcome(name, namespace, tuple(messages), tuple(report.hook_failures))
 
+    @wraps_api_errors
     def endpoint(self, name: str, namespace: str | None = None) -> Endpoint:
         """The ingress gateway's URL; for KServe also the Host header it routes on (status.url's host)."""
         row = self._row(name, namespace)
@@ -118,17 +129,20 @@ class KubernetesTarget:
         except NoIngress as error:
             raise NotFound(str(error)) from None
         headers = {"Host": row["host"]} if row.get("host") else {}
-        if self.platform_kind.platform == "kserve" and not headers:
-            raise NotFound(f"{row['namespace']}/{name} has no status.url yet: KServe has not made its route")
-        url = ingress.base_url + self.platform_kind.path(row["namespace"], name)
+        if self.platform.needs_host_header() and not headers:
+            raise NotFound(
+                f"{row['namespace']}/{name} has no status.url yet: {self.platform.resource.kind} has no route yet"
+            )
+        url = ingress.base_url + self.platform.path(row["namespace"], name)
         return Endpoint(url, ingress.grpc_endpoint, headers)
 
+    @wraps_api_errors
     def describe(self, name: str, namespace: str | None = None) -> dict[str, Any]:
         found = self.get(name, namespace)
-        sdep = R.get_object(self.cluster, found.namespace, found.name, self.platform_kind) or {}
+        sdep = R.get_object(self.cluster, found.namespace, found.name, self.platform) or {}
         children = []
         problem = None
-        for kind, obj in cleanup.children(self.cluster, found.namespace, found.name, self.platform_kind):
+        for kind, obj in cleanup.children(self.cluster, found.namespace, found.name, self.platform):
             status = obj.get("status") or {}
             row = {"kind": kind.kind, "name": obj["metadata"]["name"], "phase": status.get("phase")}
             for container in status.get("containerStatuses") or []:
@@ -147,18 +161,19 @@ class KubernetesTarget:
             "model_error": str(problem) if problem else None,
         }
 
+    @wraps_api_errors
     def logs(
         self, name: str, namespace: str | None = None, tail: int | None = None, follow: bool = False
     ) -> Iterator[str]:
         """Each pod's model container log, lines prefixed with the pod's name."""
         found = self.get(name, namespace)
-        pods = R.list_children(self.cluster, R.POD, found.namespace, self.platform_kind, found.name)
+        pods = R.list_children(self.cluster, R.POD, found.namespace, self.platform, found.name)
         for pod in pods:
             pod_name = pod["metadata"]["name"]
             reply = self.cluster.core.read_namespaced_pod_log(
                 pod_name,
                 found.namespace,
-                container=self.platform_kind.container,
+                container=self.platform.container,
                 tail_lines=tail,
                 follow=follow,
                 _preload_content=False,
@@ -167,22 +182,24 @@ class KubernetesTarget:
                 for line in raw.decode(errors="replace").splitlines():
                     yield f"[{pod_name}] {line}"
 
+    @wraps_api_errors
     def undo(self, outcome: DeployOutcome) -> None:
         """``created``: delete it; ``updated``/``canary``: put back the SeldonDeployment as it was."""
         info = outcome.info
-        if outcome.action == "created":
+        if outcome.action is Action.CREATED:
             try:
                 self.delete(info.name, info.namespace)
             except NotFound:
                 pass
             return
         previous = outcome.previous
-        kind = self.platform_kind
-        current = R.get_object(self.cluster, info.namespace, info.name, kind)
+        current = R.get_object(self.cluster, info.namespace, info.name, self.platform)
         if current is None:  # deleted meanwhile: recreate what was there
-            R.create_object(self.cluster, _restorable(previous), kind)
+            R.create_object(self.cluster, _restorable(previous, self.platform), self.platform)
         else:
-            R.replace_object(self.cluster, plan.for_update(current, _restorable(previous)), kind)
+            R.replace_object(
+                self.cluster, plan.for_update(current, _restorable(previous, self.platform)), self.platform
+            )
 
 
 def pod_events(cluster: Cluster, namespace: str, pod: str) -> list[str]:
@@ -194,13 +211,13 @@ def pod_events(cluster: Cluster, namespace: str, pod: str) -> list[str]:
     return [f"{e.reason}: {e.message}" for e in events]
 
 
-def _restorable(sdep: dict) -> dict:
-    """The parts of a stored SeldonDeployment that can be written back (no status, no server fields)."""
+def _restorable(sdep: dict, platform: Platform) -> dict:
+    """The parts of a stored object that can be written back (no status, no server fields)."""
     meta = sdep["metadata"]
     keep = ("name", "namespace", "labels", "annotations")
     return {
-        "apiVersion": sdep.get("apiVersion", manifests.API_VERSION),
-        "kind": sdep.get("kind", manifests.KIND),
+        "apiVersion": sdep.get("apiVersion", platform.resource.api_version),
+        "kind": sdep.get("kind", platform.resource.kind),
         "metadata": {k: meta[k] for k in keep if k in meta},
         "spec": sdep["spec"],
     }

@@ -20,13 +20,14 @@ import contextlib
 from collections.abc import Iterator
 
 from seldon_pkg.errors import NotReady
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.spec.model_spec import ModelSpec
 from seldon_pkg.targets.base import DeploymentInfo, DeployPolicy, Target
+from seldon_pkg.values import VersionPolicy
 
 
 @contextlib.contextmanager
 def deployed(
-    target: Target, spec: ModelSpec, policy: DeployPolicy = DeployPolicy(mode="keep")
+    target: Target, spec: ModelSpec, policy: DeployPolicy = DeployPolicy(mode=VersionPolicy.KEEP)
 ) -> Iterator[DeploymentInfo]:
     try:
         outcome = target.deploy(spec, policy)

@@ -11,9 +11,10 @@ from seldon_pkg.errors import Invalid, NotFound
 from seldon_pkg.local.client import LocalClient
 from seldon_pkg.local.process import current_run
 from seldon_pkg.local.state import StateDir
-from seldon_pkg.spec import SPEC_FILENAME, ModelSpec
+from seldon_pkg.spec.model_spec import SPEC_FILENAME, ModelSpec
 from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
+from seldon_pkg.values import Action, VersionPolicy
 
 
 def info_from_row(row: dict[str, Any]) -> DeploymentInfo:
@@ -50,7 +51,7 @@ class LocalTarget:
             raise Invalid("--canary needs a cluster target: the local runtime serves one revision per deployment")
         answer = self.client.deploy(_spec_path(spec), policy=policy.mode, progress=self.progress)
         return DeployOutcome(
-            info_from_row(answer["deployment"]), answer["action"], answer["previous"], tuple(answer["replaced"])
+            info_from_row(answer["deployment"]), Action(answer["action"]), answer["previous"], tuple(answer["replaced"])
         )
 
     def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
@@ -124,9 +125,9 @@ class LocalTarget:
 
     def undo(self, outcome: DeployOutcome) -> None:
         info = outcome.info
-        if outcome.action == "updated" and outcome.previous:
-            self.client.deploy(record=outcome.previous, policy="keep")
-        elif outcome.action == "created":
+        if outcome.action is Action.UPDATED and outcome.previous:
+            self.client.deploy(record=outcome.previous, policy=VersionPolicy.KEEP)
+        elif outcome.action is Action.CREATED:
             try:
                 self.client.delete(info.namespace, info.name)
             except NotFound:

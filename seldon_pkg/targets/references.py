@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from seldon_pkg.errors import Invalid, NotFound
-from seldon_pkg.naming import is_deployment_name
-from seldon_pkg.spec import SPEC_FILENAME, load_spec
+from seldon_pkg.platforms.names import is_deployment_name
+from seldon_pkg.spec.model_spec import SPEC_FILENAME, load_spec
 from seldon_pkg.targets.base import DeploymentInfo, Target
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -37,7 +37,7 @@ def resolve(
     spec: str | Path | None = None,
 ) -> tuple[str, str | None]:
     """``(deployment name, namespace)`` for a reference, raising ``NotFound`` or ``Invalid``."""
-    from seldon_pkg.manifests import name_of
+    from seldon_pkg.platforms.registry import name_of
 
     if spec is not None or (reference is not None and names_a_spec(reference)):
         loaded = load_spec(spec if spec is not None else reference)  # type: ignore[arg-type]

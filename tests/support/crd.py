@@ -30,6 +30,6 @@ def bundled_digest() -> str:
 
 @functools.lru_cache(maxsize=1)
 def crd_schema() -> dict:
-    """Parsed here from the file (not through seldon_pkg.schema), so the product's loader is checked too."""
+    """Parsed here from the file (not through seldon_pkg.platforms.schema), so the product's loader is checked too."""
     crd = yaml.safe_load(BUNDLED_CRD.read_text())
     return next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from seldon_pkg.local.ostools import free_ports
-from seldon_pkg.parameters import parameters_env
+from seldon_pkg.platforms.seldon_parameters import parameters_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "seldon-core-microservice"

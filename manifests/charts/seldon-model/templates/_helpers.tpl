@@ -1,5 +1,5 @@
 {{/*
-The SeldonDeployment name: the rule of seldon_pkg/naming.py (chart_release_name), with the
+The SeldonDeployment name: the rule of seldon_pkg/platforms/seldon.py (chart_release_name), with the
 release in the identity. Readable slug of the release name, cut so that the name stays within
 42 characters (the operator derives "<name>-default-0-classifier", which must fit in 63), then
 "-" and 10 hex characters of sha256 over the JSON list [namespace, release, model, version].
@@ -17,7 +17,7 @@ tests/test_helm.py renders hostile values with helm and compares them with the P
 {{- end -}}
 
 {{/*
-A label value by seldon_pkg/naming.py's label_value rule: a valid value is kept; anything
+A label value by seldon_pkg/platforms/names.py's label_value rule: a valid value is kept; anything
 else becomes its slug cut to 54 characters, "-", and 8 hex characters of its sha256.
 */}}
 {{- define "seldon-model.labelValue" -}}
@@ -32,7 +32,7 @@ else becomes its slug cut to 54 characters, "-", and 8 hex characters of its sha
 {{- end -}}
 
 {{/*
-Our labels (seldon_pkg/labels.py): list, delete and prune select managed-by=seldon-pkg, so a
+Our labels (seldon_pkg/platforms/labels.py): list, delete and prune select managed-by=seldon-pkg, so a
 release is seen like any other deployment. Helm itself needs no label on the objects it
 installs (it tracks them in its release Secret); app.kubernetes.io/instance and helm.sh/chart
 stay for people and tools that look for them.

@@ -8,7 +8,7 @@ Labels are what cleanup relies on: we only ever delete objects that carry our
 
 from __future__ import annotations
 
-from seldon_pkg.naming import Identity, label_value
+from seldon_pkg.platforms.names import Identity, label_value
 
 PREFIX = "seldon-pkg.io"
 MANAGED_BY = "app.kubernetes.io/managed-by"

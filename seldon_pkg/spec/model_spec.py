@@ -9,20 +9,21 @@ resolve from it (as in Seldon's own image builder).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from seldon_pkg.accelerator import Accelerator, parse_accelerator
-from seldon_pkg.errors import SpecError
-from seldon_pkg.pip_requirements import PipInput, parse_lines, requirement
-from seldon_pkg.sinks import describe_character, forbidden_character
+from seldon_pkg.errors import Invalid, SpecError
+from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, PLATFORM_NAMES, platform_named
+from seldon_pkg.spec.accelerator import Accelerator, parse_accelerator
+from seldon_pkg.spec.pip_requirements import PipInput, parse_lines, requirement
+from seldon_pkg.spec.text_sinks import describe_character, forbidden_character
 from seldon_pkg.storage.uri import StorageUriError, parse_storage_uri
+from seldon_pkg.values import Protocol, did_you_mean, parse_choice
 
 SPEC_FILENAME = "seldon-model.yaml"
 WRAPPER_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*$")
@@ -51,12 +52,6 @@ KNOWN_KEYS = {
     "storage_uri",
     "accelerator",
 }
-PROTOCOLS = ("seldon", "v2")
-PLATFORMS = ("seldon", "kserve", "seldon-v2")
-"""``seldon``: SeldonDeployment (Seldon Core 1); ``kserve``: InferenceService; ``seldon-v2``: Seldon
-Core 2 Model. KServe and Seldon Core 2 serve the Open Inference Protocol (MLServer)."""
-OIP_ONLY_PLATFORMS = ("kserve", "seldon-v2")
-"""``seldon``: seldon-core-microservice (Seldon protocol); ``v2``: MLServer (Open Inference Protocol)."""
 IMAGE_REFERENCE = re.compile(
     r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
@@ -77,10 +72,11 @@ class ModelSpec:
     replicas: int = 1
     resources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
-    protocol: str = "seldon"
+    protocol: Protocol = Protocol.SELDON
     """``seldon`` (seldon-core-microservice) or ``v2`` (the Open Inference Protocol, MLServer)."""
-    platform: str = "seldon"
-    """Where ``render``/``deploy --target k8s`` put it: ``seldon``, ``kserve`` or ``seldon-v2``."""
+    platform: str = DEFAULT_PLATFORM.name
+    """Where ``render``/``deploy --target k8s`` put it: a name in ``platforms.registry``
+    (``seldon``, ``kserve``, ``seldon-v2``); ``platform_of(spec)`` gives the object."""
     storage_uri: str | None = None
     """Where the model files live when not in the image (seldon_pkg.storage.uri): the model
     folder's relative file parameters then resolve inside the downloaded folder."""
@@ -89,11 +85,11 @@ class ModelSpec:
     source_dir: Path = Path(".")
     requirements: tuple[str, ...] = ()
     """The model's own pip requirements (``requirements.txt`` beside the spec, or inline),
-    each one PEP 508 requirement as ``packaging`` renders it (seldon_pkg.pip_requirements)."""
+    each one PEP 508 requirement as ``packaging`` renders it (seldon_pkg.spec.pip_requirements)."""
     pip_options: tuple[str, ...] = ()
     """Index options from ``requirements.txt``; only with ``allow_pip_options: true``."""
     accelerator: Accelerator | None = None
-    """GPUs (or another device) per replica, and where such nodes are (seldon_pkg.accelerator)."""
+    """GPUs (or another device) per replica, and where such nodes are (seldon_pkg.spec.accelerator)."""
     path: Path | None = field(default=None, compare=False)
     """The spec file it was read from (``None`` when built in memory)."""
 
@@ -152,18 +148,16 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
     image = _text(raw, "image", fail) or None
     if image is not None and not IMAGE_REFERENCE.match(image):
         raise fail("image", f"must be an image reference like registry.example.org/team/model:1.0, got {image!r}")
-    platform = _text(raw, "platform", fail) or "seldon"
-    if platform not in PLATFORMS:
+    platform_name = _text(raw, "platform", fail) or DEFAULT_PLATFORM.name
+    if platform_name not in PLATFORM_NAMES:
         raise fail(
-            "platform", f"must be one of {', '.join(PLATFORMS)}{did_you_mean(platform, PLATFORMS)}, got {platform!r}"
+            "platform",
+            f"must be one of {', '.join(PLATFORM_NAMES)}{did_you_mean(platform_name, PLATFORM_NAMES)}, "
+            f"got {platform_name!r}",
         )
-    protocol = _text(raw, "protocol", fail) or ("v2" if platform in OIP_ONLY_PLATFORMS else "seldon")
-    if protocol not in PROTOCOLS:
-        raise fail(
-            "protocol", f"must be one of {', '.join(PROTOCOLS)}{did_you_mean(protocol, PROTOCOLS)}, got {protocol!r}"
-        )
-    if platform in OIP_ONLY_PLATFORMS and protocol != "v2":
-        raise fail("protocol", f"platform {platform} serves the Open Inference Protocol: use protocol: v2")
+    platform = platform_named(platform_name)
+    default_protocol = Protocol.OIP if platform.serves_only_oip else Protocol.SELDON
+    protocol = _protocol(_text(raw, "protocol", fail), default_protocol, fail)
     storage_uri = _storage_uri(raw.get("storage_uri"), fail)
     runtime = _text(raw, "runtime", fail) or "isolated"
     if runtime not in RUNTIMES:
@@ -173,7 +167,7 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
         raise fail("allow_pip_options", f"must be true or false, got {allow_pip_options!r}")
     pip_input = _requirements(raw.get("requirements"), source_dir, fail, allow_pip_options)
 
-    return ModelSpec(
+    spec = ModelSpec(
         name=name,
         version=version,
         wrapper=wrapper,
@@ -185,30 +179,27 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
         env=_env(raw.get("env"), fail),
         runtime=runtime,
         protocol=protocol,
-        platform=platform,
+        platform=platform.name,
         storage_uri=storage_uri,
         source_dir=source_dir,
         requirements=pip_input.requirements,
         pip_options=pip_input.options,
-        accelerator=_accelerator(raw.get("accelerator"), platform, fail),
+        accelerator=parse_accelerator(raw.get("accelerator"), fail),
     )
+    platform.check_spec(spec, fail)
+    return spec
 
 
-def _accelerator(value: Any, platform: str, fail) -> Accelerator | None:
-    accelerator = parse_accelerator(value, fail)
-    if accelerator is not None and platform == "seldon-v2":
-        # Seldon Core 2 schedules Servers, not Models: placement belongs on the Server's pod spec
-        for key, given in (
-            ("node_selector", accelerator.node_selector),
-            ("tolerations", accelerator.explicit_tolerations),
-        ):
-            if given:
-                raise fail(
-                    f"accelerator.{key}",
-                    "platform seldon-v2 places a Model on a Server and has no pod spec per model: "
-                    "set it on the Server's podSpec; the Model asks for a GPU Server by capability",
-                )
-    return accelerator
+def _protocol(text: str, default: Protocol, fail) -> Protocol:
+    if not text:
+        return default
+    try:
+        return parse_choice(Protocol, text, "protocol")
+    except Invalid:
+        choices = [p.value for p in Protocol]
+        raise fail(
+            "protocol", f"must be one of {', '.join(choices)}{did_you_mean(text, choices)}, got {text!r}"
+        ) from None
 
 
 def _text(raw: dict, key: str, fail, required: bool = False) -> str:
@@ -225,7 +216,7 @@ def _text(raw: dict, key: str, fail, required: bool = False) -> str:
 
 
 def _free_text(value: str, key: str, fail, allow_tab: bool = False) -> str:
-    """Text that travels into manifests, Dockerfiles, tables and logs (seldon_pkg.sinks)."""
+    """Text that travels into manifests, Dockerfiles, tables and logs (seldon_pkg.spec.text_sinks)."""
     bad = forbidden_character(value, allow_tab=allow_tab)
     if bad is not None:
         raise fail(key, f"must not contain {describe_character(bad)}")
@@ -259,15 +250,11 @@ def on_platform(spec: ModelSpec, platform: str | None) -> ModelSpec:
     """``spec`` as rendered for ``platform`` (``--platform``), checked like the spec's own key."""
     if platform is None or platform == spec.platform:
         return spec
-    if platform not in PLATFORMS:
-        raise SpecError("platform", f"must be one of {', '.join(PLATFORMS)}, got {platform!r}")
-    if platform in OIP_ONLY_PLATFORMS and spec.protocol != "v2":
-        raise SpecError(
-            "protocol",
-            f"platform {platform} serves the Open Inference Protocol: the spec says protocol: {spec.protocol}; "
-            "use protocol: v2",
-        )
-    return dataclasses.replace(spec, platform=platform)
+    if platform not in PLATFORM_NAMES:
+        raise SpecError("platform", f"must be one of {', '.join(PLATFORM_NAMES)}, got {platform!r}")
+    moved = dataclasses.replace(spec, platform=platform)
+    platform_named(platform).check_spec(moved, SpecError)
+    return moved
 
 
 def _parameters(value: Any, fail) -> dict[str, str | int | float | bool]:
@@ -347,9 +334,3 @@ def _requirements(value: Any, source_dir: Path, fail, allow_options: bool) -> Pi
     if not path.exists():
         return PipInput()
     return parse_lines(path.read_text(encoding="utf-8").splitlines(), "requirements.txt", fail, allow_options)
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from seldon_pkg.errors import Refused
-from seldon_pkg.naming import slug
+from seldon_pkg.platforms.names import slug
 
 MODEL_TEMPLATE = '''"""{class_name}: served by seldon-core-microservice as ``{class_name}.{class_name}``."""
 from __future__ import annotations

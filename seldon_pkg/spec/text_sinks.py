@@ -17,14 +17,14 @@ Dockerfile comments    ``dockerfile_comment``: text escaped to one printable lin
 Dockerfile ENTRYPOINT  ``dockerfile_exec``: JSON array (exec form, no shell)
 printed commands       ``shell_command``: each argument ``shlex.quote``-d, so a copied line runs
                        exactly the arguments shown
-requirements files     ``seldon_pkg.pip_requirements``: one PEP 508 requirement per line; pip
+requirements files     ``seldon_pkg.spec.pip_requirements``: one PEP 508 requirement per line; pip
                        options only when the spec opts in
 YAML manifests         ``yaml.safe_dump`` of dicts (never string templates); labels are slugged
                        by ``naming.label_value``
 JSON (env of model     ``json.dumps`` (parameters in ``PREDICTIVE_UNIT_PARAMETERS``, MLServer
 processes, settings)   settings)
 tables and log lines   ``tables.printable``: control and format characters shown escaped
-files and folders      ``seldon_pkg.model_folder``: nothing from outside the model folder
+files and folders      ``seldon_pkg.build.model_folder``: nothing from outside the model folder
 =====================  ==========================================================================
 """
 

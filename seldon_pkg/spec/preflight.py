@@ -23,9 +23,10 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seldon_pkg.build.requirements import ROOT
 from seldon_pkg.errors import SpecError
-from seldon_pkg.requirements import ROOT
-from seldon_pkg.spec import ModelSpec, did_you_mean
+from seldon_pkg.spec.model_spec import ModelSpec
+from seldon_pkg.values import did_you_mean
 
 
 @dataclass

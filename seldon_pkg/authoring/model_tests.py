@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seldon_pkg.local.environments import ensure_environment, sync_wrappers
-from seldon_pkg.spec import ModelSpec
+from seldon_pkg.spec.model_spec import ModelSpec
 
 TEST_REQUIREMENT = "pytest>=8"
 MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
