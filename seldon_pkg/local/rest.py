@@ -91,14 +91,16 @@ def how_to_call(deployment: Deployment) -> str:
 ERROR_SHAPES: dict[Protocol, ErrorReply] = {Protocol.SELDON: error, Protocol.OIP: oip_error}
 
 
-def route_error(failure: RouteError, asked: Protocol) -> web.Response:
-    """A resolution error as an answer: in the shape of the protocol asked for, except a
-    wrong-protocol error, which is the model's own protocol's answer to a request it cannot
-    take (so its client reads it)."""
+def route_error(failure: RouteError, asked: Protocol, deployment_url: bool = True) -> web.Response:
+    """A resolution error as an answer in the shape of the protocol asked for. On a
+    deployment's own URL (``/seldon/...``, ``/model/...``) a wrong-protocol error is the
+    model's own protocol's answer, as the model itself would give it; the OIP root always
+    answers in OIP's shape."""
     message, shape = failure.message, ERROR_SHAPES[asked]
     if failure.kind == "wrong_protocol" and failure.deployment is not None:
         message = f"{message}; {how_to_call(failure.deployment)}"
-        shape = ERROR_SHAPES[failure.deployment.process.spec.protocol]
+        if deployment_url:
+            shape = ERROR_SHAPES[failure.deployment.process.spec.protocol]
     return shape(ROUTE_ERROR_STATUS[failure.kind], message, **failure.details)
 
 
@@ -154,7 +156,7 @@ class RestEndpoints:
         try:
             deployment = resolve(self.gateway, name, Protocol.OIP)
         except RouteError as failure:
-            return route_error(failure, Protocol.OIP)
+            return route_error(failure, Protocol.OIP, deployment_url=False)
         return await self._forward_oip(request, deployment, f"/v2/models/{name}{request.match_info['rest']}")
 
     async def oip_live(self, _: web.Request) -> web.Response:
