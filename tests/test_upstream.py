@@ -1,16 +1,30 @@
 """The gateway's upstream HTTP client against a scripted HTTP server on loopback.
 
 Each test's server answers with exact bytes (valid, chunked, closing, truncated, oversized,
-malformed), so every branch of the client is exercised over a real TCP connection.
+malformed), so every branch of the client is exercised over a real TCP connection. The last
+tests put the gateway's REST front end (in this process, on loopback) before such a server in
+place of a model process, to see what an application receives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
+from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from seldon_pkg.local import rest
+from seldon_pkg.local.environments import RuntimeEnvironment
+from seldon_pkg.local.gateway import Deployment, Gateway
+from seldon_pkg.local.process import ModelProcess, Ports, State
+from seldon_pkg.local.registry import Record
+from seldon_pkg.local.state import StateDir
 from seldon_pkg.local.upstream import UpstreamError, UpstreamPool
+from seldon_pkg.spec import load_spec, spec_file
+from tests.support.microservice import ROOT
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 PAUSE = 0.05
@@ -321,3 +335,55 @@ def test_an_http_1_0_answer_is_pooled_only_when_it_asks_to_be_kept(connection, c
         assert server.connections == connections
 
     run(scenario())
+
+
+# ---- what an application receives through the gateway --------------------------------------
+
+ECHO = ROOT / "tests" / "fixtures" / "echo_model"
+
+
+def gateway_before(port: int, state: StateDir) -> tuple[Gateway, Record]:
+    """A gateway whose one deployment (the echo model's identity) is served on ``port``: the
+    scripted server stands in for the model process, which is never started."""
+    spec = load_spec(ECHO)
+    record = Record.from_spec(spec, spec_file(ECHO).read_text())
+    gateway = Gateway(state, url_host="127.0.0.1", http_port=0, grpc_port=0)
+    process = ModelProcess(
+        record.name,
+        spec,
+        RuntimeEnvironment(python=Path(sys.executable), requirements=(), isolated=False),
+        state.log_file(record.namespace, record.name),
+        state.lib,
+        ports=Ports(http=port, grpc=0, metrics=0),
+        state=State.AVAILABLE,
+    )
+    gateway.deployments[record.key] = Deployment(record, process)
+    return gateway, record
+
+
+async def predict_through_gateway(answer, state: StateDir):
+    """(status, JSON or bytes) an application gets for one prediction the model answers with ``answer``."""
+    async with ScriptedServer([answer], close_after_each=True) as port:
+        gateway, record = gateway_before(port, state)
+        async with TestClient(TestServer(rest.make_app(gateway))) as client:
+            url = f"/seldon/{record.namespace}/{record.name}/api/v1.0/predictions"
+            reply = await client.post(url, json={"data": {"ndarray": [[1.0]]}})
+            body = await reply.json() if reply.content_type == "application/json" else await reply.read()
+            return reply.status, body
+
+
+def test_a_truncated_answer_reaches_the_application_as_a_502_json_error_and_is_logged(tmp_path, caplog):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n"
+    caplog.set_level(logging.WARNING, logger="seldon_pkg.gateway")
+    status, body = run(predict_through_gateway((head + b"x" * 1000, b"x" * 500), StateDir.open(tmp_path)))
+    assert status == 502, body
+    assert body["status"]["reason"] == "GATEWAY_ERROR" and "did not answer" in body["status"]["info"]
+    assert "IncompleteRead" in body["status"]["info"]
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("seldon_pkg.gateway")]
+    assert any("Echo Model (tests)" in line and "IncompleteRead" in line for line in logged), logged
+
+
+def test_an_answer_in_two_writes_reaches_the_application_whole(tmp_path):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"  # no length: ends at the close
+    status, body = run(predict_through_gateway((head + b"a" * 1000, b"b" * 1000), StateDir.open(tmp_path)))
+    assert (status, body) == (200, b"a" * 1000 + b"b" * 1000)

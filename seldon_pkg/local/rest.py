@@ -27,6 +27,7 @@ protocol than the model's (naming it), 503 while a model restarts or is being re
 from __future__ import annotations
 
 import json
+import logging
 
 from aiohttp import web
 
@@ -36,6 +37,7 @@ from seldon_pkg.local.gateway import Deployment, Gateway
 from seldon_pkg.local.process import State
 from seldon_pkg.local.upstream import UpstreamError, UpstreamPool
 
+logger = logging.getLogger("seldon_pkg.gateway.rest")
 MAX_BODY = 64 * 1024 * 1024
 HOP_HEADERS = {"content-type", "accept", "seldon-puid"}
 
@@ -105,7 +107,10 @@ def make_app(gateway: Gateway) -> web.Application:
             name = f"{deployment.record.namespace}/{deployment.record.name}"
             if process.state is not State.AVAILABLE:
                 return fail(503, f"{name} is {process.state.value.lower()}"), 503, b"", ""
-            return fail(502, f"{name} did not answer: {type(failure).__name__}: {failure}"), 502, b"", ""
+            problem = f"{name} did not answer: {type(failure).__name__}: {failure}"
+            # the client sees only a 502: the gateway's log is where an operator finds which model
+            logger.warning("model %r (%s %s): %s", deployment.record.model, request.method, path, problem)
+            return fail(502, problem), 502, b"", ""
         finally:
             deployment.leave()
         response = web.Response(body=answer.body, status=answer.status, headers={"Content-Type": answer.content_type})
