@@ -22,7 +22,7 @@ from pathlib import Path
 
 import aiohttp
 
-from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.errors import NotReady
 from seldon_pkg.local.environments import ensure_environment, sync_wrappers
 from seldon_pkg.local.process import ModelProcess, StartError
 from seldon_pkg.local.registry import Record, Registry
@@ -44,7 +44,7 @@ def _quiet(_: str) -> None:
 DRAIN_SECONDS = 30.0
 
 
-class DeployError(SeldonPkgError):
+class DeployError(NotReady):
     """The model did not start; the message carries the model's own error output."""
 
 
