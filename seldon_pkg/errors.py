@@ -45,8 +45,10 @@ class NotFound(SeldonPkgError):
 class NotReady(SeldonPkgError):
     """Applied, but it did not become ready; ``outcome`` says what the apply step did.
 
-    Callers that clean up (``targets.deployed``) use ``outcome`` to remove exactly what was
-    created, and nothing when it is ``None`` (the failure came before anything was applied).
+    From a target's ``deploy`` it is a ``targets.DeployOutcome`` on every target (its ``info``
+    names the deployment that failed, its ``action`` what was applied), or ``None`` when the
+    failure came before anything was applied. Callers that clean up (``targets.deployed``)
+    undo exactly that outcome.
     """
 
     exit_code = 4

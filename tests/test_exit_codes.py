@@ -29,6 +29,8 @@ from seldon_pkg.errors import KINDS, Invalid, NotFound, NotReady, Refused, Seldo
 from seldon_pkg.local.control_wire import error_answer, error_from
 from seldon_pkg.spec import load_spec
 from seldon_pkg.storage.fetch import Missing
+from seldon_pkg.targets import DeploymentInfo, DeployOutcome, DeployPolicy
+from seldon_pkg.targets.local import LocalTarget
 from tests.support.cluster import KWOK_ONLY
 from tests.support.gateway import GatewayProcess
 
@@ -84,6 +86,32 @@ def test_a_kind_the_table_does_not_hold_is_never_raised_but_read_from_the_status
 def test_an_answer_of_an_older_gateway_is_read_from_its_status(status, kind):
     error = error_from(status, {"error": "as before"})
     assert type(error) is kind and str(error) == "as before"
+
+
+def test_not_ready_brings_its_deploy_outcome_across_or_none_when_it_is_not_ours():
+    info = DeploymentInfo(
+        name="m-v1-abc",
+        model="m",
+        version="v1",
+        namespace="ns",
+        state="Failed",
+        url=None,
+        grpc="127.0.0.1:8004",
+        revision="r1",
+        replicas=1,
+        age_seconds=0.5,
+        target="local",
+        platform="local",
+        restarts=0,
+        last_error="m-v1-abc failed to start",
+    )
+    outcome = DeployOutcome(info, "unchanged")
+    status, body = error_answer(NotReady("m did not start", outcome))
+    assert status == 502
+    again = error_from(status, json.loads(json.dumps(body)))
+    assert isinstance(again, NotReady) and again.outcome == outcome
+    damaged = error_from(502, {"error": "m did not start", "kind": "NotReady", "outcome": {"action": "created"}})
+    assert isinstance(damaged, NotReady) and damaged.outcome is None  # the error still reaches the user
 
 
 # ---- the matrix: every error kind through the CLI, on every target ----------------------------
@@ -256,3 +284,24 @@ def test_an_error_has_one_exit_code_on_every_target(row: Row, target: str, reque
     error = result.stderr[result.stderr.index("error: ") :]  # after any progress lines
     cause = row.cause.get(target, row.cause.get("*", "")).format(folder=tmp_path)
     assert cause in error, result.stderr
+
+
+@pytest.mark.slow
+def test_not_ready_on_the_local_target_carries_a_deploy_outcome(gateway, tmp_path):
+    """The same DeployOutcome type a cluster's NotReady carries (tests/test_k8s_ops.py), rebuilt
+    from the gateway's answer: a start that failed changed nothing (the last good revision of
+    that name keeps serving), and says which deployment failed and why."""
+    where = Where("local", tmp_path, "outcomes", dict(os.environ), state_dir=gateway.state_dir)
+    target = LocalTarget(gateway.state_dir)
+    good = target.deploy(load_spec(where.model("model")), DeployPolicy(mode="keep")).info
+    folder = where.model("model-next", name="model", parameters={"fail": True})
+    with pytest.raises(NotReady) as failure:
+        target.deploy(load_spec(folder), DeployPolicy(mode="keep"))
+    outcome = failure.value.outcome
+    assert isinstance(outcome, DeployOutcome), outcome
+    assert (outcome.action, outcome.previous, outcome.replaced) == ("unchanged", None, ())
+    info = outcome.info
+    assert (info.name, info.namespace, info.model, info.target) == (good.name, "outcomes", "model", "local")
+    assert info.state == "Failed" and "weights file 'w.npz' not found" in (info.last_error or "")
+    assert target.get(good.name).revision == good.revision  # what was serving still is
+    target.delete(good.name)

@@ -1,7 +1,8 @@
 """The HTTP client of the gateway's control API (what ``LocalTarget`` and ``make demo`` use).
 
 Raises the library's error of the kind the control API names (control_wire.py), so a local
-``NotFound`` is the same exception (and exit code) as a cluster one.
+``NotFound`` is the same exception (and exit code) as a cluster one, and a local ``NotReady``
+carries a ``DeployOutcome`` as a cluster's does.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@
 Errors are JSON ``{"error": message, "kind": K}``, ``K`` one of the library's error kinds,
 from which the client raises the same error (and the CLI exits with the same code) as on a
 cluster; the status fits the kind: 422 Invalid, 404 NotFound, 409 Refused, 502 NotReady (the
-model did not start), 500 any other failure (a runtime environment that pip could not build,
-storage that could not be read). See control_wire.py.
+model did not start; ``"outcome"`` says what the deploy did), 500 any other failure (a
+runtime environment that pip could not build, storage that could not be read). See
+control_wire.py.
 """
 
 from __future__ import annotations

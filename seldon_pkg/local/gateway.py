@@ -23,6 +23,7 @@ from pathlib import Path
 import aiohttp
 
 from seldon_pkg.errors import NotReady
+from seldon_pkg.local.control_wire import info_from_row
 from seldon_pkg.local.environments import ensure_environment, sync_wrappers
 from seldon_pkg.local.process import ModelProcess, StartError
 from seldon_pkg.local.registry import Record, Registry
@@ -31,6 +32,7 @@ from seldon_pkg.model_folder import check_contained
 from seldon_pkg.packaging import IGNORED
 from seldon_pkg.spec import ModelSpec, load_spec, spec_file
 from seldon_pkg.storage.fetch import fetch as fetch_storage
+from seldon_pkg.targets.base import DeployOutcome
 
 logger = logging.getLogger("seldon_pkg.gateway")
 Progress = Callable[[str], None]
@@ -45,7 +47,10 @@ DRAIN_SECONDS = 30.0
 
 
 class DeployError(NotReady):
-    """The model did not start; the message carries the model's own error output."""
+    """The model did not start; the message carries the model's own error output.
+
+    Its ``outcome`` is ``unchanged``: a process that failed to start is never published nor
+    registered, so whatever served that name before still does and nothing is to be undone."""
 
 
 @dataclass
@@ -247,8 +252,14 @@ class Gateway:
                 return process
             except StartError as error:
                 if attempt == 2 or not error.port_taken:
-                    raise DeployError(str(error)) from None
+                    raise DeployError(str(error), self._unchanged(record, process, str(error))) from None
         raise AssertionError("unreachable")
+
+    def _unchanged(self, record: Record, process: ModelProcess, failure: str) -> DeployOutcome:
+        """What a deploy whose process failed to start did: nothing, to the deployment it names."""
+        row = self.describe(Deployment(record, process))
+        row["last_error"] = failure.splitlines()[0] if failure else ""
+        return DeployOutcome(info_from_row(row), "unchanged")
 
     async def _retire(self, deployment: Deployment) -> None:
         """Let in-flight requests finish (bounded), then stop the process group."""

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from seldon_pkg import manifests
-from seldon_pkg.errors import Invalid, NotFound
+from seldon_pkg.errors import Invalid, NotFound, NotReady
 from seldon_pkg.k8s import cleanup, plan
 from seldon_pkg.k8s import deploy as k8s_deploy
 from seldon_pkg.k8s import resources as R
@@ -69,16 +69,21 @@ class KubernetesTarget:
                 f"the spec is for platform {spec.platform}, this target deploys {self.platform_kind.platform} "
                 f"({self.platform_kind.kind}); open the target for that platform (CLI: --platform)"
             )
-        result = k8s_deploy.deploy(
-            self.cluster,
-            spec,
-            policy=policy.mode,
-            canary=policy.canary,
-            force=policy.force,
-            timeout=policy.timeout,
-            progress=self.progress,
-            hooks=self.hooks,
-        )
+        try:
+            result = k8s_deploy.deploy(
+                self.cluster,
+                spec,
+                policy=policy.mode,
+                canary=policy.canary,
+                force=policy.force,
+                timeout=policy.timeout,
+                progress=self.progress,
+                hooks=self.hooks,
+            )
+        except NotReady as error:
+            if isinstance(error.outcome, k8s_deploy.DeployResult):  # the apply step's own record
+                error.outcome = self._applied(spec, error.outcome)
+            raise
         return DeployOutcome(
             self.get(result.name, result.namespace),
             result.action,
@@ -86,6 +91,33 @@ class KubernetesTarget:
             tuple(result.replaced),
             tuple(result.hook_failures),
         )
+
+    def _applied(self, spec: ModelSpec, result: k8s_deploy.DeployResult) -> DeployOutcome:
+        """What a deploy that never became ready applied, as every target's NotReady carries it:
+        the object as the cluster describes it now, or (gone, or the API server failing too, which
+        must not hide the deploy's own error) as the apply step knew it."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            info = self.get(result.name, result.namespace)
+        except (NotFound, ApiException):
+            identity = manifests.identity_of(spec)
+            info = DeploymentInfo(
+                name=result.name,
+                model=identity.model,
+                version=identity.version,
+                namespace=result.namespace,
+                state=result.state,
+                url=None,
+                grpc=None,
+                revision=None,
+                replicas=0,
+                age_seconds=None,
+                target=self.kind,
+                protocol=spec.protocol,
+                platform=self.platform_kind.platform,
+            )
+        return DeployOutcome(info, result.action, result.previous)
 
     def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
         return [info_from_row(row) for row in list_deployments(self.cluster, namespace, self.platform_kind)]
@@ -168,8 +200,11 @@ class KubernetesTarget:
                     yield f"[{pod_name}] {line}"
 
     def undo(self, outcome: DeployOutcome) -> None:
-        """``created``: delete it; ``updated``/``canary``: put back the SeldonDeployment as it was."""
+        """``created``: delete it; ``updated``/``canary``: put back the SeldonDeployment as it was;
+        ``unchanged``: nothing."""
         info = outcome.info
+        if outcome.action == "unchanged":
+            return
         if outcome.action == "created":
             try:
                 self.delete(info.name, info.namespace)
