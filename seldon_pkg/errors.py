@@ -13,6 +13,10 @@ NotFound    3     the deployment (or gateway, or object) named does not exist
 NotReady    4     it was applied but did not become ready in time; the cause is in the text
 Refused     5     it would overwrite or delete something that is not ours; nothing was done
 ==========  ====  ==========================================================================
+
+An error that crosses a process boundary (the local gateway's control API) travels as its
+*kind*, the name of one of these five classes (:data:`KINDS`, :func:`kind_of`), and is raised
+again as that class on the other side: never as a class named by the wire.
 """
 
 from __future__ import annotations
@@ -41,8 +45,10 @@ class NotFound(SeldonPkgError):
 class NotReady(SeldonPkgError):
     """Applied, but it did not become ready; ``outcome`` says what the apply step did.
 
-    Callers that clean up (``targets.deployed``) use ``outcome`` to remove exactly what was
-    created, and nothing when it is ``None`` (the failure came before anything was applied).
+    From a target's ``deploy`` it is a ``targets.DeployOutcome`` on every target (its ``info``
+    names the deployment that failed, its ``action`` what was applied), or ``None`` when the
+    failure came before anything was applied. Callers that clean up (``targets.deployed``)
+    undo exactly that outcome.
     """
 
     exit_code = 4
@@ -69,3 +75,17 @@ class SpecError(Invalid):
 
 class ManifestError(Invalid):
     """A rendered manifest breaks the SeldonDeployment schema or Seldon's webhook rules."""
+
+
+KINDS: dict[str, type[SeldonPkgError]] = {
+    cls.__name__: cls for cls in (SeldonPkgError, Invalid, NotFound, NotReady, Refused)
+}
+"""The error kinds, by name: each has its own exit code; every other error class derives from one."""
+
+
+def kind_of(error: SeldonPkgError) -> str:
+    """The name in :data:`KINDS` of the most specific kind ``error`` is (a ``SpecError`` is ``Invalid``)."""
+    for cls in type(error).__mro__:
+        if KINDS.get(cls.__name__) is cls:
+            return cls.__name__
+    return SeldonPkgError.__name__

@@ -39,6 +39,8 @@ class Action(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     CANARY = "canary"
+    UNCHANGED = "unchanged"
+    """Nothing was applied (a local start that failed: the old revision keeps serving)."""
 
 
 Choice = TypeVar("Choice", bound=StrEnum)

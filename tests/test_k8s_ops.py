@@ -33,7 +33,7 @@ from seldon_pkg.platforms.labels import MANAGED_BY, MODEL, SELDON_DEPLOYMENT_ID
 from seldon_pkg.platforms.registry import name_of
 from seldon_pkg.platforms.seldon import SELDON, derived_names, seldon_deployment
 from seldon_pkg.spec.model_spec import load_spec
-from seldon_pkg.targets import DeploymentInfo, DeployPolicy, deployed
+from seldon_pkg.targets import DeploymentInfo, DeployOutcome, DeployPolicy, deployed
 from seldon_pkg.targets.kubernetes import KubernetesTarget
 from seldon_pkg.values import VersionPolicy
 from tests.support.cluster import KWOK_ONLY
@@ -391,10 +391,14 @@ def test_deployed_with_a_canary_removes_only_the_canary(kube, specs):
 
 def test_deployed_undoes_an_apply_that_never_became_ready(kube, specs):
     crashes_here(kube)
-    with pytest.raises(NotReady, match="CrashLoopBackOff"):
+    with pytest.raises(NotReady, match="CrashLoopBackOff") as failure:
         with deployed(KubernetesTarget(kube.cluster), specs["crashing"], DeployPolicy(mode="keep", timeout=60)):
             pytest.fail("the block must not run")
     assert sdep_names(kube) == []
+    outcome = failure.value.outcome  # the type a local NotReady carries too (tests/test_exit_codes.py)
+    assert isinstance(outcome, DeployOutcome) and (outcome.action, outcome.previous) == ("created", None)
+    assert (outcome.info.name, outcome.info.namespace) == (name_of(specs["crashing"]), kube.namespace)
+    assert (outcome.info.model, outcome.info.target) == ("crashing", "k8s")
 
 
 def test_endpoint_prefers_a_load_balancer_address(kube):

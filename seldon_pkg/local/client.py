@@ -1,7 +1,8 @@
 """The HTTP client of the gateway's control API (what ``LocalTarget`` and ``make demo`` use).
 
-Maps the control API's statuses back to the library's errors, so a local ``NotFound`` is the
-same exception (and exit code) as a cluster one.
+Raises the library's error of the kind the control API names (control_wire.py), so a local
+``NotFound`` is the same exception (and exit code) as a cluster one, and a local ``NotReady``
+carries a ``DeployOutcome`` as a cluster's does.
 """
 
 from __future__ import annotations
@@ -13,17 +14,11 @@ from typing import Any
 
 import requests
 
-from seldon_pkg.errors import Invalid, NotFound, NotReady, Refused, SeldonPkgError
+from seldon_pkg.errors import NotFound, SeldonPkgError
+from seldon_pkg.local.control_wire import error_from
 from seldon_pkg.local.state import StateDir
 
 DEPLOY_TIMEOUT = 900.0
-ERRORS_BY_STATUS: dict[int, type[SeldonPkgError]] = {
-    400: Invalid,
-    404: NotFound,
-    409: Refused,
-    422: Invalid,
-    502: NotReady,
-}
 
 
 class LocalClient:
@@ -45,7 +40,7 @@ class LocalClient:
         except ValueError:
             body = {"error": reply.text[:500]}
         if reply.status_code >= 400:
-            raise ERRORS_BY_STATUS.get(reply.status_code, SeldonPkgError)(body.get("error", reply.text))
+            raise error_from(reply.status_code, body, reply.text[:500])
         return body
 
     def deploy(
@@ -77,13 +72,13 @@ class LocalClient:
                 self._base + path, json=body, headers=headers, stream=True, timeout=DEPLOY_TIMEOUT
             ) as reply:
                 if reply.status_code != 200:
-                    raise ERRORS_BY_STATUS.get(reply.status_code, SeldonPkgError)(reply.text[:500])
+                    raise error_from(reply.status_code, _json_or_none(reply), reply.text[:500])
                 for raw in reply.iter_lines():
                     line = json.loads(raw)
                     if "progress" in line:
                         progress(line["progress"])
                     elif line["status"] >= 400:
-                        raise ERRORS_BY_STATUS.get(line["status"], SeldonPkgError)(line["answer"].get("error", ""))
+                        raise error_from(line["status"], line["answer"])
                     else:
                         return line["answer"]
         except requests.ConnectionError:
@@ -98,3 +93,10 @@ class LocalClient:
 
     def delete(self, namespace: str, name: str) -> dict:
         return self._call("DELETE", f"/deployments/{namespace}/{name}", timeout=120)
+
+
+def _json_or_none(reply: requests.Response) -> Any:
+    try:
+        return reply.json()
+    except ValueError:
+        return None

@@ -8,8 +8,12 @@
     GET    /v1/deployments/{namespace}/{name}   one deployment (URLs, state, pid, ports)
     DELETE /v1/deployments/{namespace}/{name}   delete
 
-Errors are JSON ``{"error": ...}`` with the status the client maps back to the library's
-errors: 400/422 invalid, 404 not found, 502 the model did not start.
+Errors are JSON ``{"error": message, "kind": K}``, ``K`` one of the library's error kinds,
+from which the client raises the same error (and the CLI exits with the same code) as on a
+cluster; the status fits the kind: 422 Invalid, 404 NotFound, 409 Refused, 502 NotReady (the
+model did not start; ``"outcome"`` says what the deploy did), 500 any other failure (a
+runtime environment that pip could not build, storage that could not be read). See
+control_wire.py.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from seldon_pkg.errors import SeldonPkgError
-from seldon_pkg.local.gateway import DeployError, Gateway
+from seldon_pkg.errors import Invalid, NotFound, SeldonPkgError
+from seldon_pkg.local.control_wire import error_answer
+from seldon_pkg.local.gateway import Gateway
 from seldon_pkg.local.registry import Record
 
 STREAM = "application/x-ndjson"
@@ -48,6 +53,11 @@ async def stream_progress(request: web.Request, run) -> web.StreamResponse:
     return response
 
 
+def _error(error: SeldonPkgError, **extra) -> web.Response:
+    status, body = error_answer(error, **extra)
+    return web.json_response(body, status=status)
+
+
 def make_app(gateway: Gateway, token: str) -> web.Application:
     @web.middleware
     async def require_token(request: web.Request, handler):
@@ -67,10 +77,10 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
         if not isinstance(body, dict) or not (
             isinstance(body.get("spec"), str) or isinstance(body.get("record"), dict)
         ):
-            return web.json_response({"error": 'body must be {"spec": "/path/to/seldon-model.yaml"}'}, status=400)
+            return _error(Invalid('body must be {"spec": "/path/to/seldon-model.yaml"}'))
         policy = body.get("policy", "replace")
         if policy not in ("replace", "keep"):
-            return web.json_response({"error": f"unknown policy {policy!r}"}, status=400)
+            return _error(Invalid(f"unknown policy {policy!r}"))
 
         async def run(progress) -> tuple[int, dict]:
             try:
@@ -80,10 +90,8 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
                     )
                 else:
                     outcome = await gateway.deploy(Path(body["spec"]), policy=policy, progress=progress)
-            except DeployError as error:
-                return 502, {"error": str(error)}
             except SeldonPkgError as error:
-                return 422, {"error": str(error)}
+                return error_answer(error)
             return 200, outcome
 
         if STREAM not in request.headers.get("Accept", ""):
@@ -94,16 +102,15 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
     async def show(request: web.Request) -> web.Response:
         deployment = gateway.route(request.match_info["namespace"], request.match_info["name"])
         if deployment is None:
-            return web.json_response({"error": "not found", "deployments": gateway.names()}, status=404)
+            namespace, name = request.match_info["namespace"], request.match_info["name"]
+            return _error(NotFound(f"no local deployment {namespace}/{name}"), deployments=gateway.names())
         return web.json_response(gateway.describe(deployment))
 
     async def delete(request: web.Request) -> web.Response:
         namespace, name = request.match_info["namespace"], request.match_info["name"]
         found = await gateway.delete(namespace, name)
         if not found:
-            return web.json_response(
-                {"error": f"no local deployment {namespace}/{name}", "deployments": gateway.names()}, status=404
-            )
+            return _error(NotFound(f"no local deployment {namespace}/{name}"), deployments=gateway.names())
         return web.json_response({"deleted": name, "namespace": namespace})
 
     app = web.Application(middlewares=[require_token])

@@ -23,13 +23,16 @@ from pathlib import Path
 import aiohttp
 
 from seldon_pkg.build.model_folder import IGNORED, check_contained
-from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.errors import NotReady
+from seldon_pkg.local.control_wire import info_from_row
 from seldon_pkg.local.environments import ensure_environment, sync_wrappers
 from seldon_pkg.local.process import ModelProcess, StartError
 from seldon_pkg.local.registry import Record, Registry
 from seldon_pkg.local.state import StateDir
 from seldon_pkg.spec.model_spec import ModelSpec, load_spec, spec_file
 from seldon_pkg.storage.fetch import fetch as fetch_storage
+from seldon_pkg.targets.base import DeployOutcome
+from seldon_pkg.values import Action
 
 logger = logging.getLogger("seldon_pkg.gateway")
 Progress = Callable[[str], None]
@@ -43,8 +46,11 @@ def _quiet(_: str) -> None:
 DRAIN_SECONDS = 30.0
 
 
-class DeployError(SeldonPkgError):
-    """The model did not start; the message carries the model's own error output."""
+class DeployError(NotReady):
+    """The model did not start; the message carries the model's own error output.
+
+    Its ``outcome`` is ``unchanged``: a process that failed to start is never published nor
+    registered, so whatever served that name before still does and nothing is to be undone."""
 
 
 @dataclass
@@ -154,7 +160,7 @@ class Gateway:
                         replaced.append(key[1])
         return {
             "deployment": self.describe(fresh),
-            "action": "updated" if previous_record is not None else "created",
+            "action": Action.UPDATED if previous_record is not None else Action.CREATED,
             "previous": previous_record.to_dict() if previous_record is not None else None,
             "replaced": replaced,
         }
@@ -243,8 +249,14 @@ class Gateway:
                 return process
             except StartError as error:
                 if attempt == 2 or not error.port_taken:
-                    raise DeployError(str(error)) from None
+                    raise DeployError(str(error), self._unchanged(record, process, str(error))) from None
         raise AssertionError("unreachable")
+
+    def _unchanged(self, record: Record, process: ModelProcess, failure: str) -> DeployOutcome:
+        """What a deploy whose process failed to start did: nothing, to the deployment it names."""
+        row = self.describe(Deployment(record, process))
+        row["last_error"] = failure.splitlines()[0] if failure else ""
+        return DeployOutcome(info_from_row(row), Action.UNCHANGED)
 
     async def _retire(self, deployment: Deployment) -> None:
         """Let in-flight requests finish (bounded), then stop the process group."""

@@ -234,10 +234,10 @@ class RestEndpoints:
         except (TimeoutError, UpstreamError, OSError) as failure:
             if process.state is not State.AVAILABLE:
                 return fail(503, f"{name} is {process.state.value.lower()}"), 503, b"", ""
-            logger.warning(
-                "%s did not answer %s %s whole: %s: %s", name, request.method, path, type(failure).__name__, failure
-            )
-            return fail(502, f"{name} did not answer: {type(failure).__name__}: {failure}"), 502, b"", ""
+            problem = f"{name} did not answer: {type(failure).__name__}: {failure}"
+            # the client sees only a 502: the gateway's log is where an operator finds which model
+            logger.warning("model %r (%s %s): %s", deployment.record.model, request.method, path, problem)
+            return fail(502, problem), 502, b"", ""
         finally:
             deployment.leave()
         response = web.Response(body=answer.body, status=answer.status, headers={"Content-Type": answer.content_type})

@@ -80,8 +80,12 @@ class DeployOutcome:
     """What one ``deploy`` did, precisely enough to undo it (see ``Target.undo``).
 
     ``action`` is ``created`` (nothing of that name existed), ``updated`` (the same identity
-    was there: ``previous`` holds what it was) or ``canary`` (a canary predictor was added to
-    ``previous``).
+    was there: ``previous`` holds what it was), ``canary`` (a canary predictor was added to
+    ``previous``) or ``unchanged`` (nothing was applied: the local runtime publishes a new
+    process only once it is ready, so a failed start leaves what was there; undo does nothing).
+
+    Returned by a deploy that succeeded, and carried by the ``NotReady`` of one that did not
+    (``NotReady.outcome``), on every target: ``info`` then names the deployment that failed.
     """
 
     info: DeploymentInfo

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from seldon_pkg.errors import Invalid, NotFound
+from seldon_pkg.errors import Invalid, NotFound, NotReady, SeldonPkgError
 from seldon_pkg.k8s import cleanup, plan
 from seldon_pkg.k8s import deploy as k8s_deploy
 from seldon_pkg.k8s import resources as R
@@ -19,6 +19,7 @@ from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.k8s.inventory import list_deployments
 from seldon_pkg.platforms.base import Platform
+from seldon_pkg.platforms.metadata import identity_of
 from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, platform_named
 from seldon_pkg.spec.model_spec import ModelSpec
 from seldon_pkg.startup_errors import cause
@@ -75,17 +76,22 @@ class KubernetesTarget:
                 f"the spec is for platform {spec.platform}, this target deploys {self.platform.name} "
                 f"({self.platform.resource.kind}); open the target for that platform (CLI: --platform)"
             )
-        result = k8s_deploy.deploy(
-            self.cluster,
-            self.platform,
-            spec,
-            policy=policy.mode,
-            canary=policy.canary,
-            force=policy.force,
-            timeout=policy.timeout,
-            progress=self.progress,
-            hooks=self.hooks,
-        )
+        try:
+            result = k8s_deploy.deploy(
+                self.cluster,
+                self.platform,
+                spec,
+                policy=policy.mode,
+                canary=policy.canary,
+                force=policy.force,
+                timeout=policy.timeout,
+                progress=self.progress,
+                hooks=self.hooks,
+            )
+        except NotReady as error:
+            if isinstance(error.outcome, k8s_deploy.DeployResult):  # the apply step's own record
+                error.outcome = self._applied(spec, error.outcome)
+            raise
         return DeployOutcome(
             self.get(result.name, result.namespace),
             result.action,
@@ -93,6 +99,31 @@ class KubernetesTarget:
             tuple(result.replaced),
             tuple(result.hook_failures),
         )
+
+    def _applied(self, spec: ModelSpec, result: k8s_deploy.DeployResult) -> DeployOutcome:
+        """What a deploy that never became ready applied, as every target's NotReady carries it:
+        the object as the cluster describes it now, or (gone, or the API server failing too, which
+        must not hide the deploy's own error) as the apply step knew it."""
+        try:
+            info = self.get(result.name, result.namespace)  # API refusals arrive as our errors
+        except SeldonPkgError:
+            identity = identity_of(spec)
+            info = DeploymentInfo(
+                name=result.name,
+                model=identity.model,
+                version=identity.version,
+                namespace=result.namespace,
+                state=result.state,
+                url=None,
+                grpc=None,
+                revision=None,
+                replicas=0,
+                age_seconds=None,
+                target=self.kind,
+                protocol=spec.protocol,
+                platform=self.platform.name,
+            )
+        return DeployOutcome(info, result.action, result.previous)
 
     @wraps_api_errors
     def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
@@ -184,8 +215,11 @@ class KubernetesTarget:
 
     @wraps_api_errors
     def undo(self, outcome: DeployOutcome) -> None:
-        """``created``: delete it; ``updated``/``canary``: put back the SeldonDeployment as it was."""
+        """``created``: delete it; ``updated``/``canary``: put back the SeldonDeployment as it was;
+        ``unchanged``: nothing."""
         info = outcome.info
+        if outcome.action is Action.UNCHANGED:
+            return
         if outcome.action is Action.CREATED:
             try:
                 self.delete(info.name, info.namespace)

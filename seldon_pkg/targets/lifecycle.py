@@ -8,7 +8,8 @@ It records what the apply step did (``DeployOutcome``) and undoes only that:
 * a canary was added: only the canary predictor is removed, the stable model keeps serving;
 * the failure came before anything was applied (invalid spec, refusal, API error): nothing
   is touched;
-* it was applied but never became ready: what was applied is undone, then the error is raised.
+* it was applied but never became ready: what was applied (``NotReady.outcome``) is undone,
+  then the error is raised; a local start that failed applied nothing (``unchanged``).
 
 The policy defaults to ``keep`` so that entering the block never deletes the model's other
 versions (``replace`` would, and they could not be brought back on exit).
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 
 from seldon_pkg.errors import NotReady
 from seldon_pkg.spec.model_spec import ModelSpec
-from seldon_pkg.targets.base import DeploymentInfo, DeployPolicy, Target
+from seldon_pkg.targets.base import DeploymentInfo, DeployOutcome, DeployPolicy, Target
 from seldon_pkg.values import VersionPolicy
 
 
@@ -32,32 +33,10 @@ def deployed(
     try:
         outcome = target.deploy(spec, policy)
     except NotReady as error:
-        if error.outcome is not None:
-            target.undo(_as_outcome(target, error.outcome))
+        if isinstance(error.outcome, DeployOutcome):  # every target's NotReady carries one
+            target.undo(error.outcome)
         raise
     try:
         yield outcome.info
     finally:
         target.undo(outcome)
-
-
-def _as_outcome(target: Target, partial):
-    """A target's own partial result (e.g. the cluster's DeployResult) as a DeployOutcome."""
-    from seldon_pkg.targets.base import DeploymentInfo, DeployOutcome
-
-    if isinstance(partial, DeployOutcome):
-        return partial
-    info = DeploymentInfo(
-        name=partial.name,
-        model="",
-        version="",
-        namespace=partial.namespace,
-        state=partial.state,
-        url=None,
-        grpc=None,
-        revision=None,
-        replicas=0,
-        age_seconds=None,
-        target=target.kind,
-    )
-    return DeployOutcome(info, partial.action, partial.previous)

@@ -9,6 +9,7 @@ from typing import Any
 
 from seldon_pkg.errors import Invalid, NotFound
 from seldon_pkg.local.client import LocalClient
+from seldon_pkg.local.control_wire import info_from_row, outcome_from_answer
 from seldon_pkg.local.process import current_run
 from seldon_pkg.local.state import StateDir
 from seldon_pkg.spec.model_spec import SPEC_FILENAME, ModelSpec
@@ -16,18 +17,7 @@ from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
 from seldon_pkg.values import Action, VersionPolicy
 
-
-def info_from_row(row: dict[str, Any]) -> DeploymentInfo:
-    """The control API's description of one deployment as a ``DeploymentInfo``."""
-    return DeploymentInfo.from_row(
-        row,
-        replicas=1,
-        target="local",
-        protocol=row.get("protocol", "seldon"),
-        platform=row.get("platform", "local"),
-        restarts=row["restarts"],
-        last_error=row["last_error"] or None,
-    )
+__all__ = ["LocalTarget", "info_from_row"]
 
 
 class LocalTarget:
@@ -50,9 +40,7 @@ class LocalTarget:
         if policy.canary is not None:
             raise Invalid("--canary needs a cluster target: the local runtime serves one revision per deployment")
         answer = self.client.deploy(_spec_path(spec), policy=policy.mode, progress=self.progress)
-        return DeployOutcome(
-            info_from_row(answer["deployment"]), Action(answer["action"]), answer["previous"], tuple(answer["replaced"])
-        )
+        return outcome_from_answer(answer)  # a NotReady carries one too (the client rebuilds it)
 
     def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
         rows = [info_from_row(row) for row in self.client.list()]
@@ -124,6 +112,7 @@ class LocalTarget:
         return logs[0]
 
     def undo(self, outcome: DeployOutcome) -> None:
+        """``created``: delete it; ``updated``: restore the previous record; ``unchanged``: nothing."""
         info = outcome.info
         if outcome.action is Action.UPDATED and outcome.previous:
             self.client.deploy(record=outcome.previous, policy=VersionPolicy.KEEP)
