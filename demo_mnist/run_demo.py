@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
@@ -36,17 +35,13 @@ def _stop(process: subprocess.Popen | None) -> None:
 
 
 def _wait_for(predicate, what: str, process: subprocess.Popen | None, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise SystemExit(f"{what} exited with code {process.returncode}")
-        try:
-            if predicate():
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{what} did not start within {timeout:.0f} s")
+    """Until ``predicate`` holds; a server that exits or never answers ends the demo with why."""
+    from seldon_pkg.local.waiting import wait_until_ready
+
+    try:
+        wait_until_ready(predicate, what, timeout, process, interval=0.2)
+    except (RuntimeError, TimeoutError) as problem:
+        raise SystemExit(str(problem)) from None
 
 
 def main() -> int:

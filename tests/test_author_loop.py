@@ -78,6 +78,36 @@ def test_a_failing_load_names_its_cause_first_then_the_log(gateway, tmp_path):
     assert "state: NotDeployed" in described.stdout
 
 
+def test_a_failed_first_deploy_is_found_by_its_model_name_until_replaced_or_deleted(gateway, tmp_path):
+    """Nothing serves the model, yet its record (NotDeployed) is listed and found by the model's
+    name from anywhere, as the hashed name or the spec would find it; a working deploy of it
+    replaces the record, a delete removes it."""
+    folder = model_folder(tmp_path / "first", name="never started")
+    assert gateway.cli("deploy", str(folder)).returncode == 4
+    logs = gateway.cli("logs", "never started", "--tail", "200")
+    assert logs.returncode == 0, logs.stderr
+    assert "ValueError: weights file 'w.npz' not found" in logs.stdout
+    described = gateway.cli("describe", "never started")
+    assert described.returncode == 0, described.stderr
+    assert described.stdout.splitlines()[0].startswith("model error: ValueError: weights file 'w.npz' not found")
+    assert "state: NotDeployed" in described.stdout
+    rows = [row for row in gateway.listed() if row["model"] == "never started"]
+    assert [row["state"] for row in rows] == ["NotDeployed"] and "w.npz" in (rows[0]["last_error"] or "")
+
+    (folder / "MyModel.py").write_text(FAILING.replace("raise ValueError", "print"))  # fixed: replaces the record
+    assert gateway.cli("deploy", str(folder)).returncode == 0
+    assert [row["state"] for row in gateway.listed() if row["model"] == "never started"] == ["Available"]
+    assert gateway.cli("delete", "never started").returncode == 0
+
+    (folder / "MyModel.py").write_text(FAILING)  # broken again: the record comes back, delete removes it
+    assert gateway.cli("deploy", str(folder)).returncode == 4
+    deleted = gateway.cli("delete", "never started")
+    assert deleted.returncode == 0, deleted.stderr
+    gone = gateway.cli("describe", "never started")
+    assert gone.returncode == 3 and "no deployment or model named 'never started'" in gone.stderr, gone.stderr
+    assert not [row for row in gateway.listed() if row["model"] == "never started"]
+
+
 def test_describe_and_logs_of_a_running_model(gateway, tmp_path):
     folder = model_folder(tmp_path / "ok", name="working model")
     (folder / "MyModel.py").write_text(FAILING.replace("raise ValueError", "print"))  # loads fine

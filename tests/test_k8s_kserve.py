@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from seldon_pkg.errors import NotFound, NotReady, Refused
-from seldon_pkg.k8s import resources as R
+from seldon_pkg.k8s import resources
 from seldon_pkg.k8s.cleanup import find_zombies
 from seldon_pkg.platforms.kserve import KSERVE
 from seldon_pkg.platforms.registry import name_of
@@ -111,7 +111,7 @@ def test_a_crashing_model_is_reported_with_its_own_error_and_rolled_back(kube):
 def test_foreign_objects_are_refused_unless_forced(kube):
     spec = variant(kube, "v1")
     name = name_of(spec)
-    R.create_object(
+    resources.create_object(
         kube.cluster,
         {
             "apiVersion": "serving.kserve.io/v1beta1",
@@ -124,7 +124,7 @@ def test_foreign_objects_are_refused_unless_forced(kube):
     target = KubernetesTarget(kube.cluster, platform="kserve")
     with pytest.raises(Refused):
         target.deploy(spec)
-    kept = R.get_object(kube.cluster, kube.namespace, name, KSERVE)
+    kept = resources.get_object(kube.cluster, kube.namespace, name, KSERVE)
     assert kept["spec"]["predictor"]["containers"][0]["image"] == "someone/else:1"
 
 
@@ -159,7 +159,7 @@ def test_kserves_webhook_refuses_what_its_validator_refuses(kube):
     from kubernetes.client.exceptions import ApiException
 
     with pytest.raises(ApiException) as refused:
-        R.create_object(
+        resources.create_object(
             kube.cluster,
             {
                 "apiVersion": "serving.kserve.io/v1beta1",

@@ -22,9 +22,8 @@ import yaml
 from kubernetes.client.exceptions import ApiException
 
 from seldon_pkg.errors import NotReady, Refused
-from seldon_pkg.k8s import cleanup
+from seldon_pkg.k8s import cleanup, resources
 from seldon_pkg.k8s import hooks as hooks_module
-from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.connection import NoClusterConfig, connect
 from seldon_pkg.k8s.deploy import NotAvailable, deploy
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
@@ -69,7 +68,7 @@ def specs(kube, tmp_path):
 
 
 def sdep_names(kube) -> list[str]:
-    return sorted(s["metadata"]["name"] for s in R.list_objects(kube.cluster, kube.namespace, None, SELDON))
+    return sorted(s["metadata"]["name"] for s in resources.list_objects(kube.cluster, kube.namespace, None, SELDON))
 
 
 def children_of(kube, name: str) -> list[tuple[str, str]]:
@@ -445,24 +444,24 @@ def test_endpoint_prefers_a_load_balancer_address(kube):
 def test_the_api_server_answers_what_our_client_must_handle(kube, specs):
     """The rules of the real API server that the product's code relies on."""
     manifest = seldon_deployment(specs["cnn"])
-    created = R.create_object(kube.cluster, manifest, SELDON)
+    created = resources.create_object(kube.cluster, manifest, SELDON)
     with pytest.raises(ApiException) as conflict:
-        R.create_object(kube.cluster, manifest, SELDON)
+        resources.create_object(kube.cluster, manifest, SELDON)
     assert conflict.value.status == 409 and json.loads(conflict.value.body)["reason"] == "AlreadyExists"
     stale = dict(manifest, metadata=dict(manifest["metadata"], resourceVersion="1"))
     with pytest.raises(ApiException) as outdated:
-        R.replace_object(kube.cluster, stale, SELDON)
+        resources.replace_object(kube.cluster, stale, SELDON)
     assert outdated.value.status == 409
     broken = dict(manifest, metadata=dict(manifest["metadata"], name="broken"))
     broken["spec"] = {"predictors": [{"name": "x"}]}  # graph is required by the CRD schema
     with pytest.raises(ApiException) as invalid:
-        R.create_object(kube.cluster, broken, SELDON)
+        resources.create_object(kube.cluster, broken, SELDON)
     assert invalid.value.status == 422
     bad_labels = dict(manifest, metadata=dict(manifest["metadata"], name="bad-labels", labels={"x": "not ok!"}))
     with pytest.raises(ApiException) as labels:
-        R.create_object(kube.cluster, bad_labels, SELDON)
+        resources.create_object(kube.cluster, bad_labels, SELDON)
     assert labels.value.status == 422
-    assert R.get_object(kube.cluster, kube.namespace, "nope", SELDON) is None
+    assert resources.get_object(kube.cluster, kube.namespace, "nope", SELDON) is None
     # structural schemas prune what they do not declare
     kube.cluster.custom.patch_namespaced_custom_object_status(
         SELDON.resource.group,
@@ -476,7 +475,7 @@ def test_the_api_server_answers_what_our_client_must_handle(kube, specs):
     assert "notInTheSchema" not in status
     # a foreground delete keeps the object, marked, until its children are gone
     wait_until(lambda: children_of(kube, created["metadata"]["name"]), 30)
-    R.delete_object(kube.cluster, kube.namespace, created["metadata"]["name"], SELDON)
+    resources.delete_object(kube.cluster, kube.namespace, created["metadata"]["name"], SELDON)
     report = cleanup.delete(kube.cluster, created["metadata"]["name"], kube.namespace, platform=SELDON, timeout=60)
     assert not report.leftovers_removed and children_of(kube, created["metadata"]["name"]) == []
 
@@ -639,7 +638,7 @@ def test_a_write_that_races_the_controller_is_planned_again(kube, specs, monkeyp
     """Someone changed the object between our read and our write: the API answers 409, deploy
     reads it again and applies on the current version."""
     first = deploy(kube.cluster, SELDON, specs["cnn"])
-    read = R.get_object
+    read = resources.get_object
     raced = []
 
     def read_then_someone_writes(cluster, namespace, name, kind=SELDON):
@@ -656,7 +655,7 @@ def test_a_write_that_races_the_controller_is_planned_again(kube, specs, monkeyp
             )
         return obj
 
-    monkeypatch.setattr(R, "get_object", read_then_someone_writes)
+    monkeypatch.setattr(resources, "get_object", read_then_someone_writes)
     lines: list[str] = []
     again = deploy(kube.cluster, SELDON, specs["cnn"], progress=lines.append)
     assert raced == [first.name] and again.action == "updated"

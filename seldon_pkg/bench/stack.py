@@ -14,22 +14,14 @@ import psutil
 import requests
 
 from seldon_pkg.local.ostools import free_ports, group_members
+from seldon_pkg.local.waiting import answers_200, wait_until_ready
 
 BIN = Path(sys.executable).parent
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited with code {process.returncode}")
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer in {timeout:.0f} s")
+    """Until ``url`` answers 200 (seldon_pkg.local.waiting)."""
+    wait_until_ready(answers_200(url), f"the server of {url}", timeout, process)
 
 
 def group_pss_mib(leader: int) -> float:

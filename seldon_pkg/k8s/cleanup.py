@@ -13,8 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from seldon_pkg.errors import SeldonPkgError
-from seldon_pkg.k8s import resources as R
-from seldon_pkg.k8s import watching
+from seldon_pkg.k8s import resources, watching
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.platforms.base import Platform
@@ -42,9 +41,11 @@ class DeleteReport:
     hook_failures: list[str] = field(default_factory=list)
 
 
-def children(cluster: Cluster, namespace: str, sdep: str, platform: Platform) -> list[tuple[R.ChildKind, dict]]:
+def children(cluster: Cluster, namespace: str, sdep: str, platform: Platform) -> list[tuple[resources.ChildKind, dict]]:
     return [
-        (child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, platform, sdep)
+        (child, obj)
+        for child in resources.CHILD_KINDS
+        for obj in resources.list_children(cluster, child, namespace, platform, sdep)
     ]
 
 
@@ -61,12 +62,12 @@ def delete(
     """Delete a platform object in the foreground, so that it is gone only once the
     garbage collector has deleted every child that blocks its owner's deletion; then remove any
     labelled child that is still there (orphans: garbage collection will never take them)."""
-    existing = R.get_object(cluster, namespace, name, platform)
+    existing = resources.get_object(cluster, namespace, name, platform)
     report = DeleteReport(name, namespace, existed=existing is not None)
     subject = existing or {"metadata": {"name": name, "namespace": namespace}}
     report.hook_failures += hooks.run("before_delete", subject)
     deadline = time.monotonic() + timeout
-    if existing is not None and R.delete_object(cluster, namespace, name, platform):
+    if existing is not None and resources.delete_object(cluster, namespace, name, platform):
         uid = existing["metadata"]["uid"]
         gone, last = watching.wait_for(
             cluster, platform, namespace, name, lambda obj: obj is None or obj["metadata"]["uid"] != uid, timeout
@@ -92,7 +93,7 @@ def delete(
         ]
         if tops and (time.monotonic() >= deadline or existing is None or _only_orphans(tops)):
             for child, obj in tops:
-                if R.delete_child(cluster, child, namespace, obj["metadata"]["name"]):
+                if resources.delete_child(cluster, child, namespace, obj["metadata"]["name"]):
                     report.leftovers_removed.append(
                         Leftover(
                             child.kind,
@@ -109,7 +110,7 @@ def delete(
     return report
 
 
-def _only_orphans(remaining: list[tuple[R.ChildKind, dict]]) -> bool:
+def _only_orphans(remaining: list[tuple[resources.ChildKind, dict]]) -> bool:
     return all(
         not obj["metadata"].get("owner_references") and not obj["metadata"].get("ownerReferences")
         for _, obj in remaining
@@ -121,19 +122,24 @@ def find_zombies(cluster: Cluster, namespaces: list[str], platform: Platform) ->
     zombies: list[Leftover] = []
     for namespace in namespaces:
         owners = {
-            s["metadata"]["name"]: s["metadata"]["uid"] for s in R.list_objects(cluster, namespace, None, platform)
+            s["metadata"]["name"]: s["metadata"]["uid"]
+            for s in resources.list_objects(cluster, namespace, None, platform)
         }
         objects = [
-            (child, obj) for child in R.CHILD_KINDS for obj in R.list_children(cluster, child, namespace, platform)
+            (child, obj)
+            for child in resources.CHILD_KINDS
+            for obj in resources.list_children(cluster, child, namespace, platform)
         ]
         live_uids = set(owners.values())
-        for wanted in R.CHILD_KINDS:  # walk owner chains top-down
+        for wanted in resources.CHILD_KINDS:  # walk owner chains top-down
             for child, obj in objects:
                 if child is wanted and _owner_uids(obj) & live_uids:
                     live_uids.add(obj["metadata"]["uid"])
         for child, obj in objects:
             meta = obj["metadata"]
-            owner_name = (meta.get("labels") or {}).get(platform.children_label) or R.owner_name(obj, platform) or ""
+            owner_name = (
+                (meta.get("labels") or {}).get(platform.children_label) or resources.owner_name(obj, platform) or ""
+            )
             if meta["uid"] in live_uids:
                 continue
             reason = (
@@ -154,7 +160,7 @@ def old_revisions(cluster: Cluster, namespaces: list[str], keep_last: int, platf
     """Managed objects of each model beyond the newest ``keep_last`` (by deploy time)."""
     by_model: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for namespace in namespaces:
-        for sdep in R.list_objects(cluster, namespace, managed_selector(), platform):
+        for sdep in resources.list_objects(cluster, namespace, managed_selector(), platform):
             model = (sdep["metadata"].get("labels") or {}).get(MODEL, "")
             by_model[(namespace, model)].append(sdep)
     surplus = []
@@ -191,8 +197,8 @@ def prune(
     if yes:
         for sdep in surplus:
             delete(cluster, sdep["metadata"]["name"], sdep["metadata"]["namespace"], hooks=hooks, platform=platform)
-        order = {child.kind: index for index, child in enumerate(R.CHILD_KINDS)}
-        kinds = {child.kind: child for child in R.CHILD_KINDS}
+        order = {child.kind: index for index, child in enumerate(resources.CHILD_KINDS)}
+        kinds = {child.kind: child for child in resources.CHILD_KINDS}
         for zombie in sorted(zombies, key=lambda z: order[z.kind]):
-            R.delete_child(cluster, kinds[zombie.kind], zombie.namespace, zombie.name)
+            resources.delete_child(cluster, kinds[zombie.kind], zombie.namespace, zombie.name)
     return PruneReport(zombies, surplus, deleted=yes)

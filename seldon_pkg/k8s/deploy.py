@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from seldon_pkg.errors import Invalid, NotReady
-from seldon_pkg.k8s import cleanup, plan, watching
-from seldon_pkg.k8s import resources as R
+from seldon_pkg.k8s import cleanup, plan, resources, watching
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
@@ -78,7 +77,7 @@ def deploy(
     if policy == VersionPolicy.REPLACE and canary is None:
         for old in _other_revisions(cluster, spec, name, platform):
             old_name = old["metadata"]["name"]
-            current = R.get_object(cluster, namespace, name, platform) or desired
+            current = resources.get_object(cluster, namespace, name, platform) or desired
             result.hook_failures += hooks.run("on_replace", old, current)
             progress(f"replacing: deleting previous revision {namespace}/{old_name}")
             report = cleanup.delete(cluster, old_name, namespace, hooks=hooks, platform=platform)
@@ -97,17 +96,17 @@ def _apply(cluster: Cluster, desired: dict, platform: Platform, force: bool, pro
 
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
     for attempt in range(CONFLICT_RETRIES):
-        existing = R.get_object(cluster, namespace, name, platform)
+        existing = resources.get_object(cluster, namespace, name, platform)
         decision = plan.plan_apply(existing, desired, force=force)
         if attempt == 0:
             verb = "create" if decision.action is Action.CREATED else "update"
             progress(f"{verb} {platform.resource.kind} {namespace}/{name}: {decision.reason}")
         try:
             if decision.action is Action.CREATED:
-                R.create_object(cluster, desired, platform)
+                resources.create_object(cluster, desired, platform)
             else:
                 assert existing is not None  # the plan only says update when it exists
-                R.replace_object(cluster, plan.for_update(existing, desired), platform)
+                resources.replace_object(cluster, plan.for_update(existing, desired), platform)
             return existing, decision
         except ApiException as error:
             if error.status != 409 or attempt == CONFLICT_RETRIES - 1:
@@ -151,7 +150,7 @@ def wait_available(
 def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: float | None, platform: Platform) -> str:
     """Why it is not Available: the model's own error first (from a pod's termination message,
     which our containers fill from their log on error), then the controller's and pods' reasons."""
-    pods = R.list_children(cluster, R.POD, namespace, platform, name)
+    pods = resources.list_children(cluster, resources.POD, namespace, platform, name)
     details, found, unschedulable = [], None, None
     for pod in pods:
         reason = unschedulable_reason(pod)
@@ -207,7 +206,9 @@ def _canary_manifest(cluster: Cluster, platform: Platform, spec: ModelSpec, desi
 def _other_revisions(cluster: Cluster, spec: ModelSpec, name: str, platform: Platform) -> list[dict]:
     """Managed objects of the same model (same namespace and model label), other names."""
     selector = model_selector(identity_of(spec))
-    return [s for s in R.list_objects(cluster, spec.namespace, selector, platform) if s["metadata"]["name"] != name]
+    return [
+        s for s in resources.list_objects(cluster, spec.namespace, selector, platform) if s["metadata"]["name"] != name
+    ]
 
 
 def _url(cluster: Cluster, namespace: str, name: str, platform: Platform) -> str | None:

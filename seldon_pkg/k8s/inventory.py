@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from seldon_pkg.k8s import resources as R
+from seldon_pkg.k8s import resources
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
 from seldon_pkg.platforms.base import Platform
@@ -19,7 +19,7 @@ def list_deployments(cluster: Cluster, namespace: str | None, platform: Platform
     except NoIngress:
         ingress = None
     rows = []
-    for sdep in R.list_objects(cluster, namespace, managed_selector(), platform):
+    for sdep in resources.list_objects(cluster, namespace, managed_selector(), platform):
         meta = sdep["metadata"]
         labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
         rows.append(

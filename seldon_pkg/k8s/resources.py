@@ -1,6 +1,6 @@
 """The calls seldon_pkg makes, per kind, in one table instead of copy-pasted functions.
 
-The platforms' custom resources (kinds.py: SeldonDeployment, InferenceService) go through
+The platforms' custom resources (seldon_pkg.platforms: SeldonDeployment, InferenceService) go through
 ``CustomObjectsApi``; the operator's children through the typed
 apps/core APIs, converted to plain dicts so every other module works on dicts only.
 """

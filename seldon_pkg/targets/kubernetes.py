@@ -10,9 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from seldon_pkg.errors import Invalid, NotFound, NotReady, SeldonPkgError
-from seldon_pkg.k8s import cleanup, plan
+from seldon_pkg.k8s import cleanup, plan, resources
 from seldon_pkg.k8s import deploy as k8s_deploy
-from seldon_pkg.k8s import resources as R
 from seldon_pkg.k8s.api_errors import wraps_api_errors
 from seldon_pkg.k8s.connection import Cluster, connect
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
@@ -170,7 +169,7 @@ class KubernetesTarget:
     @wraps_api_errors
     def describe(self, name: str, namespace: str | None = None) -> dict[str, Any]:
         found = self.get(name, namespace)
-        sdep = R.get_object(self.cluster, found.namespace, found.name, self.platform) or {}
+        sdep = resources.get_object(self.cluster, found.namespace, found.name, self.platform) or {}
         children = []
         problem = None
         for kind, obj in cleanup.children(self.cluster, found.namespace, found.name, self.platform):
@@ -180,7 +179,7 @@ class KubernetesTarget:
                 row["ready"], row["restarts"] = container.get("ready"), container.get("restartCount")
                 message = ((container.get("lastState") or {}).get("terminated") or {}).get("message")
                 problem = problem or (cause(message, None) if message else None)
-            if kind is R.POD:
+            if kind is resources.POD:
                 row["node"] = (obj.get("spec") or {}).get("nodeName")
                 row["events"] = pod_events(self.cluster, found.namespace, obj["metadata"]["name"])
             children.append(row)
@@ -198,7 +197,7 @@ class KubernetesTarget:
     ) -> Iterator[str]:
         """Each pod's model container log, lines prefixed with the pod's name."""
         found = self.get(name, namespace)
-        pods = R.list_children(self.cluster, R.POD, found.namespace, self.platform, found.name)
+        pods = resources.list_children(self.cluster, resources.POD, found.namespace, self.platform, found.name)
         for pod in pods:
             pod_name = pod["metadata"]["name"]
             reply = self.cluster.core.read_namespaced_pod_log(
@@ -227,11 +226,11 @@ class KubernetesTarget:
                 pass
             return
         previous = outcome.previous
-        current = R.get_object(self.cluster, info.namespace, info.name, self.platform)
+        current = resources.get_object(self.cluster, info.namespace, info.name, self.platform)
         if current is None:  # deleted meanwhile: recreate what was there
-            R.create_object(self.cluster, _restorable(previous, self.platform), self.platform)
+            resources.create_object(self.cluster, _restorable(previous, self.platform), self.platform)
         else:
-            R.replace_object(
+            resources.replace_object(
                 self.cluster, plan.for_update(current, _restorable(previous, self.platform)), self.platform
             )
 

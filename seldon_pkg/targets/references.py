@@ -4,7 +4,7 @@ A reference is, in this order:
 
 * a spec, named explicitly: ``--spec PATH``, or a path ending in ``.yaml``/``.yml``, or a
   folder holding ``seldon-model.yaml``: the deployment that spec's identity names;
-* a deployment name (``mnist-cnn-v1-495084fa8a``: the shape naming.py gives, taken as is);
+* a deployment name (``mnist-cnn-v1-495084fa8a``: the shape platforms/names.py gives, taken as is);
 * a model name (``mnist-cnn``), with ``--version`` when several versions are deployed.
 
 A bare word is never read as a file because a file of that name happens to exist. An

@@ -6,14 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from seldon_pkg.local.ostools import free_ports
+from seldon_pkg.local.waiting import answers_200, wait_until_ready
 from seldon_pkg.platforms.seldon_parameters import parameters_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,17 +75,10 @@ class Microservice:
         return self
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"microservice exited early:\n{self.log()}")
-            try:
-                if requests.get(f"{self.url}/health/status", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"microservice not ready in {timeout}s:\n{self.log()}")
+        try:
+            wait_until_ready(answers_200(f"{self.url}/health/status"), "the microservice", timeout, self.process, 0.2)
+        except (RuntimeError, TimeoutError) as problem:
+            raise type(problem)(f"{problem}:\n{self.log()}") from None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path else ""
