@@ -626,6 +626,8 @@ def test_a_crashing_model_names_its_cause_on_the_cluster_too(kube, specs, tmp_pa
     logs = run("logs", name, "--tail", "50")  # through the API server to the node's (kwok's) log endpoint
     assert logs.returncode == 0, logs.stderr
     assert "ValueError: weights file 'w.npz' not found" in logs.stdout and logs.stdout.startswith("[")
+    by_model = run("logs", "crashing", "--tail", "50")  # a failed deploy is found by its model name too
+    assert by_model.returncode == 0 and "ValueError: weights file 'w.npz' not found" in by_model.stdout, by_model.stderr
     described = run("describe", "crashing")  # by model name
     assert described.returncode == 0, described.stderr
     assert described.stdout.splitlines()[0] == "model error: ValueError: weights file 'w.npz' not found"

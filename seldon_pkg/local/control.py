@@ -29,6 +29,7 @@ from seldon_pkg.errors import Invalid, NotFound, SeldonPkgError
 from seldon_pkg.local.control_wire import error_answer
 from seldon_pkg.local.gateway import Gateway
 from seldon_pkg.local.registry import Record
+from seldon_pkg.values import VersionPolicy, parse_choice
 
 STREAM = "application/x-ndjson"
 """Asked for by clients that show progress: one JSON object a line, ``{"progress": ...}`` while
@@ -67,7 +68,7 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
         return await handler(request)
 
     async def list_deployments(_: web.Request) -> web.Response:
-        return web.json_response([gateway.describe(d) for _, d in sorted(gateway.deployments.items())])
+        return web.json_response(gateway.rows())  # failed deploys too (state NotDeployed): findable by model
 
     async def deploy(request: web.Request) -> web.StreamResponse:
         try:
@@ -78,9 +79,10 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
             isinstance(body.get("spec"), str) or isinstance(body.get("record"), dict)
         ):
             return _error(Invalid('body must be {"spec": "/path/to/seldon-model.yaml"}'))
-        policy = body.get("policy", "replace")
-        if policy not in ("replace", "keep"):
-            return _error(Invalid(f"unknown policy {policy!r}"))
+        try:
+            policy = parse_choice(VersionPolicy, body.get("policy", VersionPolicy.REPLACE.value), "policy")
+        except Invalid as error:
+            return _error(error)
 
         async def run(progress) -> tuple[int, dict]:
             try:
@@ -100,11 +102,11 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
         return await stream_progress(request, run)
 
     async def show(request: web.Request) -> web.Response:
-        deployment = gateway.route(request.match_info["namespace"], request.match_info["name"])
-        if deployment is None:
-            namespace, name = request.match_info["namespace"], request.match_info["name"]
+        namespace, name = request.match_info["namespace"], request.match_info["name"]
+        row = gateway.row(namespace, name)
+        if row is None:
             return _error(NotFound(f"no local deployment {namespace}/{name}"), deployments=gateway.names())
-        return web.json_response(gateway.describe(deployment))
+        return web.json_response(row)
 
     async def delete(request: web.Request) -> web.Response:
         namespace, name = request.match_info["namespace"], request.match_info["name"]

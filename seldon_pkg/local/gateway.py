@@ -32,7 +32,7 @@ from seldon_pkg.local.state import StateDir
 from seldon_pkg.spec.model_spec import ModelSpec, load_spec, spec_file
 from seldon_pkg.storage.fetch import fetch as fetch_storage
 from seldon_pkg.targets.base import DeployOutcome
-from seldon_pkg.values import Action
+from seldon_pkg.values import Action, VersionPolicy
 
 logger = logging.getLogger("seldon_pkg.gateway")
 Progress = Callable[[str], None]
@@ -44,6 +44,8 @@ def _quiet(_: str) -> None:
 
 
 DRAIN_SECONDS = 30.0
+FAILED_STATE = "NotDeployed"
+"""The state of a deploy whose process never started (as ``describe`` of an unknown name says)."""
 
 
 class DeployError(NotReady):
@@ -81,6 +83,11 @@ class Gateway:
         self.ready_timeout = ready_timeout
         self.registry = Registry(state)
         self.deployments: dict[tuple[str, str], Deployment] = {}
+        self.failed: dict[tuple[str, str], dict] = {
+            (row["namespace"], row["name"]): row for row in state.read_json(state.failed_file, default=[])
+        }
+        """Deploys that never started (state ``NotDeployed``, their error and log), by key: listed and
+        found by model name like deployments until deleted or replaced (kept in the state folder)."""
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._session_or_none: aiohttp.ClientSession | None = None
         self._supervisor: asyncio.Task | None = None
@@ -144,7 +151,13 @@ class Gateway:
         """
         spec = spec or record.spec()
         async with self._lock(record.key):
-            process = await self._start_with_retry(record, spec, publish=False, progress=progress)
+            try:
+                process = await self._start_with_retry(record, spec, publish=False, progress=progress)
+            except DeployError as error:
+                if record.key not in self.deployments and isinstance(error.outcome, DeployOutcome):
+                    self._remember_failure(error.outcome)  # nothing serves that name: keep it findable
+                raise
+            self._forget_failure(record.key)
             previous = self.deployments.get(record.key)
             previous_record = self.registry.get(*record.key)
             fresh = Deployment(record, process)
@@ -153,11 +166,14 @@ class Gateway:
             if previous is not None:
                 await self._retire(previous)
         replaced = []
-        if policy == "replace":
+        if policy == VersionPolicy.REPLACE:
             for key, other in list(self.deployments.items()):
                 if key != record.key and key[0] == record.namespace and other.record.model == record.model:
                     if await self.delete(*key):
                         replaced.append(key[1])
+            for key, row in list(self.failed.items()):  # failed versions are replaced too
+                if key[0] == record.namespace and row["model"] == record.model:
+                    self._forget_failure(key)
         return {
             "deployment": self.describe(fresh),
             "action": Action.UPDATED if previous_record is not None else Action.CREATED,
@@ -170,9 +186,36 @@ class Gateway:
         async with self._lock(key):
             deployment = self.deployments.pop(key, None)
             removed = self.registry.remove(namespace, name)
+            forgotten = self._forget_failure(key)
             if deployment is not None:
                 await self._retire(deployment)
-            return deployment is not None or removed is not None
+            return deployment is not None or removed is not None or forgotten
+
+    def rows(self) -> list[dict]:
+        """Every deployment's description and every failed deploy's, by namespace and name."""
+        rows = {key: self.describe(d) for key, d in self.deployments.items()}
+        rows.update({key: row for key, row in self.failed.items() if key not in rows})
+        return [row for _, row in sorted(rows.items())]
+
+    def row(self, namespace: str, name: str) -> dict | None:
+        """One deployment's description, or a failed deploy's, or ``None``."""
+        deployment = self.route(namespace, name)
+        return self.describe(deployment) if deployment is not None else self.failed.get((namespace, name))
+
+    def _remember_failure(self, outcome: DeployOutcome) -> None:
+        row = {
+            **outcome.info.to_dict(),
+            "state": FAILED_STATE,
+            "log": str(self.state.log_file(outcome.info.namespace, outcome.info.name)),
+        }
+        self.failed[(outcome.info.namespace, outcome.info.name)] = row
+        self.state.write_json(self.state.failed_file, list(self.failed.values()))
+
+    def _forget_failure(self, key: tuple[str, str]) -> bool:
+        if self.failed.pop(key, None) is None:
+            return False
+        self.state.write_json(self.state.failed_file, list(self.failed.values()))
+        return True
 
     def route(self, namespace: str, name: str) -> Deployment | None:
         return self.deployments.get((namespace, name))

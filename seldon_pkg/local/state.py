@@ -71,6 +71,11 @@ class StateDir:
         return self.root / "registry.json"
 
     @property
+    def failed_file(self) -> Path:
+        """Deploys whose process never started (findable by model name until deleted or replaced)."""
+        return self.root / "failed.json"
+
+    @property
     def gateway_file(self) -> Path:
         return self.root / "gateway.json"
 
