@@ -25,10 +25,6 @@ from typing import Protocol
 
 import numpy as np
 
-MODEL_DIR_ENV = "SELDON_PKG_MODEL_DIR"
-"""Set where a spec's ``storage_uri`` was downloaded (``/mnt/models`` on the clusters, the
-fetched folder locally): relative model files are looked up there (keras_model.resolve_model_path).
-seldon_pkg sets it (platforms/storage_mounts.py, local/process.py) from this one name."""
 KERAS_SUFFIXES = (".keras", ".h5")
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import aiohttp
 
-from model_wrappers.backends import MODEL_DIR_ENV
+from model_wrappers.model_dir import MODEL_DIR_ENV
 from seldon_pkg.local.environments import RuntimeEnvironment
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.servers.base import LocalLaunch, ServerKind, python_path

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from importlib import resources
 from typing import Any
-
-import yaml
 
 
 @functools.lru_cache(maxsize=4)
 def crd_schema(crd_file: str, version_name: str) -> dict[str, Any]:
     """The ``openAPIV3Schema`` of one version of a bundled CRD."""
+    from importlib import resources
+
+    import yaml  # only when validating, like jsonschema below
+
     text = resources.files("seldon_pkg").joinpath("data", crd_file).read_text()
     return schema_of(yaml.safe_load(text), version_name)
 

@@ -1,7 +1,7 @@
 """How a spec's ``storage_uri`` reaches the model container on each platform.
 
 All three platforms put the model files at ``/mnt/models`` and our wrappers find relative model
-files there through ``SELDON_PKG_MODEL_DIR`` (model_wrappers.backends.MODEL_DIR_ENV):
+files there through ``SELDON_PKG_MODEL_DIR`` (model_wrappers.model_dir.MODEL_DIR_ENV):
 
 * Seldon Core 1.17.1 injects its storage initializer only for prepackaged servers
   (operator/controllers/seldondeployment_prepackaged_servers.go); a custom container gets
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from model_wrappers.backends import MODEL_DIR_ENV
+from model_wrappers.model_dir import MODEL_DIR_ENV
 from seldon_pkg.storage.uri import MODEL_MOUNT, parse_storage_uri
 
 SELDON_INITIALIZER = "seldonio/rclone-storage-initializer:1.17.1"
