@@ -14,10 +14,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from model_wrappers.backends import MODEL_DIR_ENV, Backend, backend_kind, load_backend
+from model_wrappers.backends import Backend, backend_kind, load_backend
 from model_wrappers.base import SeldonModel
 from model_wrappers.catalog import requirements_for
 from model_wrappers.errors import BadInput
+from model_wrappers.model_dir import MODEL_DIR_ENV
 
 
 def resolve_model_path(model_uri: str, model_dir: str = "") -> Path:
