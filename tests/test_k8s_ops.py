@@ -21,7 +21,7 @@ import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from seldon_pkg.errors import NotReady, Refused
+from seldon_pkg.errors import Invalid, NotReady, Refused
 from seldon_pkg.k8s import cleanup, resources
 from seldon_pkg.k8s import hooks as hooks_module
 from seldon_pkg.k8s.connection import NoClusterConfig, connect
@@ -601,6 +601,13 @@ def test_cli_reports_api_errors_in_one_line(kube, specs):
         assert "Kubernetes API answered 422 Unprocessable Entity" in result.stderr
         assert name in result.stderr and "rejected by the test's admission policy" in result.stderr
         assert len(result.stderr.strip().splitlines()[-1]) > 0
+        # the library itself raises its own error (the CLI only prints it): the client's stays inside
+        from kubernetes.client.exceptions import ApiException
+
+        with pytest.raises(Invalid) as library:
+            KubernetesTarget(kube.cluster).deploy(specs["cnn"], DeployPolicy(timeout=30))
+        assert not isinstance(library.value, ApiException) and isinstance(library.value.__cause__, ApiException)
+        assert "rejected by the test's admission policy" in str(library.value)
     finally:
         api.delete_validating_admission_policy_binding(policy)
         api.delete_validating_admission_policy(policy)

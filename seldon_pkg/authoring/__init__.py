@@ -1,1 +1,2 @@
-"""placeholder"""
+"""What a model author runs before deploying: ``scaffold`` (``seldon-pkg new``) and
+``model_tests`` (``seldon-pkg test``, the folder's tests in the model's own environment)."""
