@@ -21,9 +21,10 @@ import pytest
 import requests
 
 from seldon_pkg.build.advisories import audit
-from seldon_pkg.build.image_context import MLSERVER_FOLDER, dockerfile, write_context
+from seldon_pkg.build.image_context import dockerfile, write_context
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.platforms.seldon import SELDON, seldon_deployment
+from seldon_pkg.servers.mlserver import MLSERVER_FOLDER
 from seldon_pkg.spec.model_spec import load_spec
 from tests.support.digits import held_out
 from tests.support.gateway import wait_until
