@@ -31,10 +31,12 @@ cluster-down:  ## stop every process cluster-up started
 
 CONSTRAINTS := seldon_pkg/data/constraints.txt
 
-$(INSTALLED): setup.py $(CONSTRAINTS) scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
+$(INSTALLED): setup.py $(CONSTRAINTS) seldon_pkg/servers/microservice.py scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -c $(CONSTRAINTS) 'setuptools<81' wheel
+	$(PIP) install -q -c $(CONSTRAINTS) 'setuptools<81' wheel  # kubernetes-validate 1.28 imports pkg_resources
 	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
+	# seldon-core's own pins hold advisories: its dependencies came with .[dev]'s serve extra
+	$(PIP) install -q -c $(CONSTRAINTS) --no-deps seldon-core
 	@test -x $(CLIENTS)/bin/python || $(PYTHON) -m venv $(CLIENTS)
 	$(CLIENTS)/bin/python -m pip install -q --disable-pip-version-check 'tritonclient[http,grpc]==2.73.*' 'numpy>=1.26,<2' 'moto[server]>=5,<6'
 	bash scripts/ensure-system-packages.sh

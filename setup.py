@@ -3,9 +3,25 @@
 Version pins live in seldon_pkg/data/constraints.txt (one place, shipped so model environments use them); ranges here only say what works at all.
 """
 
+import ast
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
-SERVE = ["seldon-core==1.17.1", "numpy>=1.26,<2", "protobuf>=3.20,<4", "setuptools<81", "pillow>=10"]
+
+def seldon_core_dependencies() -> list[str]:
+    """seldon-core's dependencies as the model environments get them (SELDON_CORE_DEPENDENCIES):
+    seldon-core itself is installed with --no-deps after them (the Makefile), since its own pins
+    hold advisories. setuptools stays out: this environment keeps setuptools<81 (the Makefile)
+    for kubernetes-validate, which imports pkg_resources."""
+    tree = ast.parse(Path(__file__).with_name("seldon_pkg").joinpath("servers", "microservice.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SELDON_CORE_DEPENDENCIES":
+            return [req for req in ast.literal_eval(node.value) if not req.startswith("setuptools")]
+    raise RuntimeError("SELDON_CORE_DEPENDENCIES not found in seldon_pkg/servers/microservice.py")
+
+
+SERVE = [*seldon_core_dependencies(), "numpy>=1.26,<2", "pillow>=10"]
 EXTRAS = {
     "serve": SERVE,
     "tf": ["tensorflow-cpu==2.19.*"],

@@ -32,6 +32,13 @@ def error_response(status: int, message: str, reason: str = "MICROSERVICE_BAD_DA
     return response
 
 
+def form_without_json(mimetype: str) -> str:
+    return (
+        f"the body was sent as {mimetype} (curl -d does that) and holds no json "
+        "field; send it with the header Content-Type: application/json"
+    )
+
+
 def make_blueprint(max_body_bytes: int) -> Blueprint:
     """Build the guard blueprint for one model instance."""
     guard = Blueprint("seldon_pkg_guard", __name__)
@@ -54,8 +61,10 @@ def make_blueprint(max_body_bytes: int) -> Blueprint:
         if length is None and request.headers.get("Transfer-Encoding", "") == "chunked":
             return error_response(411, "chunked bodies are not accepted; send Content-Length")
         mimetype = request.mimetype or ""
-        if "json" in request.args or mimetype in FORM_TYPES:
+        if "json" in request.args or (mimetype in FORM_TYPES and "json" in request.form):
             return None  # Seldon's form / query-string JSON forms
+        if mimetype in FORM_TYPES:  # said here: Werkzeug 3 answers Seldon's get_json() with a bare 415
+            return error_response(400, form_without_json(mimetype))
         if mimetype not in JSON_TYPES:
             return error_response(415, f"Content-Type must be application/json, got {mimetype or 'none'}")
         return None
@@ -70,13 +79,6 @@ def make_blueprint(max_body_bytes: int) -> Blueprint:
             or b"Can't find JSON in data" not in response.get_data()
         ):
             return response
-        mimetype = request.mimetype or "none"
-        if mimetype in FORM_TYPES:
-            return error_response(
-                400,
-                f"the body was sent as {mimetype} (curl -d does that) and holds no json "
-                "field; send it with the header Content-Type: application/json",
-            )
         try:
             json.loads(request.get_data())
         except ValueError as problem:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 import requests
 
-from seldon_pkg.build.advisories import audit
+from seldon_pkg.build.advisories import audit, matches
 from seldon_pkg.build.image_context import dockerfile, write_context
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.platforms.seldon import SELDON, seldon_deployment
@@ -112,11 +113,31 @@ def test_the_v2_context_serves_from_its_own_requirements(tmp_path, artifacts):
         server.wait(30)
 
 
-def test_the_v2_image_clears_every_serious_advisory_and_the_seldon_one_is_reported():
-    _, v2 = audit(load_spec(OIP_CNN))
-    assert [str(m) for m in v2 if m.advisory.serious] == []
-    _, seldon = audit(load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml"))
-    assert any(m.advisory.package == "gunicorn" and m.advisory.serious for m in seldon)  # the check can fail
+SELDON_CNN = ROOT / "demo_mnist" / "mnist-cnn.yaml"
+ACCEPTED = {
+    "mnist-cnn.yaml": {
+        ("protobuf", "CVE-2025-4565 GHSA-8qvm-5x2c-j2w7"),
+        ("protobuf", "CVE-2026-0994 GHSA-7gcm-g887-7qv7"),
+    }
+}
+"""The serious rows a demo image may still match, each explained in the README's security section
+(seldon-core 1.17.1's generated protobuf code does not work on protobuf >= 4). Any other high
+or critical row fails the test below."""
+
+
+def test_no_demo_image_matches_a_serious_advisory_beyond_the_documented_ones():
+    for spec in (OIP_CNN, SELDON_CNN):
+        resolved, found = audit(load_spec(spec))
+        serious = {(m.advisory.package, m.advisory.ids) for m in found if m.advisory.serious}
+        assert serious <= ACCEPTED.get(spec.name, set()), spec.name
+        assert resolved["seldon-core" if spec == SELDON_CNN else "mlserver"]  # the server itself was audited
+
+
+def test_the_audit_still_reports_seldon_core_1_17_1s_own_pins():
+    """The check above can fail: the set seldon-core 1.17.1 pins for itself matches serious rows."""
+    old_pins = {"gunicorn": "20.1.0", "werkzeug": "2.2.3", "protobuf": "3.20.3", "flask-cors": "3.0.10"}
+    serious = {m.advisory.package for m in matches(old_pins) if m.advisory.serious}
+    assert serious == set(old_pins)
 
 
 def test_the_readme_security_table_is_generated_from_the_audit():
@@ -125,16 +146,28 @@ def test_the_readme_security_table_is_generated_from_the_audit():
     )
     assert result.returncode == 0, result.stderr
     recorded = json.loads((ROOT / "security" / "audit.json").read_text())
-    assert recorded["images"]["mnist-cnn-oip (protocol: v2, MLServer)"]["matches"] == []
+    for label, image in recorded["images"].items():  # the figures the README shows for both demo images
+        serious = {
+            (m["package"], m["ids"]) for m in image["matches"] if m["severity"].split()[0] in ("high", "critical")
+        }
+        assert serious <= ACCEPTED.get(Path(image["spec"]).name, set()), label
 
 
 def test_build_prints_the_rows_its_context_matches(tmp_path):
+    """The demo spec with one old requirement of its own (pillow 12.2, an unrated row) beside
+    protobuf 3.20.3's two rows."""
+    model = tmp_path / "model"
+    (model / "models").mkdir(parents=True)
+    shutil.copy(ROOT / "demo_mnist" / "models" / "mnist-cnn.onnx", model / "models")
+    spec = (ROOT / "demo_mnist" / "mnist-cnn.yaml").read_text() + "requirements: ['pillow==12.2.0']\n"
+    (model / "mnist-cnn.yaml").write_text(spec)
     cli = str(Path(sys.executable).parent / "seldon-pkg")
     result = subprocess.run(
-        [cli, "build", str(ROOT / "demo_mnist" / "mnist-cnn.yaml"), "--out", str(tmp_path / "c")],
+        [cli, "build", str(model / "mnist-cnn.yaml"), "--out", str(tmp_path / "c")],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert "high or critical" in result.stdout and "- gunicorn 20.1.0 (high" in result.stdout
+    assert "3 rows of advisories.tsv match, 2 high or critical" in result.stdout, result.stdout
+    assert "- pillow 12.2.0 (unrated" in result.stdout

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from seldon_pkg.build.image_context import write_context
+from seldon_pkg.servers.microservice import MICROSERVICE
 from seldon_pkg.spec.model_spec import load_spec
 from tests.support.digits import held_out
 from tests.support.microservice import ROOT, Microservice
@@ -34,12 +35,14 @@ def test_context_contents(mnist_context):
     assert "models/mnist-cnn.keras" not in files and "models/mnist-mlp.onnx" not in files  # unused models stay out
     assert not any("__pycache__" in f for f in files)
     requirements = (directory / "requirements.txt").read_text().split()
-    assert "seldon-core==1.17.1" in requirements
+    # seldon-core after the dependencies we list (its own pins hold advisories), as MLServer
+    assert "seldon-core==1.17.1" not in requirements and "gunicorn>=27.0.0,<28" in requirements
     assert any(r.startswith("onnxruntime") for r in requirements)
     assert not any("tensorflow" in r for r in requirements)
     dockerfile = (directory / "Dockerfile").read_text()
     assert dockerfile.startswith("# Generated") and "FROM python:3.11-slim" in dockerfile
     assert "USER 8888" in dockerfile
+    assert "pip install --no-cache-dir --no-deps seldon-core==1.17.1" in dockerfile
     assert (
         'ENTRYPOINT ["seldon-core-microservice", "model_wrappers.mnist.MnistClassifier", "--service-type", "MODEL"]'
         in dockerfile
@@ -61,16 +64,14 @@ def test_keras_model_context_asks_for_tensorflow(tmp_path):
 
 @pytest.mark.slow
 def test_a_fresh_venv_from_the_context_serves_predictions(mnist_context, tmp_path, artifacts):
-    """Install only the context's requirements.txt, start the entrypoint from the context."""
+    """Install the context's requirements.txt, then seldon-core with --no-deps (as its Dockerfile
+    does), start the entrypoint from the context."""
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", "requirements.txt"],
-        cwd=mnist_context.directory,
-        check=True,
-        timeout=600,
-    )
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", "requirements.txt"], cwd=mnist_context.directory, check=True, timeout=600)
+    subprocess.run([*pip, "--no-deps", *MICROSERVICE.no_deps], check=True, timeout=600)
     probe = subprocess.run([str(python), "-c", "import tensorflow"], capture_output=True)
     assert probe.returncode != 0, "TensorFlow must not be in the MNIST ONNX image"
     service = Microservice(

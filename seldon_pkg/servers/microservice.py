@@ -23,8 +23,38 @@ if TYPE_CHECKING:
     from seldon_pkg.spec.model_spec import ModelSpec
 
 SELDON_CORE = "seldon-core==1.17.1"
-SELDON_CORE_PINS = ("numpy>=1.26,<2", "protobuf>=3.20,<4", "setuptools<81")
-"""seldon-core 1.17.1 breaks with numpy 2 / protobuf 4, and its gunicorn needs pkg_resources."""
+SELDON_CORE_DEPENDENCIES = (
+    # seldon-core 1.17.1's own requirements, with its caps lifted where a capped version holds a
+    # high advisory (seldon_pkg/data/advisories.tsv) and the newest release passes its contract
+    # tests (tests/test_microservice_contract.py, test_wrappers.py, test_local_runtime.py):
+    # seldon-core is then installed with --no-deps. Its other caps stay (no advisory row).
+    "flask>=3.1.3,<4",  # was <3
+    "werkzeug>=3.1.6,<4",  # was <2.3
+    "flask-cors>=6.0.0,<7",  # was <4
+    "gunicorn>=27.0.0,<28",  # was <20.2; 23-26 also clear the highs, 25.2-26 have an open row
+    "cryptography>=50.0.0",  # was <41.1
+    "click>=8.3.3",  # was <8.1
+    "urllib3>=2.7.0,<3",  # was <1.27
+    "requests>=2.33.0,<3",
+    "jinja2>=3.1.6",  # Flask's, floor only
+    # protobuf stays below 4 (two high rows, README "Security of the images"): seldon-core's
+    # generated *_pb2 modules predate protobuf 4; its C backend refuses them and its pure-Python
+    # backend (4.25, 5.29) loads them with map fields (Meta.tags, routing) as lists, which
+    # breaks every gRPC and REST request carrying meta.tags.
+    "protobuf>=3.20.3,<4",
+    "grpcio<2",
+    "grpcio-reflection<1.49",  # 1.49+ needs protobuf 4
+    "jsonschema<4",
+    "Flask-OpenTracing>=1.1.0,<1.2.0",
+    "opentracing>=2.2.0,<2.5.0",
+    "jaeger-client>=4.1.0,<4.5.0",
+    "grpcio-opentracing>=1.1.4,<1.2.0",
+    "prometheus-client>=0.7.1,<0.9.0",
+    "PyYAML>=5.4,<=6.0.1",
+    "setuptools>=83",  # seldon-core declares it; gunicorn 27 no longer imports pkg_resources
+)
+SELDON_CORE_PINS = ("numpy>=1.26,<2",)
+"""Our wrappers are tested on NumPy 1.26 (seldon-core 1.17.1 breaks with numpy 2)."""
 LAUNCHER = LOCAL_LAUNCHERS / "loopback.py"
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 """REST worker processes per model: two use both cores of a small machine (about twice the
@@ -35,7 +65,8 @@ throughput at concurrency 16 for ~13 MiB more PSS, see bench/REPORT.md); the spe
 class SeldonMicroservice(ServerKind):
     name = "seldon-core-microservice"
     protocol = Protocol.SELDON
-    requirements = (SELDON_CORE, *SELDON_CORE_PINS)
+    requirements = (*SELDON_CORE_DEPENDENCIES, *SELDON_CORE_PINS)
+    no_deps = (SELDON_CORE,)
     constraints_name = "constraints.txt"
     image_ports = "9000 5000 6000"
 
