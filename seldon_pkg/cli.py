@@ -13,7 +13,7 @@ import click
 from seldon_pkg import __version__
 from seldon_pkg.errors import Invalid, NotFound, SeldonPkgError
 from seldon_pkg.limits import CANARY_PERCENT_MAX, CANARY_PERCENT_MIN
-from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, PLATFORM_NAMES, platform_named
+from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, PLATFORM_NAMES, PLATFORMS, platform_named
 
 # the kubernetes client imports kubernetes-validate, which imports the deprecated pkg_resources
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
@@ -52,7 +52,9 @@ platform_option = click.option(
     "--platform",
     type=click.Choice(PLATFORM_NAMES),
     default=None,
-    help=f"Platform to render/deploy for (default: the spec's `platform`, else {DEFAULT_PLATFORM.name}).",
+    help="Platform to render/deploy for ("
+    + "; ".join(f"{platform.name}: {platform.description_text}" for platform in PLATFORMS.values())
+    + f"). Default: the spec's `platform`, else {DEFAULT_PLATFORM.name}.",
 )
 canary_percent = click.IntRange(CANARY_PERCENT_MIN, CANARY_PERCENT_MAX)
 
