@@ -12,7 +12,7 @@ CLIENTS := .venv-clients
 # moto's standalone S3 server (the loopback S3 store of tests/test_storage.py)
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve-model test lint audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down
+.PHONY: help install demo serve-model test lint fuzz audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -51,6 +51,11 @@ lint: install  ## ruff (lint + formatting) over the repository, mypy over seldon
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+FUZZ_SECONDS ?= 60
+
+fuzz: install  ## coverage-guided fuzzing (atheris) of the parsers we own, FUZZ_SECONDS (60) per target, 6 targets -> test-artifacts/fuzz/
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.run
 
 audit: install  ## advisory check of both demo images -> security/audit.json and the README's table
 	$(PY) -m seldon_pkg.security_report
