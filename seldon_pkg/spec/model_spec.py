@@ -116,10 +116,14 @@ def load_spec(path: str | Path) -> ModelSpec:
         text = spec_path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError("(file)", "not found", source) from None
+    except UnicodeDecodeError as error:
+        raise SpecError("(file)", f"is not UTF-8 text: {error}", source) from None
     try:
         raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise SpecError("(file)", f"is not valid YAML: {error}", source) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as error:
+        # PyYAML's constructors raise a bare ValueError for a value that matches a scalar type
+        # but is not one (``2001-13-45``, ``!!int x``) and nesting can exhaust the stack
+        raise SpecError("(file)", f"is not valid YAML: {type(error).__name__}: {error}", source) from None
     spec = parse_spec(raw, source_dir=spec_path.resolve().parent, source=source)
     return dataclasses.replace(spec, path=spec_path.resolve())
 
