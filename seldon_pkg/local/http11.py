@@ -94,7 +94,7 @@ async def exchange(
                 raise UpstreamError(f"malformed header line {line[:80]!r}")
             name, value = name.lower(), value.strip()
             if name == "content-length":
-                if length is not None or not value.isdigit():
+                if length is not None or not (value.isascii() and value.isdigit()):  # '²' is a digit to str
                     raise UpstreamError(f"bad or repeated Content-Length {value[:40]!r}")
                 length = int(value)
             elif name == "content-type":

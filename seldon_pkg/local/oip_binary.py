@@ -48,7 +48,7 @@ def header_length(headers: Any) -> int | None:
     value = headers.get(HEADER)
     if value is None:
         return None
-    if not value.strip().isdigit():
+    if not (value.strip().isascii() and value.strip().isdigit()):  # str.isdigit() takes '³', int() does not
         raise BinaryFormatError(f"{HEADER} must be a number of bytes, got {value[:20]!r}")
     return int(value)
 
