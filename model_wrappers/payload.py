@@ -52,6 +52,8 @@ def payload_form(message: Any) -> str:
         if len(forms) != 1:
             raise BadInput("'data' needs exactly one of 'tensor', 'ndarray' or 'tftensor'")
         return forms[0]
+    if not hasattr(message, "WhichOneof"):  # JSON that is not an object: [1, 2], 2, "text", null
+        raise BadInput(f"a Seldon message is a JSON object, got {type(message).__name__}")
     oneof = message.WhichOneof("data_oneof")
     if oneof is None:
         raise BadInput("the SeldonMessage carries no data")

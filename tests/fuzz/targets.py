@@ -46,12 +46,15 @@ def _split(data: bytes, parts: int) -> list[bytes]:
     return pieces + [b""] * (parts - len(pieces))
 
 
+NOT_JSON = object()
+
+
 def _json(data: bytes) -> Any:
-    """``data`` as JSON, or ``None`` when it is not (JSON parsing is not ours to fuzz)."""
+    """``data`` as JSON, or ``NOT_JSON`` when it is not (JSON parsing is not ours to fuzz)."""
     try:
         return json.loads(data)
     except (ValueError, RecursionError):
-        return None
+        return NOT_JSON
 
 
 # ---- the gRPC wire reader --------------------------------------------------------------------
@@ -139,7 +142,7 @@ def check_payload(data: bytes) -> None:
     """A JSON Seldon message passes ``check_message`` or is refused with BadInput/PayloadTooLarge;
     once it passes, the model process's whole path answers or refuses with a 4xx, never a 500."""
     message = _json(data)
-    if message is None:
+    if message is NOT_JSON:
         return
     try:
         payload.check_message(message, ALL_FORMS, SMALL_LIMITS)
@@ -158,7 +161,7 @@ def check_decoding(data: bytes) -> None:
     """``numeric_array``, ``base64_bytes`` and ``grayscale_image`` return their documented
     result or raise BadInput/PayloadTooLarge."""
     features = _json(data)
-    if features is not None:
+    if features is not NOT_JSON:
         try:
             array = decoding.numeric_array(features, max_values=SMALL_LIMITS.max_values)
             assert array.dtype == np.float32 and array.size and np.isfinite(array).all()
