@@ -48,9 +48,10 @@ def header_length(headers: Any) -> int | None:
     value = headers.get(HEADER)
     if value is None:
         return None
-    if not (value.strip().isascii() and value.strip().isdigit()):  # str.isdigit() takes '³', int() does not
+    text = value.strip(" \t")  # HTTP's whitespace: str.strip() also takes \x1c-\x1f, int() does not
+    if not (text.isascii() and text.isdigit()):  # str.isdigit() takes '³', int() does not
         raise BinaryFormatError(f"{HEADER} must be a number of bytes, got {value[:20]!r}")
-    return int(value)
+    return int(text)
 
 
 def request_to_json(body: bytes, length: int) -> dict[str, Any]:
