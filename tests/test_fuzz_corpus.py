@@ -11,6 +11,7 @@ from tests.fuzz.targets import TARGETS, corpus
 CASES = [(target, path) for target in TARGETS for path in corpus(target)]
 
 
+@pytest.mark.timeout(30)  # "no hang": every corpus input runs in well under a second
 @pytest.mark.parametrize(("target", "path"), CASES, ids=[f"{t}/{p.name}" for t, p in CASES])
 def test_corpus_input_keeps_the_property(target, path):
     TARGETS[target](path.read_bytes())

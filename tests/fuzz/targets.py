@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from model_wrappers import decoding, payload
 from model_wrappers.errors import BadInput, PayloadTooLarge
 from seldon_pkg.errors import Invalid
 from seldon_pkg.local import http11, oip_binary, protowire
-from seldon_pkg.spec.model_spec import load_spec, parse_spec
+from seldon_pkg.spec.model_spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -191,14 +190,6 @@ def check_spec(data: bytes) -> None:
     try:
         spec = load_spec(spec_path)
         assert spec.name and spec.wrapper
-    except Invalid:
-        pass
-    try:
-        raw = yaml.safe_load(data)
-    except (yaml.YAMLError, ValueError, RecursionError):
-        return
-    try:
-        parse_spec(raw, source_dir=_spec_dir)
     except Invalid:
         pass
 
