@@ -104,8 +104,9 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown target(s) {', '.join(sorted(unknown))}; known: {', '.join(TARGETS)}")
     OUT.mkdir(parents=True, exist_ok=True)
-    for stale in OUT.glob("*-crash-*"):
-        stale.unlink()
+    for kind in ("crash", "timeout", "oom", "leak", "slow-unit"):  # libFuzzer's artifact kinds
+        for stale in OUT.glob(f"*-{kind}-*"):
+            stale.unlink()
     results = []
     for target in args.targets or list(TARGETS):
         result = _run(target, args.seconds)
