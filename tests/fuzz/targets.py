@@ -97,14 +97,13 @@ def check_oip_binary(data: bytes) -> None:
     header_json = json.loads(blob[:size])
     assert len(blob) - size <= 8 * len(answer)  # never more binary than the JSON could hold
     offset = size
-    originals = {o.get("name"): o for o in response.get("outputs") or []}
-    for output in header_json.get("outputs") or []:
+    for output, original in zip(header_json.get("outputs") or [], response.get("outputs") or [], strict=True):
         taken = output["parameters"]["binary_data_size"]
         chunk = blob[offset : offset + taken]
         offset += taken
         datatype = output.get("datatype")
         if datatype in oip_binary.DTYPES and datatype != "BOOL":
-            values = oip_binary._flat(originals[output.get("name")].get("data") or [])
+            values = oip_binary._flat(original.get("data") or [])
             decoded = np.frombuffer(chunk, dtype=oip_binary.DTYPES[datatype])
             if datatype.startswith(("INT", "UINT")):  # exactly the integers sent, none wrapped
                 assert decoded.tolist() == values, (decoded.tolist(), values)
