@@ -56,8 +56,8 @@ lint: install  ## ruff (lint + formatting) over the repository, mypy over seldon
 FUZZ_SECONDS ?= 60
 
 fuzz: install  ## fuzzing, FUZZ_SECONDS (60) per target: atheris over 6 parsers we own, schemathesis over a real gateway's OIP and Seldon REST routes -> test-artifacts/fuzz/ (about 9 min)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.run
-	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.rest
+	@status=0; FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.run || status=1; \
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.rest || status=1; exit $$status
 
 audit: install  ## advisory check of both demo images -> security/audit.json and the README's table
 	$(PY) -m seldon_pkg.security_report
