@@ -172,6 +172,9 @@ def _encode(output: dict[str, Any]) -> bytes:
         return b"".join(parts)
     if not isinstance(datatype, str) or datatype not in DTYPES:
         raise BinaryFormatError(f"output {name!r}: unsupported datatype {str(datatype)[:40]!r}")
+    if datatype.startswith(("INT", "UINT")):  # NumPy would truncate 30.75 to 30 without a word
+        if any(not isinstance(item, int) or isinstance(item, bool) for item in _flat(data)):
+            raise BinaryFormatError(f"output {name!r}: {datatype} data holds a value that is not an integer")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # NumPy 1.26 only warns when -1 becomes 255
