@@ -9,10 +9,11 @@ INSTALLED := $(VENV)/.installed
 CLIENTS := .venv-clients
 # Tools the tests run out of process: OIP clients as application developers use them
 # (tritonclient needs protobuf 6, seldon-core pins protobuf 3: they cannot share .venv) and
-# moto's standalone S3 server (the loopback S3 store of tests/test_storage.py)
+# moto's standalone S3 server (the loopback S3 store of tests/test_storage.py), schemathesis for
+# `make fuzz` (it needs jsonschema >= 4.18; kubernetes-validate pins seldon-core's 3.2 in .venv)
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve-model test lint audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down
+.PHONY: help install demo serve-model test lint fuzz audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -38,7 +39,7 @@ $(INSTALLED): setup.py $(CONSTRAINTS) seldon_pkg/servers/microservice.py scripts
 	# seldon-core's own pins hold advisories: its dependencies came with .[dev]'s serve extra
 	$(PIP) install -q -c $(CONSTRAINTS) --no-deps seldon-core
 	@test -x $(CLIENTS)/bin/python || $(PYTHON) -m venv $(CLIENTS)
-	$(CLIENTS)/bin/python -m pip install -q --disable-pip-version-check 'tritonclient[http,grpc]==2.73.*' 'numpy>=1.26,<2' 'moto[server]>=5,<6'
+	$(CLIENTS)/bin/python -m pip install -q --disable-pip-version-check 'tritonclient[http,grpc]==2.73.*' 'numpy>=1.26,<2' 'moto[server]>=5,<6' 'schemathesis>=4.32,<5'
 	bash scripts/ensure-system-packages.sh
 	bash scripts/ensure-cluster-tools.sh
 	@touch $@
@@ -53,6 +54,12 @@ lint: install  ## ruff (lint + formatting) over the repository, mypy over seldon
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+FUZZ_SECONDS ?= 60
+
+fuzz: install  ## fuzzing, FUZZ_SECONDS (60) per target: atheris over 6 parsers we own, schemathesis over a real gateway's OIP and Seldon REST routes -> test-artifacts/fuzz/ (about 9 min)
+	@status=0; FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.run || status=1; \
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.rest || status=1; exit $$status
 
 audit: install  ## advisory check of both demo images -> security/audit.json and the README's table
 	$(PY) -m seldon_pkg.security_report

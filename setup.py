@@ -38,6 +38,8 @@ EXTRAS = {
         "playwright>=1.45",
         "hypothesis>=6",
         "dockerfile-parse>=2",
+        # coverage-guided fuzzing of the parsers (make fuzz; tests/fuzz/): 3.0 is the last with CPython 3.11 wheels
+        "atheris>=3.0,<3.1",
     ],
 }
 EXTRAS["dev"] = sorted({req for group in EXTRAS.values() for req in group})

@@ -68,12 +68,15 @@ def grayscale_image(raw: bytes) -> np.ndarray:
     if not raw:
         raise BadInput("the image is empty")
     try:
+        # PIL's own bomb check (past twice its MAX_IMAGE_PIXELS) raises from open(), before ours
         image = Image.open(io.BytesIO(raw))
         if image.format not in IMAGE_FORMATS:
             raise BadInput(f"unsupported image format {image.format}")
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise PayloadTooLarge(f"the image has {image.width}x{image.height} pixels; too large")
         image.load()
+    except Image.DecompressionBombError as error:
+        raise PayloadTooLarge(f"the image is too large: {error}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise BadInput(f"the bytes are not a readable image: {error}") from None
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:

@@ -52,6 +52,8 @@ def payload_form(message: Any) -> str:
         if len(forms) != 1:
             raise BadInput("'data' needs exactly one of 'tensor', 'ndarray' or 'tftensor'")
         return forms[0]
+    if not hasattr(message, "WhichOneof"):  # JSON that is not an object: [1, 2], 2, "text", null
+        raise BadInput(f"a Seldon message is a JSON object, got {type(message).__name__}")
     oneof = message.WhichOneof("data_oneof")
     if oneof is None:
         raise BadInput("the SeldonMessage carries no data")
@@ -131,16 +133,20 @@ def _check_tensor(shape: Any, values: Any, limits: Limits) -> None:
 
 
 def _rectangular(value: list) -> bool:
-    """True when every nesting level of ``value`` has lists of one length (NumPy >= 1.24
-    raises a ``ValueError`` inside Seldon's decoder otherwise, which Seldon answers with 500)."""
-    if not value:
-        return True
-    if isinstance(value[0], list):
-        width = len(value[0])
-        return all(isinstance(row, list) and len(row) == width for row in value) and all(
-            _rectangular(row) for row in value
-        )
-    return not any(isinstance(item, list) for item in value)
+    """True when ``value`` is an N-dimensional array: at every depth the items are all lists
+    of one length or all scalars (NumPy >= 1.24 raises a ``ValueError`` inside Seldon's
+    decoder otherwise, which Seldon answers with 500). Level by level, not recursively: rows
+    of different depths (``[[[1], [2]], [3, 4]]``) are ragged too, and no nesting the JSON
+    parser took can exhaust the stack here."""
+    level: list = [value]
+    while level:
+        lists = [isinstance(item, list) for item in level]
+        if not any(lists):
+            return True
+        if not all(lists) or len({len(item) for item in level}) != 1:
+            return False
+        level = [inner for item in level for inner in item]
+    return True
 
 
 def _require_tensorflow() -> None:

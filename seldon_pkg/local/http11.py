@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from urllib.parse import quote
 
 MAX_HEADERS = 100
 MAX_INTERIM = 16
@@ -53,11 +54,21 @@ class Reply:
     body: bytes
 
 
+TARGET_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+"""What stays as it is in a request target: printable ASCII (``%`` escapes, ``?``, ``&`` too)."""
+
+
 def request_bytes(method: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
-    """The request as sent: always with ``Content-Length``, so the model never reads to a close."""
+    """The request as sent: always with ``Content-Length``, so the model never reads to a close.
+
+    ``path`` comes decoded from the client's URL: anything but printable ASCII in it (a
+    non-Latin-1 character, a space, CR/LF that would start a header of the client's choosing)
+    is percent-encoded again, as UTF-8. Header values go out as the bytes the client sent."""
+    path = quote(path, safe=TARGET_SAFE)
     head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
     head += [f"{key}: {value}" for key, value in headers.items()]
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+    # aiohttp decodes header bytes as UTF-8 with surrogateescape: this gives the client's bytes back
+    return ("\r\n".join(head) + "\r\n\r\n").encode("utf-8", "surrogateescape") + body
 
 
 async def exchange(
@@ -94,7 +105,7 @@ async def exchange(
                 raise UpstreamError(f"malformed header line {line[:80]!r}")
             name, value = name.lower(), value.strip()
             if name == "content-length":
-                if length is not None or not value.isdigit():
+                if length is not None or not (value.isascii() and value.isdigit()):  # '²' is a digit to str
                     raise UpstreamError(f"bad or repeated Content-Length {value[:40]!r}")
                 length = int(value)
             elif name == "content-type":

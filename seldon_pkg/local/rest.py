@@ -259,7 +259,11 @@ class RestEndpoints:
             request, deployment, path, body, fail=oip_error, json_body=request.method == "POST"
         )
         if binary_outputs and status == 200 and content_type.startswith("application/json"):
-            converted_answer, header = oip_binary.response_to_binary(json.loads(answer), binary_outputs)
+            try:
+                converted_answer, header = oip_binary.response_to_binary(json.loads(answer), binary_outputs)
+            except (ValueError, RecursionError) as problem:  # BinaryFormatError, or not JSON at all
+                logger.warning("model %r: answer not convertible to binary: %s", deployment.record.model, problem)
+                return oip_error(502, f"the model's answer cannot be sent as binary tensor data: {problem}")
             return web.Response(
                 body=converted_answer,
                 status=200,

@@ -26,6 +26,10 @@ from seldon_pkg.storage.uri import StorageUriError, parse_storage_uri
 from seldon_pkg.values import Protocol, did_you_mean, parse_choice
 
 SPEC_FILENAME = "seldon-model.yaml"
+MAX_SPEC_CHARS = 1024 * 1024
+"""A spec is a page of YAML; past this it is refused before parsing (parse time is bounded)."""
+MAX_FLOW_DEPTH = 64
+"""Deepest nesting of ``[ ]``/``{ }`` a spec may have (see ``_flow_depth``)."""
 WRAPPER_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -116,12 +120,56 @@ def load_spec(path: str | Path) -> ModelSpec:
         text = spec_path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError("(file)", "not found", source) from None
+    except UnicodeDecodeError as error:
+        raise SpecError("(file)", f"is not UTF-8 text: {error}", source) from None
+    if len(text) > MAX_SPEC_CHARS:
+        raise SpecError("(file)", f"is {len(text)} characters; a spec is at most {MAX_SPEC_CHARS}", source)
+    depth = _flow_depth(text)
+    if depth > MAX_FLOW_DEPTH:
+        raise SpecError("(file)", f"nests [ ] or {{ }} {depth} deep; at most {MAX_FLOW_DEPTH}", source)
     try:
         raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise SpecError("(file)", f"is not valid YAML: {error}", source) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as error:
+        # PyYAML's constructors raise a bare ValueError for a value that matches a scalar type
+        # but is not one (``2001-13-45``, ``!!int x``) and nesting can exhaust the stack
+        raise SpecError("(file)", f"is not valid YAML: {type(error).__name__}: {error}", source) from None
     spec = parse_spec(raw, source_dir=spec_path.resolve().parent, source=source)
     return dataclasses.replace(spec, path=spec_path.resolve())
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of YAML flow collections (``[``, ``{``) outside quotes and comments.
+
+    PyYAML's scanner slows down with every unclosed one (20,000 ``[`` take 3-4 s of CPU
+    before its composer hits the recursion limit; more than 10 s under the fuzzer) and
+    libyaml's constructor overflows the C stack (a segfault at 60,000), so a spec is refused
+    on it before either runs. A bracket in a plain scalar (``x[1]``) counts too: it
+    closes again, and no real spec comes near the limit."""
+    depth = deepest = 0
+    quote = ""
+    comment = escaped = False
+    previous = "\n"
+    for char in text:
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:  # '' inside '...' closes and reopens: the same
+                quote = ""
+        elif char in "'\"" and previous in " \t\n[{,:":  # a quoted scalar starts; "it's" is plain
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        previous = char
+    return deepest
 
 
 def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec:
