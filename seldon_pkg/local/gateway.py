@@ -62,6 +62,13 @@ class Deployment:
     inflight: int = 0
     drained: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @property
+    def prediction_path(self) -> str:
+        """Its prediction URL's path, the cluster's scheme: ``/seldon/<namespace>/<name>`` and the
+        server's own prediction path."""
+        record = self.record
+        return f"/seldon/{record.namespace}/{record.name}{self.process.server.prediction_path(record.name)}"
+
     def enter(self) -> None:
         self.inflight += 1
         self.drained.clear()
@@ -225,7 +232,6 @@ class Gateway:
 
     def describe(self, deployment: Deployment) -> dict:
         record, process = deployment.record, deployment.process
-        prefix = f"http://{self.url_host}:{self.http_port}/seldon/{record.namespace}/{record.name}"
         return {
             "name": record.name,
             "model": record.model,
@@ -235,7 +241,7 @@ class Gateway:
             "protocol": process.spec.protocol,
             "platform": "local",
             "state": process.state.value,
-            "url": prefix + process.server.prediction_path(record.name),
+            "url": f"http://{self.url_host}:{self.http_port}{deployment.prediction_path}",
             "grpc": f"{self.url_host}:{self.grpc_port}",
             "pid": process.pid,
             "ports": {"http": process.ports.http, "grpc": process.ports.grpc, "metrics": process.ports.metrics},

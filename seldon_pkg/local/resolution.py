@@ -69,9 +69,9 @@ def _find(gateway: Gateway, name: str, namespace: str | None) -> Deployment:
         restoring = gateway.registry.get(namespace, name) is not None
         what = f"{namespace}/{name}"
     else:
-        matches = [d for (_, n), d in sorted(gateway.deployments.items()) if n == name]
+        matches = [d for (_, n), d in gateway.deployments.items() if n == name]  # every OIP-root request: no sort
         if len(matches) > 1:
-            candidates = [f"{d.record.namespace}/{name}" for d in matches]
+            candidates = sorted(f"{d.record.namespace}/{name}" for d in matches)
             raise RouteError(
                 "ambiguous",
                 f"{name!r} is deployed in several namespaces ({', '.join(candidates)}); name the namespace",

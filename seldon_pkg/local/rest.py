@@ -84,8 +84,7 @@ def executor_path(tail: str, name: str) -> str | None:
 
 def how_to_call(deployment: Deployment) -> str:
     """Where a request in the model's own protocol goes (the hint of a wrong-protocol error)."""
-    namespace, name = deployment.record.namespace, deployment.record.name
-    return f"use /seldon/{namespace}/{name}{deployment.process.server.prediction_path(name)}"
+    return f"use {deployment.prediction_path}"
 
 
 ERROR_SHAPES: dict[Protocol, ErrorReply] = {Protocol.SELDON: error, Protocol.OIP: oip_error}
