@@ -255,8 +255,8 @@ TARGETS = ("local", "k8s")
 def _cases():
     for row in ROWS:
         for target in TARGETS:
-            marks = [pytest.mark.skip(reason=row.not_on[target])] if target in row.not_on else []
-            yield pytest.param(row, target, id=f"{target}-{row.name}", marks=marks)
+            if target not in row.not_on:  # a row that cannot happen on a target says why in not_on, and is not run
+                yield pytest.param(row, target, id=f"{target}-{row.name}")
 
 
 @pytest.fixture(scope="module")
