@@ -27,7 +27,6 @@ serves it. Mapping:
 from __future__ import annotations
 
 import base64
-import importlib
 from typing import Any
 
 import numpy as np
@@ -41,7 +40,9 @@ from mlserver.types import (
     ResponseOutput,
 )
 
+from model_wrappers import model_logs
 from model_wrappers.base import SeldonModel
+from model_wrappers.model_source import import_wrapper, model_folder
 from model_wrappers.parameters import declared_parameters
 from model_wrappers.seldon_compat import SeldonMicroserviceException
 
@@ -73,12 +74,6 @@ def files_folder(settings: Any, files: str) -> str:
     if not folder.is_absolute() and source:
         folder = Path(source).parent / folder
     return str(folder.resolve())
-
-
-def load_class(wrapper: str) -> type[SeldonModel]:
-    module_name, _, class_name = wrapper.rpartition(".")
-    module = importlib.import_module(module_name)
-    return getattr(module, class_name)
 
 
 def input_array(tensor: RequestInput) -> np.ndarray:
@@ -139,12 +134,31 @@ class SeldonModelRuntime(MLModel):
         wrapper = extra.get("wrapper")
         if not wrapper:
             raise MLServerError("model-settings parameters.extra.wrapper (Module.Class) is required", 500)
-        cls = load_class(wrapper)
-        self.model = cls(**self._parameters(cls, extra))
-        self.model.load()
+        log_file = extra.get("log_file")
+        self._log = model_logs.register(self.name, log_file) if log_file else None
+        # (a shared server: this model's lines go to its own log too)
+        token = model_logs.current_model.set(self.name)
+        try:
+            with model_folder(extra.get("source_dir"), extra.get("model_dir")):
+                cls: type[SeldonModel] = import_wrapper(wrapper, extra.get("source_dir"))
+                self.model = cls(**self._parameters(cls, extra))
+                self.model.load()
+        except BaseException as error:
+            model_logs.write_exception(self.name, error)
+            raise
+        finally:
+            model_logs.current_model.reset(token)
         self._metric_children: dict[str, Any] = {}
         self.inputs = [MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape)) for t in cls.oip_inputs]
         self.outputs = [MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape)) for t in cls.oip_outputs]
+        return True
+
+    async def unload(self) -> bool:
+        """Close this model's log copy (not a newer load's: a reload unloads the old model after
+        the new one has loaded under the same name)."""
+        log = getattr(self, "_log", None)
+        if log is not None:
+            model_logs.unregister(self.name, log)
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:

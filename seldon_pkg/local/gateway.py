@@ -3,7 +3,9 @@
 Transport-free (the REST and gRPC front ends and the control API are thin adapters over it),
 in the spirit of KServe's data plane. Rules it keeps:
 
-* deploying or deleting one model never touches another's process;
+* deploying or deleting one model never touches another's process, nor another model in a
+  shared server (``seldon_pkg.local.shared``: where OIP models of one environment are loaded
+  into one MLServer process; a deployment does not care which serves it);
 * redeploying an identity starts the new process, waits until it is ready, switches traffic,
   waits for in-flight requests to the old one to finish, then stops it;
 * a crashed process is restarted with backoff while its route answers 503;
@@ -28,6 +30,7 @@ from seldon_pkg.local.control_wire import info_from_row
 from seldon_pkg.local.environments import ensure_environment, sync_wrappers
 from seldon_pkg.local.process import ModelProcess, StartError
 from seldon_pkg.local.registry import Record, Registry
+from seldon_pkg.local.shared import SharedModel, SharedServers
 from seldon_pkg.local.state import StateDir
 from seldon_pkg.spec.model_spec import ModelSpec, load_spec, spec_file
 from seldon_pkg.storage.fetch import fetch as fetch_storage
@@ -55,10 +58,14 @@ class DeployError(NotReady):
     registered, so whatever served that name before still does and nothing is to be undone."""
 
 
+Served = ModelProcess | SharedModel
+"""What serves a deployment: a process group of its own, or its place in a shared server."""
+
+
 @dataclass
 class Deployment:
     record: Record
-    process: ModelProcess
+    process: Served
     inflight: int = 0
     drained: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -97,12 +104,14 @@ class Gateway:
         found by model name like deployments until deleted or replaced (kept in the state folder)."""
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._session_or_none: aiohttp.ClientSession | None = None
+        self._shared_or_none: SharedServers | None = None
         self._supervisor: asyncio.Task | None = None
         self.wrappers_lib = state.lib
 
     # ---- lifecycle of the gateway itself ----------------------------------------------------
     async def startup(self) -> None:
         self._session_or_none = aiohttp.ClientSession()
+        self._shared_or_none = SharedServers(self.state.logs, self.wrappers_lib, self._session, self.ready_timeout)
         sync_wrappers(self.state.lib)
         records = self.registry.records()
         results = await asyncio.gather(*(self._restore(record) for record in records), return_exceptions=True)
@@ -114,7 +123,10 @@ class Gateway:
     async def shutdown(self) -> None:
         if self._supervisor:
             self._supervisor.cancel()
-        await asyncio.gather(*(d.process.stop() for d in self.deployments.values()), return_exceptions=True)
+        own = [d.process for d in self.deployments.values() if isinstance(d.process, ModelProcess)]
+        await asyncio.gather(*(process.stop() for process in own), return_exceptions=True)
+        if self._shared_or_none is not None:  # whole servers: no model is unloaded one by one
+            await self._shared_or_none.shutdown()
         if self._session_or_none:
             await self._session_or_none.close()
 
@@ -134,10 +146,11 @@ class Gateway:
             await asyncio.sleep(SUPERVISE_EVERY)
             for deployment in list(self.deployments.values()):
                 process = deployment.process
-                if process.crashed():
+                if isinstance(process, ModelProcess) and process.crashed():
                     reason = f"exited with code {process.popen.returncode if process.popen else None}"
                     logger.warning("%s (pid %s) %s; restarting", process.name, process.pid, reason)
                     process.schedule_restart(self._session, self.ready_timeout, reason)
+            self.shared.supervise()
 
     # ---- what the control API calls ---------------------------------------------------------
     async def deploy(self, spec_path: Path, policy: str = "replace", progress: Progress = _quiet) -> dict:
@@ -247,6 +260,8 @@ class Gateway:
             "ports": {"http": process.ports.http, "grpc": process.ports.grpc, "metrics": process.ports.metrics},
             "runtime": str(process.environment.python),
             "restarts": process.restarts,
+            "isolation": process.spec.isolation if isinstance(process, SharedModel) else "process",
+            "server": process.shared_server if isinstance(process, SharedModel) else None,
             "log": str(process.log_path),
             "model_folder": record.source_dir,
             "last_error": process.last_error,
@@ -260,10 +275,16 @@ class Gateway:
         assert self._session_or_none is not None, "startup() first"
         return self._session_or_none
 
+    @property
+    def shared(self) -> SharedServers:
+        """The shared servers (made in ``startup``)."""
+        assert self._shared_or_none is not None, "startup() first"
+        return self._shared_or_none
+
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
-    async def _new_process(self, name: str, spec: ModelSpec, progress: Progress = _quiet) -> ModelProcess:
+    async def _new_process(self, name: str, spec: ModelSpec, progress: Progress = _quiet) -> Served:
         loop = asyncio.get_running_loop()
 
         def report(line: str) -> None:  # called from the executor thread
@@ -276,13 +297,14 @@ class Gateway:
                 None, fetch_storage, spec.storage_uri, self.state.storage, spec.source_dir, report
             )
             model_dir = fetched.folder
-        return ModelProcess(
-            name, spec, environment, self.state.log_file(spec.namespace, name), self.wrappers_lib, model_dir=model_dir
-        )
+        log = self.state.log_file(spec.namespace, name)
+        if spec.shares_server:
+            return self.shared.model(name, spec, environment, log, model_dir)
+        return ModelProcess(name, spec, environment, log, self.wrappers_lib, model_dir=model_dir)
 
     async def _start_with_retry(
         self, record: Record, spec: ModelSpec, *, publish: bool, progress: Progress = _quiet
-    ) -> ModelProcess:
+    ) -> Served:
         """Start a process; if its free ports were grabbed meanwhile, once more on new ones.
 
         ``publish`` routes requests to it while it starts (they get 503 until it is ready): right
@@ -292,7 +314,14 @@ class Gateway:
             process = await self._new_process(record.name, spec, progress)
             if publish:
                 self.deployments[record.key] = Deployment(record, process)
-            progress(f"starting {process.server.name} on 127.0.0.1:{process.ports.http}; waiting for the model to load")
+            if isinstance(process, SharedModel):
+                progress(
+                    f"loading it into shared server {process.shared_server} (MLServer; isolation: process in the spec gives it a process of its own)"
+                )
+            else:
+                progress(
+                    f"starting {process.server.name} on 127.0.0.1:{process.ports.http}; waiting for the model to load"
+                )
             try:
                 await process.start(self._session, self.ready_timeout)
                 return process
@@ -301,7 +330,7 @@ class Gateway:
                     raise DeployError(str(error), self._unchanged(record, process, str(error))) from None
         raise AssertionError("unreachable")
 
-    def _unchanged(self, record: Record, process: ModelProcess, failure: str) -> DeployOutcome:
+    def _unchanged(self, record: Record, process: Served, failure: str) -> DeployOutcome:
         """What a deploy whose process failed to start did: nothing, to the deployment it names."""
         row = self.describe(Deployment(record, process))
         row["last_error"] = failure.splitlines()[0] if failure else ""

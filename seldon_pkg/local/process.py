@@ -63,6 +63,29 @@ def current_run(log_text: str) -> str:
     return log_text.rsplit(RUN_HEADER, 1)[-1]
 
 
+def failure_report(name: str, what: str, log: str, log_path: Path, source_dir: Path, tail: int = 12) -> str:
+    """Why ``name`` did not start: the model's own error first (type, message, its frame), then
+    where the log is, then the log's last lines (``log``: that start's part of it); the
+    server's shutdown noise is not what a person reads first."""
+    found = cause(log, source_dir)
+    lines = [f"{name} failed to start ({what})" + (f": {found.exception}" if found else "")]
+    if found and found.frame:
+        lines.append(f"  at {found.frame}")
+    lines.append(f"  full log: {log_path}  (or: seldon-pkg logs {name})")
+    lines.append("  last lines of the log:")
+    lines += [f"    {line}" for line in log.splitlines()[-tail:]]
+    return "\n".join(lines)
+
+
+def read_current_run(log_path: Path) -> str:
+    """The latest start's part of a log (each start appends a ``====`` header), or ``""``."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return current_run(text)
+
+
 class StartError(Exception):
     """The model process exited or never became ready; the message leads with the cause.
 
@@ -153,6 +176,11 @@ class ModelProcess:
     def command(self) -> list[str]:
         return self.server.command(self.launch)
 
+    @property
+    def cwd(self) -> Path:
+        """Where it runs: the model's folder (relative model files resolve there)."""
+        return self.spec.source_dir
+
     def spawn(self) -> None:
         """Start the process group (called on the event-loop thread)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +189,7 @@ class ModelProcess:
         log.flush()
         self.popen = subprocess.Popen(
             self.command(),
-            cwd=self.spec.source_dir,
+            cwd=self.cwd,
             env=self.environment_variables(),
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -211,27 +239,14 @@ class ModelProcess:
 
     def current_log(self) -> str:
         """This run's part of the model's log (each start appends a ``====`` header)."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        return current_run(text)
+        return read_current_run(self.log_path)
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of this model's log: where start-up errors (tracebacks) are."""
         return "\n".join(self.current_log().splitlines()[-lines:])
 
     def failure_report(self, what: str, tail: int = 12) -> str:
-        """The model's own error first (type, message, its frame), then where the log is, then
-        the log's last lines; the server's shutdown noise is not what a person reads first."""
-        found = cause(self.current_log(), self.spec.source_dir)
-        lines = [f"{self.name} failed to start ({what})" + (f": {found.exception}" if found else "")]
-        if found and found.frame:
-            lines.append(f"  at {found.frame}")
-        lines.append(f"  full log: {self.log_path}  (or: seldon-pkg logs {self.name})")
-        lines.append("  last lines of the log:")
-        lines += [f"    {line}" for line in self.current_log().splitlines()[-tail:]]
-        return "\n".join(lines)
+        return failure_report(self.name, what, self.current_log(), self.log_path, self.spec.source_dir, tail)
 
     def kill_group(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """SIGTERM the whole group, wait up to ``grace`` seconds, then SIGKILL what is left."""

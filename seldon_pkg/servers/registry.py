@@ -1,7 +1,10 @@
 """The model servers, listed once: which one serves a protocol.
 
 Adding a server: a module beside this one with a :class:`~seldon_pkg.servers.base.ServerKind`
-subclass and its instance, and one entry below (the shared multi-model MLServer will be one).
+subclass and its instance, and one entry below. The shared multi-model MLServer
+(``shared_mlserver.SHARED_MLSERVER``) is the local runtime's third kind: the same server and
+environment as the OIP one, run by ``seldon_pkg.local.shared`` for a spec that shares
+(``ModelSpec.shares_server``), so it is not in this table; images and manifests use ``server_for``.
 """
 
 from __future__ import annotations

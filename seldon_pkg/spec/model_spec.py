@@ -23,7 +23,7 @@ from seldon_pkg.spec.accelerator import Accelerator, parse_accelerator
 from seldon_pkg.spec.pip_requirements import PipInput, parse_lines, requirement
 from seldon_pkg.spec.text_sinks import describe_character, forbidden_character
 from seldon_pkg.storage.uri import StorageUriError, parse_storage_uri
-from seldon_pkg.values import Protocol, did_you_mean, parse_choice
+from seldon_pkg.values import Isolation, Protocol, did_you_mean, parse_choice
 
 SPEC_FILENAME = "seldon-model.yaml"
 MAX_SPEC_CHARS = 1024 * 1024
@@ -55,6 +55,7 @@ KNOWN_KEYS = {
     "platform",
     "storage_uri",
     "accelerator",
+    "isolation",
 }
 IMAGE_REFERENCE = re.compile(
     r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*"
@@ -94,8 +95,16 @@ class ModelSpec:
     """Index options from ``requirements.txt``; only with ``allow_pip_options: true``."""
     accelerator: Accelerator | None = None
     """GPUs (or another device) per replica, and where such nodes are (seldon_pkg.spec.accelerator)."""
+    isolation: Isolation = Isolation.SHARED
+    """Local runtime only: an OIP model shares its environment's MLServer process unless this says
+    ``process``; a Seldon-protocol model always has a process of its own (its server serves one)."""
     path: Path | None = field(default=None, compare=False)
     """The spec file it was read from (``None`` when built in memory)."""
+
+    @property
+    def shares_server(self) -> bool:
+        """Whether the local runtime serves it in a shared MLServer process (OIP, not opted out)."""
+        return self.protocol is Protocol.OIP and self.isolation is Isolation.SHARED
 
     @property
     def module(self) -> str:
@@ -233,6 +242,7 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
         requirements=pip_input.requirements,
         pip_options=pip_input.options,
         accelerator=parse_accelerator(raw.get("accelerator"), fail),
+        isolation=_isolation(_text(raw, "isolation", fail), protocol, fail),
     )
     platform.check_spec(spec, fail)
     return spec
@@ -248,6 +258,27 @@ def _protocol(text: str, default: Protocol, fail) -> Protocol:
         raise fail(
             "protocol", f"must be one of {', '.join(choices)}{did_you_mean(text, choices)}, got {text!r}"
         ) from None
+
+
+def _isolation(text: str, protocol: Protocol, fail) -> Isolation:
+    """``shared`` (the default) or ``process``; a Seldon-protocol model is always ``process``, and
+    asking it to share is an error rather than silently ignored."""
+    if not text:
+        return Isolation.SHARED if protocol is Protocol.OIP else Isolation.PROCESS
+    try:
+        isolation = parse_choice(Isolation, text, "isolation")
+    except Invalid:
+        choices = [i.value for i in Isolation]
+        raise fail(
+            "isolation", f"must be one of {', '.join(choices)}{did_you_mean(text, choices)}, got {text!r}"
+        ) from None
+    if isolation is Isolation.SHARED and protocol is not Protocol.OIP:
+        raise fail(
+            "isolation",
+            "shared needs protocol: v2 (seldon-core-microservice serves one model per process; "
+            "OIP models share an MLServer process)",
+        )
+    return isolation
 
 
 def _text(raw: dict, key: str, fail, required: bool = False) -> str:
