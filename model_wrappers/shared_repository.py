@@ -13,6 +13,7 @@ model's folder (MLServer's ``load_model_settings`` sets it).
 
 from __future__ import annotations
 
+import builtins
 import os
 
 from mlserver.errors import ModelNotFound
@@ -40,7 +41,7 @@ class DirectModelRepository(ModelRepository):
         paths = [self._settings_path(name) for name in names]
         return [_without_source(load_model_settings(path)) for path in paths if os.path.isfile(path)]
 
-    async def find(self, name: str) -> list[ModelSettings]:
+    async def find(self, name: str) -> builtins.list[ModelSettings]:
         # a name is one path segment (the gateway's DNS-safe deployment names); anything else is unknown
         if not name or name != os.path.basename(name) or name in {".", ".."}:
             raise ModelNotFound(name)
