@@ -90,8 +90,13 @@ class StateDir:
 
     def write_json(self, path: Path, data: Any) -> None:
         """Atomic replace, so a crash never leaves half a registry."""
+        self.write_text(path, json.dumps(data, indent=2, sort_keys=True))
+
+    @staticmethod
+    def write_text(path: Path, text: str) -> None:
+        """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
         temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(data, indent=2, sort_keys=True))
+        temporary.write_text(text)
         os.replace(temporary, path)
 
     def read_json(self, path: Path, default: Any) -> Any:
