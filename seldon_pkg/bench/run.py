@@ -37,6 +37,24 @@ PREDICT = "/seldon.protos.Seldon/Predict"
 MODEL_PREDICT = "/seldon.protos.Model/Predict"
 
 
+class PhaseClock:
+    """Wall seconds per phase of a run, kept in results.json (``phase_seconds``): the run must fit
+    in 10 minutes on 2 shared cores, and only per-phase figures show where the time goes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        """Time the block as ``name`` (added to an earlier block of the same name), announcing it."""
+        print(f"{name}...", flush=True)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 1)
+
+
 class Budget:
     """Requests and seconds per measurement: small enough for < 10 minutes on 2 cores."""
 
@@ -369,88 +387,96 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
         "quick": quick,
     }
 
-    print("in-process calls...", flush=True)
-    results["in_process"] = [s.as_dict() for s in in_process_rows()]
+    phase = PhaseClock()
+    with phase("in-process calls"):
+        results["in_process"] = [s.as_dict() for s in in_process_rows()]
 
-    gateway = Gateway.start(state, logs / "gateway.log")
+    with phase("gateway start"):
+        gateway = Gateway.start(state, logs / "gateway.log")
     try:
-        print("cold starts...", flush=True)
-        # the first deploy of the TF-free spec may build its environment: measure that apart
-        env_build = time.perf_counter()
-        gateway.cli("deploy", str(onnx_spec))
-        env_seconds = round(time.perf_counter() - env_build, 2)
-        gateway.cli("delete", gateway.find("bench-cnn-onnx")["name"])
-        cold: dict[str, Any] = {}
-        rows = {}
-        for key, spec in (("tf_free", onnx_spec), ("onnx_in_tf_env", onnx_tf_spec), ("keras_tf", keras_spec)):
-            row, seconds = gateway.timed_deploy(spec, rest)
-            rows[key] = row
-            cold[key] = {"deploy_to_first_answer_s": seconds, "pss_mib": group_pss_mib(row["pid"])}
-        cold["first_deploy_with_env_build_s"] = env_seconds
-        cold["env_absent"] = cold_and_warm(onnx_spec, rest, work, logs)
+        with phase("cold starts"):
+            # the first deploy of the TF-free spec may build its environment: measure that apart
+            env_build = time.perf_counter()
+            gateway.cli("deploy", str(onnx_spec))
+            env_seconds = round(time.perf_counter() - env_build, 2)
+            gateway.cli("delete", gateway.find("bench-cnn-onnx")["name"])
+            cold: dict[str, Any] = {}
+            rows = {}
+            for key, spec in (("tf_free", onnx_spec), ("onnx_in_tf_env", onnx_tf_spec), ("keras_tf", keras_spec)):
+                row, seconds = gateway.timed_deploy(spec, rest)
+                rows[key] = row
+                cold[key] = {"deploy_to_first_answer_s": seconds, "pss_mib": group_pss_mib(row["pid"])}
+            cold["first_deploy_with_env_build_s"] = env_seconds
+        with phase("cold start, environment absent"):
+            cold["env_absent"] = cold_and_warm(onnx_spec, rest, work, logs)
         results["cold_start"] = cold
 
-        print("latency matrix...", flush=True)
-        matrix = latency_matrix("TF-free (ONNX)", rows["tf_free"], gateway, rest, proto, budget)
-        matrix += latency_matrix("TensorFlow (Keras)", rows["keras_tf"], gateway, rest, proto, budget)
-        one_worker, _ = gateway.timed_deploy(
-            write_spec(specs / "one-worker", "bench-cnn-onnx-1w", "mnist-cnn.onnx", "isolated", workers=1), rest
-        )
-        for concurrency, (count, seconds) in ((1, budget.c1), (16, budget.c16)):
-            matrix.append(
-                rest_load(
-                    "TF-free (ONNX), 1 gunicorn worker, gateway REST",
-                    one_worker["url"],
-                    rest,
-                    concurrency=concurrency,
-                    requests=count,
-                    seconds=seconds,
+        with phase("latency matrix"):
+            matrix = latency_matrix("TF-free (ONNX)", rows["tf_free"], gateway, rest, proto, budget)
+            matrix += latency_matrix("TensorFlow (Keras)", rows["keras_tf"], gateway, rest, proto, budget)
+            one_worker, _ = gateway.timed_deploy(
+                write_spec(specs / "one-worker", "bench-cnn-onnx-1w", "mnist-cnn.onnx", "isolated", workers=1), rest
+            )
+            for concurrency, (count, seconds) in ((1, budget.c1), (16, budget.c16)):
+                matrix.append(
+                    rest_load(
+                        "TF-free (ONNX), 1 gunicorn worker, gateway REST",
+                        one_worker["url"],
+                        rest,
+                        concurrency=concurrency,
+                        requests=count,
+                        seconds=seconds,
+                    )
                 )
-            )
-        results["one_worker_pss_mib"] = group_pss_mib(one_worker["pid"])
-        gateway.cli("delete", one_worker["name"])
-        results["latency"] = [s.as_dict() for s in matrix]
-        gateway.cli("delete", rows["onnx_in_tf_env"]["name"])
-        gateway.cli("delete", rows["keras_tf"]["name"])
+            results["one_worker_pss_mib"] = group_pss_mib(one_worker["pid"])
+            gateway.cli("delete", one_worker["name"])
+            results["latency"] = [s.as_dict() for s in matrix]
+            gateway.cli("delete", rows["onnx_in_tf_env"]["name"])
+            gateway.cli("delete", rows["keras_tf"]["name"])
 
-        print("paired: gateway vs model process...", flush=True)
-        results["paired"] = {
-            "gateway": comparisons.gateway_vs_model(
-                rows["tf_free"], gateway.grpc_port, rest, proto, gateway_pid=gateway.process.pid
-            )
-        }
+        with phase("paired: gateway vs model process"):
+            results["paired"] = {
+                "gateway": comparisons.gateway_vs_model(
+                    rows["tf_free"], gateway.grpc_port, rest, proto, gateway_pid=gateway.process.pid
+                )
+            }
 
-        print("OIP model: cold start, memory...", flush=True)
-        oip_spec = write_spec(specs / "oip", "bench-cnn-oip", "mnist-cnn.onnx", "isolated", protocol="v2")
-        oip_rest, _ = comparisons.oip_bodies(digit, "unused")
-        env_build = time.perf_counter()
-        gateway.cli("deploy", str(oip_spec))
-        oip_env_seconds = round(time.perf_counter() - env_build, 2)
-        gateway.cli("delete", gateway.find("bench-cnn-oip")["name"])
-        oip_row, oip_seconds = gateway.timed_deploy(oip_spec, oip_rest)
-        cold["oip"] = {
-            "deploy_to_first_answer_s": oip_seconds,
-            "pss_mib": group_pss_mib(oip_row["pid"]),
-            "first_deploy_with_env_build_s": oip_env_seconds,
-        }
+        with phase("OIP model: cold start, memory"):
+            oip_spec = write_spec(specs / "oip", "bench-cnn-oip", "mnist-cnn.onnx", "isolated", protocol="v2")
+            oip_rest, _ = comparisons.oip_bodies(digit, "unused")
+            env_build = time.perf_counter()
+            gateway.cli("deploy", str(oip_spec))
+            oip_env_seconds = round(time.perf_counter() - env_build, 2)
+            gateway.cli("delete", gateway.find("bench-cnn-oip")["name"])
+            oip_row, oip_seconds = gateway.timed_deploy(oip_spec, oip_rest)
+            cold["oip"] = {
+                "deploy_to_first_answer_s": oip_seconds,
+                "pss_mib": group_pss_mib(oip_row["pid"]),
+                "first_deploy_with_env_build_s": oip_env_seconds,
+            }
 
-        print("peers and paired OIP comparisons...", flush=True)
         peer_facts: dict[str, dict] = {"MLServer 1.7.1": {}, "KServe 0.21": {}}
-        with mlserver_peer(logs / "mlserver.log", work, peer_facts["MLServer 1.7.1"]) as peer_url:
-            peers = oip_peer_rows("MLServer REST (same ONNX file)", peer_url, digit, budget)
-            results["paired"]["oip"] = comparisons.oip_vs_mlserver(oip_row, gateway.http_port, peer_url, digit)
-        with kserve_peer(logs / "kserve.log", work, peer_facts["KServe 0.21"]) as peer_url:
-            peers += oip_peer_rows("KServe 0.21 REST (same ONNX file)", peer_url, digit, budget)
-        name = oip_row["name"]
-        peers += oip_peer_rows(
-            "ours: OIP model process REST",
-            f"http://127.0.0.1:{oip_row['ports']['http']}/v2/models/{name}/infer",
-            digit,
-            budget,
-        )
-        peers += oip_peer_rows(
-            "ours: OIP via gateway REST", f"http://127.0.0.1:{gateway.http_port}/v2/models/{name}/infer", digit, budget
-        )
+        with phase("MLServer peer and paired OIP comparisons"):
+            with mlserver_peer(logs / "mlserver.log", work, peer_facts["MLServer 1.7.1"]) as peer_url:
+                peers = oip_peer_rows("MLServer REST (same ONNX file)", peer_url, digit, budget)
+                results["paired"]["oip"] = comparisons.oip_vs_mlserver(oip_row, gateway.http_port, peer_url, digit)
+        with phase("KServe peer"):
+            with kserve_peer(logs / "kserve.log", work, peer_facts["KServe 0.21"]) as peer_url:
+                peers += oip_peer_rows("KServe 0.21 REST (same ONNX file)", peer_url, digit, budget)
+        with phase("our OIP rows"):
+            name = oip_row["name"]
+            peers += oip_peer_rows(
+                "ours: OIP model process REST",
+                f"http://127.0.0.1:{oip_row['ports']['http']}/v2/models/{name}/infer",
+                digit,
+                budget,
+            )
+            peers += oip_peer_rows(
+                "ours: OIP via gateway REST",
+                f"http://127.0.0.1:{gateway.http_port}/v2/models/{name}/infer",
+                digit,
+                budget,
+            )
         results["peer_facts"] = {
             **{label: {k: v for k, v in facts.items() if k != "pid"} for label, facts in peer_facts.items()},
             "ours (OIP model, MLServer + adapter)": {
@@ -459,22 +485,24 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
             },
         }
         gateway.cli("delete", oip_row["name"])
-        peers += run_naive(rest, budget, logs / "naive.log")
+        with phase("naive wrapper"):
+            peers += run_naive(rest, budget, logs / "naive.log")
         results["peers"] = [s.as_dict() for s in peers]
         results["summary"] = {
             key: figure for part in results["paired"].values() for key, figure in part["figures"].items()
         }
 
-        print("density...", flush=True)
-        results["density"] = density.measure(gateway, specs, rest, density.QUICK_STEPS if quick else density.STEPS)
+        with phase("density"):
+            results["density"] = density.measure(gateway, specs, rest, density.QUICK_STEPS if quick else density.STEPS)
         victim = rows["tf_free"]
 
-        print("isolation...", flush=True)
-        churn_spec = write_spec(specs / "churn", "bench-churn", "mnist-mlp.onnx", "isolated")
-        results["isolation"] = isolation(gateway, victim, rest, churn_spec)
+        with phase("isolation"):
+            churn_spec = write_spec(specs / "churn", "bench-churn", "mnist-mlp.onnx", "isolated")
+            results["isolation"] = isolation(gateway, victim, rest, churn_spec)
     finally:
         gateway.stop()
 
+    results["phase_seconds"] = phase.seconds
     results["overhead"] = report.overhead(results)
     results["seconds"] = round(time.perf_counter() - started, 1)
     bench.mkdir(exist_ok=True)
@@ -486,6 +514,7 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
     (bench / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     report.publish(results, bench, None)  # `make bench-report` also regenerates the README's section
     print(f"done in {results['seconds']} s: {bench}/results.json, REPORT.md, chart.png", flush=True)
+    print("seconds per phase: " + ", ".join(f"{k} {v}" for k, v in phase.seconds.items()), flush=True)
     return results
 
 
