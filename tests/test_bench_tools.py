@@ -111,3 +111,40 @@ def test_soak_slope_recovers_a_known_growth_and_brackets_a_flat_line():
     level = slope_per_100k(requests, flat)
     assert level["ci95"][0] <= 0 <= level["ci95"][1] and level["ci95"][1] < 0.1
     assert slope_per_100k([1, 2], [3.0, 4.0])["median"] is None  # too few samples to say
+
+
+def _stats(p50: float, rps: float = 100.0, label: str = "x"):
+    from seldon_pkg.bench.loadgen import Stats
+
+    return Stats(label, 1, 10, 0, 1.0, p50, p50, rps)
+
+
+def test_interleave_many_rotates_the_order_and_pairs_any_two_paths():
+    order: list[str] = []
+
+    def run(name: str):
+        def block():
+            order.append(name)
+            return _stats(1.0, label=name)
+
+        return block
+
+    rounds = paired.interleave_many({"a": run("a"), "b": run("b"), "c": run("c")}, rounds=3)
+    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]  # each path once in each position
+    assert all(list(r) == ["a", "b", "c"] for r in rounds)  # recorded by name, whatever the order
+    pairs = paired.pairs_of(rounds, "c", "a")
+    assert [(p.a.label, p.b.label) for p in pairs] == [("c", "a")] * 3
+
+
+def test_hop_ratio_is_per_round_and_caps_a_reference_that_added_nothing():
+    direct, nginx, gateway = _stats(1.0), _stats(1.1), _stats(1.15)
+    assert abs(paired.hop_over_reference(gateway, nginx, direct) - 1.5) < 1e-9
+    assert paired.hop_over_reference(gateway, _stats(0.99), direct) == paired.HOP_RATIO_CAP  # noise: no ratio
+    assert paired.hop_over_reference(_stats(1.0e3), nginx, direct) == paired.HOP_RATIO_CAP
+    rounds = [
+        {"direct": _stats(1.0), "nginx": _stats(1.0 + n), "gateway": _stats(1.0 + g)}
+        for n, g in ((0.1, 0.1), (0.1, 0.12), (0.2, 0.2), (0.1, 0.08), (0.1, 0.11))
+    ]
+    figure = paired.hop_ratio(rounds, "gateway", "nginx", "direct")
+    assert figure["rounds"] == 5 and figure["median"] == 1.0
+    assert paired.met(figure, 1.3, higher_is_better=False)
