@@ -148,3 +148,20 @@ def test_hop_ratio_is_per_round_and_caps_a_reference_that_added_nothing():
     figure = paired.hop_ratio(rounds, "gateway", "nginx", "direct")
     assert figure["rounds"] == 5 and figure["median"] == 1.0
     assert paired.met(figure, 1.3, higher_is_better=False)
+
+
+def test_density_rows_say_what_one_more_model_costs_and_when_a_step_fits():
+    from seldon_pkg.bench import density
+
+    first = density.step_row(1, [density.Probe(3, 0, 1.2)], [150.0], [1.5], None)
+    assert first["marginal_pss_mib_per_model"] is None and first["load_ms_per_model"] == 1500.0
+    probes = [density.Probe(3, 0, 1.0 + i / 10) for i in range(10)]
+    # ten models in one shared process of 240 MiB: 10 MiB per model added since the first step
+    shared = density.step_row(10, probes, [240.0], [0.1] * 9, first)
+    assert shared["marginal_pss_mib_per_model"] == 10.0 and shared["per_model_pss_mib"] == 24.0
+    assert shared["processes"] == 1 and shared["probed"] == 10 and shared["p50_ms_max"] == 1.9
+    assert density.marginal_pss_mib({"models": 10, "total_pss_mib": 240.0}, 10, 250.0) is None
+    pace = density.Pace(load_s=0.5, probe_s=0.01)
+    assert density.step_fits(0.0, 10.0, None, 0, 1000)  # the first step always runs
+    assert density.step_fits(5.0, 60.0, pace, 10, 50)  # 5 + 20 + 0.5 <= 60
+    assert not density.step_fits(5.0, 60.0, pace, 50, 200)  # 5 + 75 + 2 > 60
