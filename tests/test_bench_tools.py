@@ -165,3 +165,100 @@ def test_density_rows_say_what_one_more_model_costs_and_when_a_step_fits():
     assert density.step_fits(0.0, 10.0, None, 0, 1000)  # the first step always runs
     assert density.step_fits(5.0, 60.0, pace, 10, 50)  # 5 + 20 + 0.5 <= 60
     assert not density.step_fits(5.0, 60.0, pace, 50, 200)  # 5 + 75 + 2 > 60
+
+
+def test_a_path_s_absolute_row_is_its_median_block_of_the_rounds():
+    from seldon_pkg.bench.comparisons import median_block
+
+    rounds = [{"direct": {"p50_ms": v, "n": i}} for i, v in enumerate((3.0, 1.0, 2.0, 5.0, 4.0))]
+    assert median_block(rounds, "direct") == {"p50_ms": 3.0, "n": 0}
+
+
+def test_package_versions_reads_the_interpreter_s_own_environment():
+    import sys
+    from pathlib import Path
+
+    from seldon_pkg.bench.run import package_versions
+
+    found = package_versions(Path(sys.executable), ("pip", "surely-not-installed-here"))
+    assert found["pip"] and found["surely-not-installed-here"] is None
+
+
+class _Proxied(_Server):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_the_nginx_hop_proxies_with_its_own_files_only(tmp_path):
+    """The reference hop's config: loopback, daemon off, everything in its own folder, and it
+    forwards requests (keep-alive) to the model process it fronts."""
+    from seldon_pkg.bench import nginx
+
+    text = nginx.config(tmp_path, listen_http=1, upstream_http=2, listen_grpc=3, upstream_grpc=4)
+    assert "daemon off;" in text and f"pid {tmp_path / 'nginx.pid'};" in text
+    assert "listen 127.0.0.1:1;" in text and "listen 127.0.0.1:3 http2;" in text
+    assert "keepalive 32;" in text and 'proxy_set_header Connection "";' in text
+    assert all(str(tmp_path) in line for line in text.splitlines() if "_path " in line or "error_log" in line)
+    binary = nginx.find_nginx()
+    assert binary, "nginx is missing: `make install` installs Debian's nginx-light (apt-get) when run as root"
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Proxied)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    _Proxied.hits = 0  # counted on the class that served (type(self))
+    try:
+        with nginx.nginx_hop(binary, httpd.server_address[1], 9, tmp_path / "nginx.log") as hop:
+            stats = rest_load(
+                "t", f"http://127.0.0.1:{hop.http_port}/p", b"{}", concurrency=2, requests=40, seconds=30, warmup=0
+            )
+            assert hop.version.startswith("nginx/")
+    finally:
+        httpd.shutdown()
+    assert stats.requests + stats.failures == 40 == _Proxied.hits and stats.failures == 4
+
+
+def test_the_report_shows_the_density_rows_of_every_kind():
+    results = {
+        "density": {"steps": [{"models": 1, "total_pss_mib": 130.0, "per_model_pss_mib": 130.0, "failures": 0}]},
+        "density_shared": {
+            "steps": [
+                {
+                    "models": 1,
+                    "processes": 1,
+                    "total_pss_mib": 150.0,
+                    "per_model_pss_mib": 150.0,
+                    "failures": 0,
+                    "marginal_pss_mib_per_model": None,
+                    "load_ms_per_model": 1300.0,
+                    "probed": 1,
+                    "p50_ms_min": 1.0,
+                    "p50_ms_median": 1.0,
+                    "p50_ms_max": 1.0,
+                },
+            ],
+            "stopped": "stopped before 10 models: 100 MiB of memory left (< 2048)",
+        },
+        "density_mlserver": {
+            "default": {
+                "steps": [
+                    {
+                        "models": 10,
+                        "processes": 1,
+                        "total_pss_mib": 200.0,
+                        "per_model_pss_mib": 20.0,
+                        "failures": 0,
+                        "marginal_pss_mib_per_model": 8.5,
+                        "load_ms_per_model": 30.0,
+                        "probed": 10,
+                        "p50_ms_min": 0.6,
+                        "p50_ms_median": 0.7,
+                        "p50_ms_max": 0.9,
+                    },
+                ]
+            }
+        },
+    }
+    text = "\n".join(report.density_growth_lines(results))
+    assert "stopped before 10 models" in text and "| 8.5 | 30 |" in text
+    assert "its default repository" in text and "through the gateway" in text
+    assert report.density_growth_lines({"density": results["density"]}) == []  # older results: unchanged report
