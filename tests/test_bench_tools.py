@@ -165,6 +165,11 @@ def test_density_rows_say_what_one_more_model_costs_and_when_a_step_fits():
     assert density.step_fits(0.0, 10.0, None, 0, 1000)  # the first step always runs
     assert density.step_fits(5.0, 60.0, pace, 10, 50)  # 5 + 20 + 0.5 <= 60
     assert not density.step_fits(5.0, 60.0, pace, 50, 200)  # 5 + 75 + 2 > 60
+    # a load cost that rose since the step before is taken to grow with the count
+    rising = density.next_pace(1.0, 0.01, density.Pace(0.5, 0.01))
+    assert rising.growing and not density.next_pace(0.55, 0.01, density.Pace(0.5, 0.01)).growing
+    assert density.step_fits(0.0, 60.0, density.Pace(1.0, 0.0), 10, 50)  # 40 s at a steady pace
+    assert not density.step_fits(0.0, 60.0, rising, 10, 50)  # 40 s x 5 when it grows with the count
 
 
 def test_a_path_s_absolute_row_is_its_median_block_of_the_rounds():
@@ -262,3 +267,14 @@ def test_the_report_shows_the_density_rows_of_every_kind():
     assert "stopped before 10 models" in text and "| 8.5 | 30 |" in text
     assert "its default repository" in text and "through the gateway" in text
     assert report.density_growth_lines({"density": results["density"]}) == []  # older results: unchanged report
+    assert report.repository_finding(results) is None  # one step, no direct repository: nothing to say
+    step = results["density_mlserver"]["default"]["steps"][0]
+    warming = {**step, "models": 1, "load_ms_per_model": 80.0}  # the first load warms up: not the trend
+    results["density_mlserver"]["default"]["steps"] = [
+        warming,
+        step,
+        {**step, "models": 200, "load_ms_per_model": 210.0},
+    ]
+    results["density_mlserver"]["direct"] = {"steps": [{**step, "models": 200, "load_ms_per_model": 9.0}]}
+    finding = report.repository_finding(results)
+    assert finding and "30 ms at 10 models and 210 ms at 200" in finding and "9 ms at 200 models" in finding

@@ -50,6 +50,8 @@ PROBE_REQUESTS = 3
 """Timed requests per model per step, after one untimed: 1,000 models probe in seconds."""
 PARALLEL_DEPLOYS = 4
 """Deploys in flight at once through the control API (model start-up waits on I/O as much as CPU)."""
+PARALLEL_DELETES = 16
+"""Deletes in flight at once: stopping a process is waiting, not work."""
 PREFIX = "bench-density-"
 SHARED_PREFIX = "bench-shared-"
 
@@ -106,18 +108,32 @@ def step_row(
 
 @dataclass(frozen=True)
 class Pace:
-    """Seconds per model of the last step: loading one new model, probing one model."""
+    """Seconds per model of the last step: loading one new model, probing one model; ``growing``
+    when loading got dearer per model than the step before (a cost that rises with the count)."""
 
     load_s: float
     probe_s: float
+    growing: bool = False
+
+
+GROWING = 1.25
+"""Load seconds per model this many times the previous step's count as growing."""
+
+
+def next_pace(load_s: float, probe_s: float, previous: Pace | None) -> Pace:
+    """The pace a step measured, marked growing when its load time per model rose past ``GROWING``
+    times the previous step's."""
+    return Pace(load_s, probe_s, previous is not None and load_s > GROWING * previous.load_s)
 
 
 def step_fits(elapsed_s: float, budget_s: float, pace: Pace | None, models_now: int, models_next: int) -> bool:
     """Whether growing to ``models_next`` (loading the new ones, then probing all) is expected to
-    end within the budget at the last step's pace (the first step always runs)."""
+    end within the budget at the last step's pace (the first step always runs). A growing load
+    cost is taken to grow with the count (as a repository rescanning every model's file does)."""
     if pace is None:
         return True
-    return elapsed_s + pace.load_s * (models_next - models_now) + pace.probe_s * models_next <= budget_s
+    load_s = pace.load_s * (models_next / max(1, models_now) if pace.growing else 1.0)
+    return elapsed_s + load_s * (models_next - models_now) + pace.probe_s * models_next <= budget_s
 
 
 OVERRUN = 1.5
@@ -161,7 +177,9 @@ def grow(fleet: Fleet, body: bytes, steps: tuple[int, ...], budget_s: float) -> 
         pss = [group_pss_mib(pid) for pid in fleet.pids()]
         rows.append(step_row(loaded, probes, pss, load_s, rows[-1] if rows else None))
         done = time.monotonic()
-        pace = Pace((probe_began - load_began) / max(1, len(load_s)), (done - probe_began) / max(1, len(probes)))
+        pace = next_pace(
+            (probe_began - load_began) / max(1, len(load_s)), (done - probe_began) / max(1, len(probes)), pace
+        )
         print(
             f"  {loaded} models: {rows[-1]['total_pss_mib']:.0f} MiB over {rows[-1]['processes']} processes, "
             f"{rows[-1]['failures']} failed probes, load {rows[-1]['load_ms_per_model']} ms/model, "
@@ -235,7 +253,7 @@ def _gateway_fleet(gateway: Gateway, prefix: str, spec_of: Callable[[int], Path]
 def _delete_all(gateway: Gateway, prefix: str) -> None:
     client = gateway.client()
     rows = [d for d in client.list() if d["model"].startswith(prefix)]
-    with concurrent.futures.ThreadPoolExecutor(PARALLEL_DEPLOYS) as pool:
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL_DELETES) as pool:
         list(pool.map(lambda d: client.delete(d["namespace"], d["name"]), rows))
 
 
