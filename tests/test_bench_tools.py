@@ -278,3 +278,15 @@ def test_the_report_shows_the_density_rows_of_every_kind():
     results["density_mlserver"]["direct"] = {"steps": [{**step, "models": 200, "load_ms_per_model": 9.0}]}
     finding = report.repository_finding(results)
     assert finding and "30 ms at 10 models and 210 ms at 200" in finding and "9 ms at 200 models" in finding
+
+
+def test_without_nginx_the_bench_says_so_and_skips_the_row(monkeypatch, tmp_path, capsys):
+    from seldon_pkg.bench.run import nginx_in_front
+
+    monkeypatch.setenv("NGINX", str(tmp_path / "no-nginx-here"))
+    results: dict = {}
+    with nginx_in_front({"ports": {"http": 1, "grpc": 2}}, tmp_path, results) as hop:
+        assert hop is None
+    assert "nginx-light" in results["nginx"]["skipped"] and "skipped" in capsys.readouterr().out
+    lines = report.paired_table({"summary": {}, "nginx": results["nginx"]})
+    assert any(line.startswith("The nginx reference hop was not measured") for line in lines)
