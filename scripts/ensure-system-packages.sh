@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# System tools the tests use, from Debian's packages:
+# System tools the tests and the benchmark use, from Debian's packages:
 #   chromium   - Playwright drives the system browser (downloading its own build is impossible here)
 #   ShellCheck, the linter that keeps the cluster scripts clean
+#   nginx-light - `make bench`'s reference proxy hop (a plain nginx in front of the model process
+#              the gateway fronts); without it the bench says so and skips that row
 # Installs what is missing with apt-get when running as root; otherwise says what to install.
 set -euo pipefail
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 missing=()
 [[ -x "$CHROMIUM" ]] || missing+=(chromium fonts-dejavu-core)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+NGINX=${NGINX:-/usr/sbin/nginx}
+[[ -x "$NGINX" ]] || command -v nginx >/dev/null || missing+=(nginx-light)
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  echo "installing Debian packages for the tests: ${missing[*]}"
+  echo "installing Debian packages for the tests and the benchmark: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   exit 0
 fi
-echo "WARNING: missing system packages for the tests: ${missing[*]}" >&2
+echo "WARNING: missing system packages for the tests and the benchmark: ${missing[*]}" >&2
 echo "         install them with: sudo apt-get install ${missing[*]}" >&2
-echo "         (CHROMIUM=/path/to/chromium points the browser tests at another Chromium)" >&2
+echo "         (CHROMIUM=/path/to/chromium points the browser tests at another Chromium," >&2
+echo "         NGINX=/path/to/nginx the benchmark's reference hop at another nginx)" >&2

@@ -111,3 +111,182 @@ def test_soak_slope_recovers_a_known_growth_and_brackets_a_flat_line():
     level = slope_per_100k(requests, flat)
     assert level["ci95"][0] <= 0 <= level["ci95"][1] and level["ci95"][1] < 0.1
     assert slope_per_100k([1, 2], [3.0, 4.0])["median"] is None  # too few samples to say
+
+
+def _stats(p50: float, rps: float = 100.0, label: str = "x"):
+    from seldon_pkg.bench.loadgen import Stats
+
+    return Stats(label, 1, 10, 0, 1.0, p50, p50, rps)
+
+
+def test_interleave_many_rotates_the_order_and_pairs_any_two_paths():
+    order: list[str] = []
+
+    def run(name: str):
+        def block():
+            order.append(name)
+            return _stats(1.0, label=name)
+
+        return block
+
+    rounds = paired.interleave_many({"a": run("a"), "b": run("b"), "c": run("c")}, rounds=3)
+    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]  # each path once in each position
+    assert all(list(r) == ["a", "b", "c"] for r in rounds)  # recorded by name, whatever the order
+    pairs = paired.pairs_of(rounds, "c", "a")
+    assert [(p.a.label, p.b.label) for p in pairs] == [("c", "a")] * 3
+
+
+def test_hop_ratio_is_per_round_and_caps_a_reference_that_added_nothing():
+    direct, nginx, gateway = _stats(1.0), _stats(1.1), _stats(1.15)
+    assert abs(paired.hop_over_reference(gateway, nginx, direct) - 1.5) < 1e-9
+    assert paired.hop_over_reference(gateway, _stats(0.99), direct) == paired.HOP_RATIO_CAP  # noise: no ratio
+    assert paired.hop_over_reference(_stats(1.0e3), nginx, direct) == paired.HOP_RATIO_CAP
+    rounds = [
+        {"direct": _stats(1.0), "nginx": _stats(1.0 + n), "gateway": _stats(1.0 + g)}
+        for n, g in ((0.1, 0.1), (0.1, 0.12), (0.2, 0.2), (0.1, 0.08), (0.1, 0.11))
+    ]
+    figure = paired.hop_ratio(rounds, "gateway", "nginx", "direct")
+    assert figure["rounds"] == 5 and figure["median"] == 1.0
+    assert paired.met(figure, 1.3, higher_is_better=False)
+
+
+def test_density_rows_say_what_one_more_model_costs_and_when_a_step_fits():
+    from seldon_pkg.bench import density
+
+    first = density.step_row(1, [density.Probe(3, 0, 1.2)], [150.0], [1.5], None)
+    assert first["marginal_pss_mib_per_model"] is None and first["load_ms_per_model"] == 1500.0
+    probes = [density.Probe(3, 0, 1.0 + i / 10) for i in range(10)]
+    # ten models in one shared process of 240 MiB: 10 MiB per model added since the first step
+    shared = density.step_row(10, probes, [240.0], [0.1] * 9, first)
+    assert shared["marginal_pss_mib_per_model"] == 10.0 and shared["per_model_pss_mib"] == 24.0
+    assert shared["processes"] == 1 and shared["probed"] == 10 and shared["p50_ms_max"] == 1.9
+    assert density.marginal_pss_mib({"models": 10, "total_pss_mib": 240.0}, 10, 250.0) is None
+    pace = density.Pace(load_s=0.5, probe_s=0.01)
+    assert density.step_fits(0.0, 10.0, None, 0, 1000)  # the first step always runs
+    assert density.step_fits(5.0, 60.0, pace, 10, 50)  # 5 + 20 + 0.5 <= 60
+    assert not density.step_fits(5.0, 60.0, pace, 50, 200)  # 5 + 75 + 2 > 60
+    # a load cost that rose since the step before is taken to grow with the count
+    rising = density.next_pace(1.0, 0.01, density.Pace(0.5, 0.01))
+    assert rising.growing and not density.next_pace(0.55, 0.01, density.Pace(0.5, 0.01)).growing
+    assert density.step_fits(0.0, 60.0, density.Pace(1.0, 0.0), 10, 50)  # 40 s at a steady pace
+    assert not density.step_fits(0.0, 60.0, rising, 10, 50)  # 40 s x 5 when it grows with the count
+
+
+def test_a_path_s_absolute_row_is_its_median_block_of_the_rounds():
+    from seldon_pkg.bench.comparisons import median_block
+
+    rounds = [{"direct": {"p50_ms": v, "n": i}} for i, v in enumerate((3.0, 1.0, 2.0, 5.0, 4.0))]
+    assert median_block(rounds, "direct") == {"p50_ms": 3.0, "n": 0}
+
+
+def test_package_versions_reads_the_interpreter_s_own_environment():
+    import sys
+    from pathlib import Path
+
+    from seldon_pkg.bench.run import package_versions
+
+    found = package_versions(Path(sys.executable), ("pip", "surely-not-installed-here"))
+    assert found["pip"] and found["surely-not-installed-here"] is None
+
+
+class _Proxied(_Server):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_the_nginx_hop_proxies_with_its_own_files_only(tmp_path):
+    """The reference hop's config: loopback, daemon off, everything in its own folder, and it
+    forwards requests (keep-alive) to the model process it fronts."""
+    from seldon_pkg.bench import nginx
+
+    text = nginx.config(tmp_path, listen_http=1, upstream_http=2, listen_grpc=3, upstream_grpc=4)
+    assert "daemon off;" in text and f"pid {tmp_path / 'nginx.pid'};" in text
+    assert "listen 127.0.0.1:1;" in text and "listen 127.0.0.1:3 http2;" in text
+    assert "keepalive 32;" in text and 'proxy_set_header Connection "";' in text
+    assert all(str(tmp_path) in line for line in text.splitlines() if "_path " in line or "error_log" in line)
+    binary = nginx.find_nginx()
+    assert binary, "nginx is missing: `make install` installs Debian's nginx-light (apt-get) when run as root"
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Proxied)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    _Proxied.hits = 0  # counted on the class that served (type(self))
+    try:
+        with nginx.nginx_hop(binary, httpd.server_address[1], 9, tmp_path / "nginx.log") as hop:
+            stats = rest_load(
+                "t", f"http://127.0.0.1:{hop.http_port}/p", b"{}", concurrency=2, requests=40, seconds=30, warmup=0
+            )
+            assert hop.version.startswith("nginx/")
+    finally:
+        httpd.shutdown()
+    assert stats.requests + stats.failures == 40 == _Proxied.hits and stats.failures == 4
+
+
+def test_the_report_shows_the_density_rows_of_every_kind():
+    results = {
+        "density": {"steps": [{"models": 1, "total_pss_mib": 130.0, "per_model_pss_mib": 130.0, "failures": 0}]},
+        "density_shared": {
+            "steps": [
+                {
+                    "models": 1,
+                    "processes": 1,
+                    "total_pss_mib": 150.0,
+                    "per_model_pss_mib": 150.0,
+                    "failures": 0,
+                    "marginal_pss_mib_per_model": None,
+                    "load_ms_per_model": 1300.0,
+                    "probed": 1,
+                    "p50_ms_min": 1.0,
+                    "p50_ms_median": 1.0,
+                    "p50_ms_max": 1.0,
+                },
+            ],
+            "stopped": "stopped before 10 models: 100 MiB of memory left (< 2048)",
+        },
+        "density_mlserver": {
+            "default": {
+                "steps": [
+                    {
+                        "models": 10,
+                        "processes": 1,
+                        "total_pss_mib": 200.0,
+                        "per_model_pss_mib": 20.0,
+                        "failures": 0,
+                        "marginal_pss_mib_per_model": 8.5,
+                        "load_ms_per_model": 30.0,
+                        "probed": 10,
+                        "p50_ms_min": 0.6,
+                        "p50_ms_median": 0.7,
+                        "p50_ms_max": 0.9,
+                    },
+                ]
+            }
+        },
+    }
+    text = "\n".join(report.density_growth_lines(results))
+    assert "stopped before 10 models" in text and "| 8.5 | 30 |" in text
+    assert "its default repository" in text and "through the gateway" in text
+    assert report.density_growth_lines({"density": results["density"]}) == []  # older results: unchanged report
+    assert report.repository_finding(results) is None  # one step, no direct repository: nothing to say
+    step = results["density_mlserver"]["default"]["steps"][0]
+    warming = {**step, "models": 1, "load_ms_per_model": 80.0}  # the first load warms up: not the trend
+    results["density_mlserver"]["default"]["steps"] = [
+        warming,
+        step,
+        {**step, "models": 200, "load_ms_per_model": 210.0},
+    ]
+    results["density_mlserver"]["direct"] = {"steps": [{**step, "models": 200, "load_ms_per_model": 9.0}]}
+    finding = report.repository_finding(results)
+    assert finding and "30 ms at 10 models and 210 ms at 200" in finding and "9 ms at 200 models" in finding
+
+
+def test_without_nginx_the_bench_says_so_and_skips_the_row(monkeypatch, tmp_path, capsys):
+    from seldon_pkg.bench.run import nginx_in_front
+
+    monkeypatch.setenv("NGINX", str(tmp_path / "no-nginx-here"))
+    results: dict = {}
+    with nginx_in_front({"ports": {"http": 1, "grpc": 2}}, tmp_path, results) as hop:
+        assert hop is None
+    assert "nginx-light" in results["nginx"]["skipped"] and "skipped" in capsys.readouterr().out
+    lines = report.paired_table({"summary": {}, "nginx": results["nginx"]})
+    assert any(line.startswith("The nginx reference hop was not measured") for line in lines)

@@ -36,18 +36,20 @@ def write_spec(
     workers: int | None = None,
     protocol: str = "seldon",
     env: dict[str, str] | None = None,
+    spec_file: str | None = None,
 ) -> Path:
     """A bench model's spec. OIP specs turn centring off: the MLServer peer does not centre, and
-    compared paths must do equal work."""
+    compared paths must do equal work. Returns the folder, or with ``spec_file`` that file in
+    it: several specs in one folder share its model file (density's many names for one model)."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / Path(model_file).name
     if not target.exists():
         shutil.copy(MODELS / model_file, target)
     centre = ", centre: false" if protocol == Protocol.OIP else ""
     env = {**(env or {}), **({"GUNICORN_WORKERS": str(workers)} if workers else {})}
-    (folder / "seldon-model.yaml").write_text(
+    (folder / (spec_file or "seldon-model.yaml")).write_text(
         f"name: {name}\nversion: v1\nwrapper: model_wrappers.mnist.MnistClassifier\nruntime: {runtime}\n"
         f"protocol: {protocol}\nparameters: {{model_uri: {Path(model_file).name}{centre}}}\n"
         + (f"env: {json.dumps(env)}\n" if env else "")
     )
-    return folder
+    return folder / spec_file if spec_file else folder

@@ -41,6 +41,46 @@ def interleave(run_a: Callable[[], Stats], run_b: Callable[[], Stats], rounds: i
     return pairs
 
 
+def interleave_many(runs: dict[str, Callable[[], Stats]], rounds: int) -> list[dict[str, Stats]]:
+    """``rounds`` rounds of every block in ``runs``, the order rotated by one each round, so each
+    path runs in each position equally often. Several paths in the same rounds make every pair
+    of them a paired comparison (``pairs_of``) for the cost of one block per path per round,
+    where separate two-way comparisons would re-measure the shared side once per pair."""
+    names = list(runs)
+    out = []
+    for index in range(rounds):
+        shift = index % len(names)
+        stats = {name: runs[name]() for name in names[shift:] + names[:shift]}
+        out.append({name: stats[name] for name in names})
+    return out
+
+
+def pairs_of(rounds: list[dict[str, Stats]], a: str, b: str) -> list[Pair]:
+    """Paths ``a`` and ``b`` of ``interleave_many``'s rounds as pairs (for ``difference``, ``ratio``)."""
+    return [Pair(r[a], r[b]) for r in rounds]
+
+
+HOP_RATIO_CAP = 99.0
+"""A round where the reference hop added nothing measurable (<= 0 ms) has no finite ratio: it
+counts as this cap, the bad end for a lower-is-better target, so noise cannot flatter the verdict."""
+
+
+def hop_ratio(rounds: list[dict[str, Stats]], hop: str, reference: str, direct: str, metric: str = "p50_ms") -> dict:
+    """Per round, what ``hop`` adds over ``direct`` divided by what ``reference`` adds over it
+    (e.g. the gateway's hop over a plain nginx hop in front of the same model process)."""
+    return summary([hop_over_reference(r[hop], r[reference], r[direct], metric) for r in rounds])
+
+
+def hop_over_reference(hop: Stats, reference: Stats, direct: Stats, metric: str = "p50_ms") -> float:
+    """(hop - direct) / (reference - direct) for one round; ``HOP_RATIO_CAP`` when the reference
+    added nothing (a negative cost is noise, and no ratio over it means anything)."""
+    base = getattr(direct, metric)
+    added = getattr(reference, metric) - base
+    if added <= 0:
+        return HOP_RATIO_CAP
+    return min((getattr(hop, metric) - base) / added, HOP_RATIO_CAP)
+
+
 def summary(values: list[float], digits: int = 3) -> dict:
     """``{"median", "ci95": [lo, hi], "rounds", "values"}``: bootstrap of the median over rounds."""
     data = np.asarray(values, dtype=float)

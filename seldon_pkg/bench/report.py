@@ -118,6 +118,15 @@ def write_markdown(results: dict, path: Path) -> None:
         "",
         "## Latency and throughput",
         "",
+        *(
+            [
+                "Paths that a paired comparison measures (the TF-free model direct and through the gateway; "
+                "ours and MLServer's OIP rows below) show their median-p50 block of those rounds.",
+                "",
+            ]
+            if results.get("absolute_rows_from_rounds")
+            else []
+        ),
         *_rows(results["latency"]),
         "",
         "## Peers (same machine, same load generator, same run)",
@@ -190,6 +199,16 @@ def write_markdown(results: dict, path: Path) -> None:
         "",
         *density_lines(results["density"]),
     ]
+    if "density_shared" in results or "density_mlserver" in results:
+        lines += [
+            "",
+            "## Many models: our gateway against MLServer's multi-model serving",
+            "",
+            *density_growth_lines(results),
+            "",
+        ]
+        for what, found in density_kinds(results)[1:]:
+            lines += density_step_lines(what, found)
     iso = results["isolation"]
     lines += [
         "",
@@ -201,32 +220,149 @@ def write_markdown(results: dict, path: Path) -> None:
         "",
         *soak_lines(results, per_process=True),
     ]
+    if results.get("phase_seconds"):
+        lines += [
+            "",
+            "## Run time per phase",
+            "",
+            "| phase | s |",
+            "| --- | ---: |",
+            *[f"| {name} | {seconds:.1f} |" for name, seconds in results["phase_seconds"].items()],
+        ]
     path.write_text("\n".join(lines))
 
 
 def _peer_facts(facts: dict) -> list[str]:
     if not facts:
         return []
-    lines = ["| server | start-up to ready s | PSS MiB (whole process group) |", "| --- | ---: | ---: |"]
+    versions = any("versions" in fact for fact in facts.values())
+    lines = [
+        "| server | start-up to ready s | PSS MiB (whole process group) |"
+        + (" mlserver / fastapi / starlette |" if versions else ""),
+        "| --- | ---: | ---: |" + (" --- |" if versions else ""),
+    ]
     for label, fact in facts.items():
-        lines.append(
-            f"| {label} | {fact.get('startup_s', float('nan')):.2f} | {fact.get('pss_mib', float('nan')):.0f} |"
-        )
+        row = f"| {label} | {fact.get('startup_s', float('nan')):.2f} | {fact.get('pss_mib', float('nan')):.0f} |"
+        if versions:
+            found = fact.get("versions") or {}
+            row += (
+                " "
+                + (" / ".join(str(found.get(p) or "-") for p in ("mlserver", "fastapi", "starlette")) if found else "-")
+                + " |"
+            )
+        lines.append(row)
     return [*lines, ""]
 
 
 def density_lines(density: dict) -> list[str]:
+    """The reference density table (one process per model), with each step's load time and
+    marginal PSS when the run recorded them."""
+    steps = density["steps"]
+    growth = bool(steps) and "load_ms_per_model" in steps[0]
     lines = [
         f"One gunicorn worker per model; each step probes all models (c=1). {density.get('stopped') or 'Every step ran.'}",
         "",
-        "| models | total PSS MiB | per model MiB | p50 ms min / median / max over models | failed probes |",
-        "| ---: | ---: | ---: | --- | ---: |",
+        "| models | total PSS MiB | per model MiB | p50 ms min / median / max over models | failed probes |"
+        + (" marginal MiB per model | load ms per model |" if growth else ""),
+        "| ---: | ---: | ---: | --- | ---: |" + (" ---: | ---: |" if growth else ""),
     ]
     return lines + [
         f"| {d['models']} | {d['total_pss_mib']:.0f} | {d['per_model_pss_mib']:.1f} | "
         f"{d['p50_ms_min']:.2f} / {d['p50_ms_median']:.2f} / {d['p50_ms_max']:.2f} | {d['failures']} |"
-        for d in density["steps"]
+        + (
+            f" {_number(d.get('marginal_pss_mib_per_model'), 1)} | {_number(d.get('load_ms_per_model'), 0)} |"
+            if growth
+            else ""
+        )
+        for d in steps
     ]
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+DENSITY_KINDS = (
+    ("density", "ours, one Seldon-protocol process per model (the reference)"),
+    ("density_shared", "ours, OIP models through the gateway (processes shared where the runtime allows)"),
+    ("density_mlserver/default", "MLServer 1.7.1 multi-model, one process, its default repository"),
+    ("density_mlserver/direct", "MLServer 1.7.1 multi-model, one process, a repository that finds one file per load"),
+)
+
+
+def density_kinds(results: dict) -> list[tuple[str, dict]]:
+    """(what, density result) for every way of holding many models the run measured."""
+    out = []
+    for key, what in DENSITY_KINDS:
+        top, _, sub = key.partition("/")
+        found = results.get(top)
+        if found and sub:
+            found = found.get(sub)
+        if found and found.get("steps"):
+            out.append((what, found))
+    return out
+
+
+def density_growth_lines(results: dict) -> list[str]:
+    """Per way of holding many models: the largest step reached, what one more model costs there
+    (marginal PSS) and how long it takes to load, and why it stopped."""
+    kinds = density_kinds(results)
+    if not any(key for key, _ in DENSITY_KINDS[1:] if key.split("/")[0] in results):
+        return []
+    lines = [
+        "Every step probes every model (c=1, a few requests each); marginal PSS is the memory growth "
+        "over the model growth from the previous step; load time is the mean per model added in the step "
+        "(MLServer's loads one at a time; deploys through the gateway a few at once, so each includes "
+        "waiting for the others).",
+        "",
+        "| how | models (largest step) | processes | total PSS MiB | per model MiB | marginal MiB per model | "
+        "load ms per model | failed probes | stopped |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for what, found in kinds:
+        last = found["steps"][-1]
+        lines.append(
+            f"| {what} | {last['models']} | {last.get('processes', '-')} | {last['total_pss_mib']:.0f} | "
+            f"{last['per_model_pss_mib']:.1f} | {_number(last.get('marginal_pss_mib_per_model'), 1)} | "
+            f"{_number(last.get('load_ms_per_model'), 0)} | {last['failures']} | {found.get('stopped') or 'every step ran'} |"
+        )
+    rescan = repository_finding(results)
+    return [*lines, *(["", rescan] if rescan else [])]
+
+
+def repository_finding(results: dict) -> str | None:
+    """What MLServer's per-model load time does as its model count grows, with each repository:
+    the default one reads every model's settings file on each load, the direct one only its own."""
+    runs = results.get("density_mlserver") or {}
+    default, direct = (runs.get(k, {}).get("steps") or [] for k in ("default", "direct"))
+    if len(default) < 2 or not direct:
+        return None
+    first, last = default[1], default[-1]  # the first step's one load includes warming up
+    same = next((d for d in direct if d["models"] == last["models"]), direct[-1])
+    return (
+        f"MLServer's default repository: loading a model took {first['load_ms_per_model']:.0f} ms at "
+        f"{first['models']} models and {last['load_ms_per_model']:.0f} ms at {last['models']} (each load rescans "
+        f"every model-settings.json under its root); with a repository that reads only "
+        f"`<root>/<name>/model-settings.json` it took {same['load_ms_per_model']:.0f} ms at {same['models']} models."
+    )
+
+
+def density_step_lines(what: str, found: dict) -> list[str]:
+    """Every step of one way of holding many models."""
+    lines = [
+        f"**{what}**: {found.get('stopped') or 'every step ran'}.",
+        "",
+        "| models | processes | total PSS MiB | per model MiB | marginal MiB per model | load ms per model | "
+        "p50 ms min / median / max | probed | failed |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
+    for d in found["steps"]:
+        lines.append(
+            f"| {d['models']} | {d.get('processes', '-')} | {d['total_pss_mib']:.0f} | {d['per_model_pss_mib']:.1f} | "
+            f"{_number(d.get('marginal_pss_mib_per_model'), 1)} | {_number(d.get('load_ms_per_model'), 0)} | "
+            f"{d['p50_ms_min']:.2f} / {d['p50_ms_median']:.2f} / {d['p50_ms_max']:.2f} | {d['probed']} | {d['failures']} |"
+        )
+    return [*lines, ""]
 
 
 def write_chart(results: dict, path: Path) -> None:
@@ -291,12 +427,28 @@ def paired_table(results: dict) -> list[str]:
                 f"| {what} (`{key}`) | (measured) | {figure['median']:.3f} | [{low:.3f}, {high:.3f}] | "
                 f"{figure['rounds']} | |"
             )
+    hop = results.get("nginx") or {}
+    if hop.get("skipped"):
+        lines += ["", f"The nginx reference hop was not measured: {hop['skipped']}."]
+    elif hop.get("version"):
+        lines += [
+            "",
+            f"nginx hop: {hop['version']}, {hop.get('worker_processes', 1)} worker, HTTP/1.1 keep-alive to the "
+            "same OIP model process the gateway fronts (gRPC through grpc_pass), measured in the same rounds.",
+        ]
     return lines
 
 
 MEASURED_ONLY = {
     "gateway_cpu_ms_per_request": "gateway CPU ms per request routed (REST, blocks at c=1 and c=16)",
     "gateway_cpu_ms_per_request_grpc": "gateway CPU ms per request routed (gRPC, blocks at c=1 and c=16)",
+    "oip_gateway_added_p50_ms": "gateway adds, ms p50 (OIP model, REST, c=1)",
+    "nginx_added_p50_ms": "a plain nginx hop adds, ms p50 (same OIP model, REST, c=1)",
+    "oip_gateway_added_p50_ms_grpc": "gateway adds, ms p50 (OIP model, gRPC, c=1)",
+    "nginx_added_p50_ms_grpc": "nginx (grpc_pass) adds, ms p50 (same OIP model, gRPC, c=1)",
+    "gateway_hop_over_nginx_hop_p50_grpc": "gateway's hop over nginx's, p50 (OIP model, gRPC, c=1, per round)",
+    "oip_gateway_throughput_ratio_c16": "gateway keeps x of direct throughput (OIP model, REST, c=16)",
+    "nginx_throughput_ratio_c16": "nginx keeps x of direct throughput (same OIP model, REST, c=16)",
 }
 """Summary figures reported with their interval but without a target."""
 
@@ -340,6 +492,9 @@ def readme_section(results: dict) -> str:
         many = next((r for r in rows if r["label"] == label and r["concurrency"] == 16), None)
         if one and many:
             lines.append(f"| {label} | {one['p50_ms']:.2f} | {one['p99_ms']:.2f} | {many['rps']:.0f} |")
+    growth = density_growth_lines(results)
+    if growth:
+        lines += ["", *growth]
     soak = soak_lines(results, per_process=False)
     soak = ["#" + line if line.startswith("## ") else line for line in soak]
     lines += ["", *soak, "![benchmark chart](bench/chart.png)", "", README_END]

@@ -9,12 +9,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 import requests
 
 from seldon_pkg.local.ostools import free_ports, group_members
 from seldon_pkg.local.waiting import answers_200, wait_until_ready
+
+if TYPE_CHECKING:
+    from seldon_pkg.local.client import LocalClient
 
 BIN = Path(sys.executable).parent
 
@@ -86,12 +90,16 @@ class Gateway:
             raise RuntimeError(f"seldon-pkg {' '.join(args)} failed:\n{result.stderr}")
         return result.stdout
 
-    def deployments(self) -> list[dict]:
-        """The gateway's full description of each deployment (pid and ports included)."""
+    def client(self) -> LocalClient:
+        """The gateway's control API client: deploys many models without a CLI process each."""
         from seldon_pkg.local.client import LocalClient
         from seldon_pkg.local.state import StateDir
 
-        return LocalClient(StateDir.open(self.state_dir)).list()
+        return LocalClient(StateDir.open(self.state_dir))
+
+    def deployments(self) -> list[dict]:
+        """The gateway's full description of each deployment (pid and ports included)."""
+        return self.client().list()
 
     def find(self, model: str) -> dict:
         return next(d for d in self.deployments() if d["model"] == model)
