@@ -40,6 +40,9 @@ from seldon_pkg.bench.stack import Gateway, group_pss_mib, stop, wait_http
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.local.upstream import UpstreamError, UpstreamPool
 
+WRAPPERS_ROOT = Path(__file__).resolve().parents[2]
+"""The folder holding ``model_wrappers`` (on the peer's path for our model repository only)."""
+
 STEPS = (1, 10, 50)
 """The reference's steps: 50 processes keep the README's "50 models at once" target measured."""
 SHARED_STEPS = (1, 10, 50, 100, 200, 500, 1000)
@@ -298,10 +301,11 @@ def measure_shared(
 
 REPOSITORIES = {
     "default": None,
-    "direct": "mlserver_repository.DirectRepository",
+    "direct": "model_wrappers.shared_repository.DirectModelRepository",
 }
-"""MLServer's default model repository, and one that finds ``<root>/<name>/model-settings.json``
-directly (peers/mlserver_repository.py) instead of rescanning every model's file on each load."""
+"""MLServer's default model repository, and ours (what the gateway's shared servers use), which
+finds ``<root>/<name>/model-settings.json`` directly instead of rescanning every model's file on
+each load."""
 
 
 @contextlib.contextmanager
@@ -331,7 +335,7 @@ def mlserver_multi_model(
 
     process = subprocess.Popen(
         [str(mlserver), "start", str(root)],
-        env={**os.environ, "PYTHONPATH": str(peers)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join((str(peers), str(WRAPPERS_ROOT)))},
         stdout=open(log, "wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
