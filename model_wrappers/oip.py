@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import math
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ from mlserver.types import (
     MetadataTensor,
     RequestInput,
     ResponseOutput,
+    TensorData,
 )
 
 from model_wrappers.base import SeldonModel
@@ -82,19 +84,24 @@ def load_class(wrapper: str) -> type[SeldonModel]:
 
 
 def input_array(tensor: RequestInput) -> np.ndarray:
-    """A numeric OIP input tensor as a NumPy array of its declared shape (400 if it does not fit)."""
+    """A numeric OIP input tensor as a NumPy array of its declared shape (400 if it does not fit).
+
+    On the request path, so it stays lean: ``math.prod`` of the shape (``np.prod`` of a short
+    list costs about 3 us, a tenth of this function) and a single reshape (the array's size is
+    checked whatever nesting the data came in)."""
     dtype = NUMPY_DATATYPES.get(tensor.datatype)
     if dtype is None:
         raise MLServerError(f"input {tensor.name!r}: unsupported datatype {tensor.datatype!r}", 400)
     data = tensor.data.root if hasattr(tensor.data, "root") else tensor.data
     try:
-        flat = np.asarray(data, dtype=dtype).reshape(-1)
+        array = np.asarray(data, dtype=dtype)
     except (TypeError, ValueError) as error:
         raise MLServerError(f"input {tensor.name!r}: data is not {tensor.datatype}: {error}", 400) from None
-    expected = int(np.prod(tensor.shape)) if tensor.shape else 0
-    if flat.size != expected or any(d < 0 for d in tensor.shape):
-        raise MLServerError(f"input {tensor.name!r}: {flat.size} values do not fill shape {list(tensor.shape)}", 400)
-    return flat.reshape(tensor.shape)
+    shape = tensor.shape
+    expected = math.prod(shape) if shape else 0
+    if array.size != expected or any(d < 0 for d in shape):
+        raise MLServerError(f"input {tensor.name!r}: {array.size} values do not fill shape {list(shape)}", 400)
+    return array.reshape(shape)
 
 
 def input_items(tensor: RequestInput) -> list[bytes | str]:
@@ -114,10 +121,15 @@ def input_items(tensor: RequestInput) -> list[bytes | str]:
 
 
 def output_tensor(name: str, array: np.ndarray) -> ResponseOutput:
+    """The reply tensor. ``data`` is handed over as ``TensorData`` already: given a bare list,
+    pydantic tries it against ``TensorData``'s root type through a slower path (about 5 of 13 us
+    per reply, measured right after an ONNX Runtime call as in a request)."""
     datatype = OIP_DATATYPES.get(array.dtype.name)
     if datatype is None:
         array, datatype = array.astype(np.float64), "FP64"
-    return ResponseOutput(name=name, datatype=datatype, shape=list(array.shape), data=array.reshape(-1).tolist())
+    return ResponseOutput(
+        name=name, datatype=datatype, shape=list(array.shape), data=TensorData(array.reshape(-1).tolist())
+    )
 
 
 class SeldonModelRuntime(MLModel):
