@@ -77,13 +77,21 @@ class MnistClassifier(KerasModel):
         return digits / 255.0 if high > 1.0 else digits
 
     def request_tags(self, batch: np.ndarray, outputs: np.ndarray) -> dict[str, Any]:
-        return {"digits": [DIGITS[i] for i in outputs.argmax(axis=1)]}
+        """The predicted digit of each row (``tolist`` first: indexing with NumPy integers one by
+        one costs twice as much on every request)."""
+        return {"digits": [DIGITS[i] for i in outputs.argmax(axis=1).tolist()]}
 
     def request_metrics(self, batch: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
-        """``mnist_digits_total`` and the mean top-class confidence, for drift dashboards."""
+        """``mnist_digits_total`` and the mean top-class confidence, for drift dashboards.
+
+        The mean is a sum over the row count: ``ndarray.mean`` goes through NumPy's Python-level
+        ``_mean`` and cost about 25 us per request right after the model call, a third of the
+        adapter's own time at one digit (the sum costs 8)."""
+        tops = outputs.max(axis=1)
+        confidence = float(tops.sum()) / tops.size if tops.size else float("nan")  # as mean() of none
         return [
             {"type": "COUNTER", "key": "mnist_digits_total", "value": len(outputs)},
-            {"type": "GAUGE", "key": "mnist_top_confidence", "value": float(outputs.max(axis=1).mean())},
+            {"type": "GAUGE", "key": "mnist_top_confidence", "value": confidence},
         ]
 
     def init_metadata(self) -> dict[str, Any]:

@@ -27,6 +27,7 @@ serves it. Mapping:
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from mlserver.types import (
     MetadataTensor,
     RequestInput,
     ResponseOutput,
+    TensorData,
 )
 
 from model_wrappers import model_logs
@@ -61,6 +63,9 @@ NUMPY_DATATYPES = {
     "FP64": np.float64,
 }
 OIP_DATATYPES = {np.dtype(v).name: k for k, v in NUMPY_DATATYPES.items()}
+OIP_DATATYPES_BY_DTYPE = {np.dtype(v): k for k, v in NUMPY_DATATYPES.items()}
+"""The same keyed by the native dtype itself: ``dtype.name`` is Python code in NumPy 1.26
+(about 2 us, on every reply); the name is still the fallback for other byte orders."""
 METRICS: dict[str, Any] = {}
 """Custom metrics by name, one per process (a model loaded again reuses them)."""
 
@@ -77,19 +82,24 @@ def files_folder(settings: Any, files: str) -> str:
 
 
 def input_array(tensor: RequestInput) -> np.ndarray:
-    """A numeric OIP input tensor as a NumPy array of its declared shape (400 if it does not fit)."""
+    """A numeric OIP input tensor as a NumPy array of its declared shape (400 if it does not fit).
+
+    On the request path, so it stays lean: ``math.prod`` of the shape (``np.prod`` of a short
+    list costs about 3 us, a tenth of this function) and a single reshape (the array's size is
+    checked whatever nesting the data came in)."""
     dtype = NUMPY_DATATYPES.get(tensor.datatype)
     if dtype is None:
         raise MLServerError(f"input {tensor.name!r}: unsupported datatype {tensor.datatype!r}", 400)
     data = tensor.data.root if hasattr(tensor.data, "root") else tensor.data
     try:
-        flat = np.asarray(data, dtype=dtype).reshape(-1)
+        array = np.asarray(data, dtype=dtype)
     except (TypeError, ValueError) as error:
         raise MLServerError(f"input {tensor.name!r}: data is not {tensor.datatype}: {error}", 400) from None
-    expected = int(np.prod(tensor.shape)) if tensor.shape else 0
-    if flat.size != expected or any(d < 0 for d in tensor.shape):
-        raise MLServerError(f"input {tensor.name!r}: {flat.size} values do not fill shape {list(tensor.shape)}", 400)
-    return flat.reshape(tensor.shape)
+    shape = tensor.shape
+    expected = math.prod(shape) if shape else 0
+    if array.size != expected or any(d < 0 for d in shape):
+        raise MLServerError(f"input {tensor.name!r}: {array.size} values do not fill shape {list(shape)}", 400)
+    return array.reshape(shape)
 
 
 def input_items(tensor: RequestInput) -> list[bytes | str]:
@@ -109,10 +119,15 @@ def input_items(tensor: RequestInput) -> list[bytes | str]:
 
 
 def output_tensor(name: str, array: np.ndarray) -> ResponseOutput:
-    datatype = OIP_DATATYPES.get(array.dtype.name)
+    """The reply tensor. ``data`` is handed over as ``TensorData`` already: given a bare list,
+    pydantic tries it against ``TensorData``'s root type through a slower path (about 5 of 13 us
+    per reply, measured right after an ONNX Runtime call as in a request)."""
+    datatype = OIP_DATATYPES_BY_DTYPE.get(array.dtype) or OIP_DATATYPES.get(array.dtype.name)
     if datatype is None:
         array, datatype = array.astype(np.float64), "FP64"
-    return ResponseOutput(name=name, datatype=datatype, shape=list(array.shape), data=array.reshape(-1).tolist())
+    return ResponseOutput(
+        name=name, datatype=datatype, shape=list(array.shape), data=TensorData(array.reshape(-1).tolist())
+    )
 
 
 class SeldonModelRuntime(MLModel):

@@ -366,3 +366,26 @@ def test_a_spec_cannot_rebind_mlserver_off_loopback(gateway, tmp_path):
         assert row["ports"]["http"] in {port for _, port in listening}
     finally:
         gateway.cli("delete", "hostile-oip")
+
+
+def test_mlserver_runs_without_a_per_request_access_log_unless_the_spec_asks(tmp_path):
+    """MLServer's default ``debug: true`` writes an access-log line per request (about a tenth
+    of a one-digit request's time); the local runtime sets MLSERVER_DEBUG=false, and a spec's
+    env can still turn it on (env, not settings.json, so the spec's value can win)."""
+    import dataclasses
+    from pathlib import Path
+
+    from seldon_pkg.servers.base import LocalLaunch
+    from seldon_pkg.servers.mlserver import MLSERVER_KIND
+    from seldon_pkg.spec.model_spec import load_spec
+
+    spec = load_spec(OIP_CNN)
+
+    def launch(model_spec) -> LocalLaunch:
+        return LocalLaunch("m", model_spec, Path("python"), 1, 2, 3, tmp_path)
+
+    assert MLSERVER_KIND.environment(launch(spec))["MLSERVER_DEBUG"] == "false"
+    asking = dataclasses.replace(spec, env={**spec.env, "MLSERVER_DEBUG": "true"})
+    assert MLSERVER_KIND.environment(launch(asking))["MLSERVER_DEBUG"] == "true"
+    MLSERVER_KIND.command(launch(spec))
+    assert "debug" not in json.loads((tmp_path / "settings.json").read_text())
