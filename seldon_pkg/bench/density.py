@@ -38,11 +38,10 @@ import requests
 
 from seldon_pkg.bench.bench_models import MODELS, write_spec
 from seldon_pkg.bench.stack import Gateway, group_pss_mib, stop, wait_http
+from seldon_pkg.build.mlserver_settings import server_settings
+from seldon_pkg.build.requirements import ROOT
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.local.upstream import UpstreamError, UpstreamPool
-
-WRAPPERS_ROOT = Path(__file__).resolve().parents[2]
-"""The folder holding ``model_wrappers`` (on the peer's path for our model repository only)."""
 
 STEPS = (1, 10, 50)
 """The reference's steps: 50 processes keep the README's "50 models at once" target measured."""
@@ -325,11 +324,7 @@ def mlserver_multi_model(
     root.mkdir(parents=True)
     http_port, grpc_port, metrics_port = free_ports(3)
     settings: dict[str, Any] = {
-        "http_port": http_port,
-        "grpc_port": grpc_port,
-        "metrics_port": metrics_port,
-        "parallel_workers": 0,
-        "host": "127.0.0.1",
+        **server_settings(host="127.0.0.1", http_port=http_port, grpc_port=grpc_port, metrics_port=metrics_port),
         "debug": False,
         "load_models_at_startup": False,
     }
@@ -339,7 +334,7 @@ def mlserver_multi_model(
 
     process = subprocess.Popen(
         [str(mlserver), "start", str(root)],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join((str(peers), str(WRAPPERS_ROOT)))},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join((str(peers), str(ROOT)))},
         stdout=open(log, "wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -29,6 +29,7 @@ from seldon_pkg.bench import comparisons, density, nginx, report
 from seldon_pkg.bench.bench_models import MODELS, one_digit, write_spec
 from seldon_pkg.bench.loadgen import Stats, grpc_load, in_process, rest_load
 from seldon_pkg.bench.stack import BIN, Gateway, group_pss_mib, stop, wait_http
+from seldon_pkg.build.mlserver_settings import server_settings
 from seldon_pkg.local.environments import ensure_environment
 from seldon_pkg.local.ostools import free_port, free_ports
 from seldon_pkg.spec.model_spec import load_spec
@@ -203,18 +204,8 @@ def mlserver_peer(log: Path, work: Path, python: Path, facts: dict) -> Iterator[
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(MODELS / "mnist-cnn.onnx", folder / "mnist-cnn.onnx")
     http_port, grpc_port, metrics_port = free_ports(3)
-    (folder.parent / "settings.json").write_text(
-        json.dumps(
-            {
-                "http_port": http_port,
-                "grpc_port": grpc_port,
-                "metrics_port": metrics_port,
-                "parallel_workers": 0,
-                "host": "127.0.0.1",
-                "debug": False,
-            }
-        )
-    )
+    settings = server_settings(host="127.0.0.1", http_port=http_port, grpc_port=grpc_port, metrics_port=metrics_port)
+    (folder.parent / "settings.json").write_text(json.dumps({**settings, "debug": False}))
     (folder / "model-settings.json").write_text(
         json.dumps(
             {
