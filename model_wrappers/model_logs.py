@@ -95,7 +95,7 @@ class _ModelStream:
 
 
 def install() -> None:
-    """Route model output (called once by the shared server's launcher, before MLServer starts)."""
+    """Route model output (called once by the MLServer launcher, before MLServer starts)."""
     if isinstance(sys.stdout, _ModelStream):
         return
     sys.stdout = _ModelStream(sys.stdout)

@@ -1,8 +1,11 @@
-"""Run ``mlserver start FOLDER`` for one Open Inference Protocol model under the local gateway.
+"""Run ``mlserver start FOLDER`` under the local gateway: one OIP model, or a shared server.
 
-Executed by file path with the model environment's interpreter (MLServer, no seldon_pkg).
-MLServer binds what ``FOLDER/settings.json`` says (the gateway writes ``host: 127.0.0.1``); this
-launcher only adds the orphan watch, so the model stops when its gateway does.
+Executed by file path with the model environment's interpreter (MLServer and model_wrappers on
+the path, no seldon_pkg). MLServer binds what ``FOLDER/settings.json`` says (the gateway writes
+``host: 127.0.0.1``). This launcher adds the orphan watch, so the server stops when its gateway
+does, and, before MLServer configures its logging, gives each model's output a copy in that
+model's own log (model_wrappers.model_logs: only models whose settings name a log file, i.e.
+models in a shared server, get one; for a single model it copies nothing).
 
 Usage: python mlserver_launcher.py FOLDER
 """
@@ -22,6 +25,9 @@ except ImportError:
 def main() -> None:
     trace_if_asked()
     stop_group_when_orphaned()
+    from model_wrappers import model_logs
+
+    model_logs.install()
     from mlserver.cli.main import main as mlserver_main
 
     sys.argv = ["mlserver", "start", sys.argv[1]]

@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,8 +74,8 @@ class ServerProcess(ModelProcess):
     path (each model gets its own during its load); when it is ready, ``on_ready`` loads its
     models, after its first start and after every restart."""
 
-    on_ready: object = None
-    """``async () -> None``, called once the server answers (set by :class:`SharedServer`)."""
+    on_ready: Callable[[], Awaitable[None]] | None = None
+    """Called once the server answers (set by :class:`SharedServer`)."""
 
     @property
     def server(self) -> ServerKind:
@@ -93,7 +94,7 @@ class ServerProcess(ModelProcess):
     async def start(self, session: aiohttp.ClientSession, timeout: float) -> None:
         await super().start(session, timeout)
         if self.on_ready is not None:
-            await self.on_ready()  # type: ignore[operator]
+            await self.on_ready()
 
 
 class SharedServer:

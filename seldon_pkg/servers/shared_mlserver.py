@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from seldon_pkg.build.mlserver_settings import model_settings, server_settings
-from seldon_pkg.servers.base import LOCAL_LAUNCHERS, LocalLaunch
-from seldon_pkg.servers.mlserver import MLServer
+from seldon_pkg.servers.base import LocalLaunch
+from seldon_pkg.servers.mlserver import LAUNCHER, MLServer
 from seldon_pkg.spec.model_spec import ModelSpec
 
-SHARED_LAUNCHER = LOCAL_LAUNCHERS / "shared_mlserver_launcher.py"
 REPOSITORY = "model_wrappers.shared_repository.DirectModelRepository"
 
 
@@ -53,7 +52,7 @@ class SharedMLServer(MLServer):
         }
         launch.workdir.mkdir(parents=True, exist_ok=True)
         (launch.workdir / "settings.json").write_text(json.dumps(settings, indent=2))
-        return [str(launch.python), str(SHARED_LAUNCHER), str(launch.workdir)]
+        return [str(launch.python), str(LAUNCHER), str(launch.workdir)]
 
     def write_member(
         self, workdir: Path, name: str, spec: ModelSpec, *, log_file: Path, model_dir: Path | None
