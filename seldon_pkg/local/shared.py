@@ -247,10 +247,6 @@ class SharedModel:
         return self.shared.process.environment
 
     @property
-    def http_base(self) -> str:
-        return self.shared.process.http_base
-
-    @property
     def shared_server(self) -> str | None:
         """The name of the shared server it is loaded in."""
         return self.shared.name
