@@ -80,6 +80,8 @@ COMPONENTS: tuple[Component, ...] = (
             "k8s.io/kubernetes/cmd/kube-apiserver",
             "k8s.io/kubernetes/cmd/kube-controller-manager",
             "k8s.io/kubernetes/cmd/kube-scheduler",
+            "k8s.io/kubernetes/cmd/kubelet",
+            "k8s.io/kubernetes/cmd/kube-proxy",
         ),
         _kubernetes_version_flags(KUBERNETES_VERSION),
     ),
