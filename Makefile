@@ -13,7 +13,7 @@ CLIENTS := .venv-clients
 # `make fuzz` (it needs jsonschema >= 4.18; kubernetes-validate pins seldon-core's 3.2 in .venv)
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve-model test lint fuzz audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down
+.PHONY: help install demo serve-model test lint fuzz audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down cluster-demo
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -98,13 +98,16 @@ manifests: install  ## render the demo models for all three platforms into manif
 
 K8S_ARGS ?=
 PRUNE_ARGS ?=
-DEMO_SPECS := demo_mnist/mnist-cnn.yaml demo_mnist/mnist-mlp.yaml
 
-deploy: install  ## deploy both demo models to the cluster of the current kubeconfig context (K8S_ARGS="--context X")
-	@for spec in $(DEMO_SPECS); do $(VENV)/bin/seldon-pkg deploy $$spec --target k8s $(K8S_ARGS) || exit 1; done
+deploy: install  ## deploy both demo models to the current kubeconfig context's cluster (K8S_ARGS="--context X"); on the embedded one, images built and pushed first
+	$(PY) -m demo_mnist.cluster_demo deploy $(K8S_ARGS)
 
 undeploy: install  ## delete both demo models from the cluster, waiting until their pods are gone
-	@for spec in $(DEMO_SPECS); do $(VENV)/bin/seldon-pkg delete --spec $$spec --target k8s --ignore-not-found $(K8S_ARGS) || exit 1; done
+	$(PY) -m demo_mnist.cluster_demo undeploy $(K8S_ARGS)
+
+cluster-demo: install  ## cluster up, both demo images built and pushed, deployed on the real node, the board on :8880 answering from the pods; Ctrl-C deletes them (the cluster stays)
+	$(PY) -m tools.cluster up
+	KUBECONFIG=$(CURDIR)/.cluster/kubeconfig $(PY) -m demo_mnist.cluster_demo
 
 prune: install  ## list zombie pods/services/workloads on the cluster; PRUNE_ARGS=--yes deletes them
 	$(VENV)/bin/seldon-pkg prune $(K8S_ARGS) $(PRUNE_ARGS)

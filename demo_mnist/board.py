@@ -30,6 +30,9 @@ class BoardConfig:
     """(deployment name, protocol: ``seldon`` or ``v2``)."""
     namespace: str = "default"
     token: str | None = None
+    urls: tuple[tuple[str, str], ...] = ()
+    """(deployment name, its full prediction URL) where no gateway routes by name: a model on a
+    cluster with no ingress, reached at its own Service (``seldon-pkg endpoint``)."""
 
     @property
     def protocols(self) -> dict[str, str]:
@@ -37,6 +40,9 @@ class BoardConfig:
 
 
 def prediction_url(config: BoardConfig, model: str) -> str:
+    explicit = dict(config.urls).get(model)
+    if explicit:
+        return explicit
     base = f"{config.endpoint.rstrip('/')}/seldon/{config.namespace}/{model}"
     return f"{base}/v2/models/{model}/infer" if config.protocols[model] == "v2" else f"{base}/api/v1.0/predictions"
 
@@ -146,13 +152,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--endpoint", default="http://127.0.0.1:8003", help="Seldon gateway / ingress base URL")
     parser.add_argument("--model", action="append", default=[], help="Seldon-protocol deployment name (repeat)")
     parser.add_argument("--oip-model", action="append", default=[], help="Open Inference Protocol deployment (repeat)")
+    parser.add_argument(
+        "--model-url",
+        action="append",
+        default=[],
+        metavar="PROTOCOL:NAME=URL",
+        help="a deployment at its own prediction URL, protocol seldon or v2 (repeat): seldon:mnist-mlp-v1=http://...",
+    )
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--token", help="bearer token for a cluster gateway")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
     chosen = [(m, "seldon") for m in args.model] + [(m, "v2") for m in args.oip_model]
-    config = BoardConfig(args.endpoint, tuple(chosen or demo_models()), args.namespace, args.token)
+    urls = []
+    for entry in args.model_url:
+        protocol, _, rest = entry.partition(":")
+        name, _, url = rest.partition("=")
+        if protocol not in ("seldon", "v2") or not name or not url.startswith(("http://", "https://")):
+            parser.error(f"--model-url takes PROTOCOL:NAME=URL with protocol seldon or v2, got {entry!r}")
+        chosen.append((name, protocol))
+        urls.append((name, url))
+    config = BoardConfig(args.endpoint, tuple(chosen or demo_models()), args.namespace, args.token, tuple(urls))
     print(f"drawing board on http://{args.host}:{args.port} -> {args.endpoint}", flush=True)
     web.run_app(make_app(config), host=args.host, port=args.port, print=None, access_log=None)
 

@@ -123,10 +123,32 @@ def render(spec: Path, canary_spec: Path | None, traffic: int, out: Path | None,
 )
 @click.option("--image", help="Image tag (default: the spec's image).")
 @click.option("--skip-audit", is_flag=True, help="Do not resolve the requirements against the advisory table.")
-def build(spec: Path, out: Path | None, artifact: Path | None, image: str | None, skip_audit: bool) -> None:
-    """Write a Docker build context for SPEC (and build it when a Docker engine answers), or
-    with --artifact the model folder for storage."""
-    from seldon_pkg.build.image_context import docker_available, write_artifact, write_context
+@click.option(
+    "--base-image",
+    help="Build on this image instead of the Dockerfile's default python:3.11-slim (a mirror of your own).",
+)
+@click.option("--push", is_flag=True, help="Push the image to its registry once built.")
+@click.option(
+    "--builder",
+    type=click.Choice(["docker", "podman", "buildah"]),
+    help="Build with this one (default: the first of docker, podman, buildah that answers).",
+)
+@click.option("--no-build", is_flag=True, help="Only write the context (and print the command to build it).")
+def build(
+    spec: Path,
+    out: Path | None,
+    artifact: Path | None,
+    image: str | None,
+    skip_audit: bool,
+    base_image: str | None,
+    push: bool,
+    builder: str | None,
+    no_build: bool,
+) -> None:
+    """Write an image build context for SPEC and build it with Docker, Podman or Buildah when one
+    answers (--push pushes it), or with --artifact the model folder for storage."""
+    from seldon_pkg.build.builders import find_builder
+    from seldon_pkg.build.image_context import write_artifact, write_context
     from seldon_pkg.spec.text_sinks import shell_command
 
     if (out is None) == (artifact is None):
@@ -144,36 +166,66 @@ def build(spec: Path, out: Path | None, artifact: Path | None, image: str | None
     click.echo(f"build context: {context.directory}")
     click.echo("requirements: " + ", ".join(context.requirements))
     if not skip_audit:
-        from seldon_pkg.build.advisories import TABLE, audit
-
-        try:
-            resolved, found = audit(model)
-        except RuntimeError as problem:  # offline, a private index...: the context is still written
-            click.echo(f"advisories: not checked ({str(problem).splitlines()[0]}); --skip-audit skips this", err=True)
-        else:
-            serious = [m for m in found if m.advisory.serious]
-            click.echo(
-                f"advisories: {len(resolved)} packages resolved; {len(found)} rows of {TABLE.name} match, "
-                f"{len(serious)} high or critical"
-            )
-            for match in found:
-                click.echo(f"  - {match}")
+        _print_audit(model)
     for option in context.pip_options:
         click.secho(f"pip option (allow_pip_options: true): {option}", err=True, fg="yellow")
-    build_line, push_line = shell_command(context.docker_command), shell_command(context.push_command)
-    if docker_available():
-        click.echo(f"running: {build_line}")
-        code = subprocess.call(context.docker_command)
-        if code:
-            sys.exit(code)
+    chosen = None if no_build else find_builder(builder)
+    if chosen is None:
+        build_line = shell_command(
+            context.docker_command[:2]
+            + (["--build-arg", f"BASE_IMAGE={base_image}"] if base_image else [])
+            + context.docker_command[2:]
+        )
+        why = (
+            "--no-build"
+            if no_build
+            else (f"{builder} does not answer here" if builder else "no Docker, Podman or Buildah answers here")
+        )
+        click.echo(f"{why}; build it with:\n  {build_line}")
+        if push:
+            raise click.ClickException("--push needs a build: nothing was built here")
     else:
-        click.echo(f"no Docker engine answers here; build it with:\n  {build_line}")
+        _run_step(chosen.build_command(str(context.directory), context.image, base_image), "build")
+        click.echo(f"built {context.image} with {chosen.name}")
+        if push:
+            _run_step(chosen.push_command(context.image), "push")
+            click.echo(f"pushed {context.image}")
     placeholder = "example.org" in context.image
     click.echo("next steps:")
     if placeholder:
         click.echo(f"  - {context.image} is a placeholder: set `image:` in the spec (or --image) to your registry")
-    click.echo(f"  - push it: {push_line}")
+    if not push:
+        click.echo(
+            f"  - push it: {shell_command(chosen.push_command(context.image) if chosen else context.push_command)}"
+        )
     click.echo(f"  - deploy it: seldon-pkg deploy {shell_command([str(spec)])} --target k8s")
+
+
+def _print_audit(model) -> None:
+    from seldon_pkg.build.advisories import TABLE, audit
+
+    try:
+        resolved, found = audit(model)
+    except RuntimeError as problem:  # offline, a private index...: the context is still written
+        click.echo(f"advisories: not checked ({str(problem).splitlines()[0]}); --skip-audit skips this", err=True)
+        return
+    serious = [m for m in found if m.advisory.serious]
+    click.echo(
+        f"advisories: {len(resolved)} packages resolved; {len(found)} rows of {TABLE.name} match, "
+        f"{len(serious)} high or critical"
+    )
+    for match in found:
+        click.echo(f"  - {match}")
+
+
+def _run_step(command: list[str], step: str) -> None:
+    """Run a builder step with its output streaming to the user; its exit code ends ours."""
+    from seldon_pkg.spec.text_sinks import shell_command
+
+    click.echo(f"running: {shell_command(command)}")
+    code = subprocess.call(command)
+    if code:
+        raise click.ClickException(f"{step} failed (exit {code}): {shell_command(command)}")
 
 
 @main.command()
@@ -308,6 +360,7 @@ def serve(host: str, port: int, grpc_port: int, state_dir: Path | None) -> None:
 @click.option("--canary", type=canary_percent, help="k8s: send N% of the current version's traffic to this one.")
 @click.option("--force", is_flag=True, help="k8s: update a same-named SeldonDeployment that is not this model's.")
 @click.option("--timeout", default=300.0, show_default=True, help="k8s: seconds to wait for Available.")
+@click.option("--image", help="k8s: run this image instead of the spec's (e.g. the tag `build --push` printed).")
 @platform_option
 def deploy(
     spec: Path,
@@ -318,6 +371,7 @@ def deploy(
     canary: int | None,
     force: bool,
     timeout: float,
+    image: str | None,
     platform: str | None,
 ) -> None:
     """Deploy SPEC and wait until it answers; print its name and prediction URL.
@@ -325,11 +379,11 @@ def deploy(
     On the cluster the platform (spec's `platform`, or --platform) decides what is applied:
     a SeldonDeployment or a KServe InferenceService. The local runtime serves every spec the
     same way, whatever its platform."""
-    from seldon_pkg.spec.model_spec import on_platform
+    from seldon_pkg.spec.model_spec import on_platform, with_image
     from seldon_pkg.targets import DeployPolicy
     from seldon_pkg.values import VersionPolicy
 
-    model = on_platform(checked_spec(spec), platform)
+    model = with_image(on_platform(checked_spec(spec), platform), image)
     outcome = _target(target, state_dir, context, model.platform).deploy(
         model, DeployPolicy(mode=VersionPolicy(policy), canary=canary, force=force, timeout=timeout)
     )

@@ -77,3 +77,11 @@ def kube(cluster_session, request, tmp_path, monkeypatch):
     from tests.support.cluster import make_test_cluster
 
     yield from make_test_cluster(cluster_session, request.node.name, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def real_kube(cluster_session, request, tmp_path, monkeypatch):
+    """A namespace of this test's own whose pods run on the real node (containerd, a kubelet)."""
+    from tests.support.cluster import make_test_cluster
+
+    yield from make_test_cluster(cluster_session, request.node.name, tmp_path, monkeypatch, real_node=True)

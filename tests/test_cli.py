@@ -42,11 +42,23 @@ def test_invalid_spec_is_one_line_naming_the_field(tmp_path):
 
 
 def test_build_writes_a_context_and_prints_the_docker_command(tmp_path):
-    result = run("build", "demo_mnist/mnist-mlp.yaml", "--out", str(tmp_path / "ctx"), "--skip-audit")
+    """--no-build: the context and the command to build it (tests/test_real_node.py builds for real)."""
+    result = run(
+        "build", "demo_mnist/mnist-mlp.yaml", "--out", str(tmp_path / "ctx"), "--skip-audit", "--no-build",
+        "--base-image", "mirror.example.org/python:3.11-slim",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "ctx" / "Dockerfile").exists()
+    dockerfile = (tmp_path / "ctx" / "Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}\n" in dockerfile
     assert "ai-edge-litert" in result.stdout
-    assert f"docker build -t example.org/seldon-pkg/mnist-mlp:0.1 {tmp_path / 'ctx'}" in result.stdout
+    assert (
+        "docker build --build-arg BASE_IMAGE=mirror.example.org/python:3.11-slim "
+        f"-t example.org/seldon-pkg/mnist-mlp:0.1 {tmp_path / 'ctx'}"
+    ) in result.stdout
+    refused = run(
+        "build", "demo_mnist/mnist-mlp.yaml", "--out", str(tmp_path / "c2"), "--skip-audit", "--no-build", "--push"
+    )
+    assert refused.returncode != 0 and "--push needs a build" in refused.stderr
 
 
 def test_init_scaffolds_a_model_that_passes_its_own_test(tmp_path):

@@ -106,7 +106,9 @@ def test_pip_options_are_explicit_and_printed(tmp_path):
     folder = write_spec(tmp_path / "m", allow_pip_options=True)
     (folder / "requirements.txt").write_text("numpy<2  # pinned\n--extra-index-url https://pypi.example.org/simple\n")
     result = subprocess.run(
-        [CLI, "build", str(folder), "--out", str(tmp_path / "ctx"), "--skip-audit"], capture_output=True, text=True
+        [CLI, "build", str(folder), "--out", str(tmp_path / "ctx"), "--skip-audit", "--no-build"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert "pip option (allow_pip_options: true): --extra-index-url https://pypi.example.org/simple" in result.stderr
@@ -121,7 +123,9 @@ def test_a_link_out_of_the_model_folder_is_refused_and_inside_links_stay_links(t
     folder = write_spec(tmp_path / "model")
     (folder / "leaked.txt").symlink_to(secret)
     result = subprocess.run(
-        [CLI, "build", str(folder), "--out", str(tmp_path / "ctx"), "--skip-audit"], capture_output=True, text=True
+        [CLI, "build", str(folder), "--out", str(tmp_path / "ctx"), "--skip-audit", "--no-build"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"leaked.txt is a link to {secret}, outside the model folder" in result.stderr
@@ -184,7 +188,10 @@ def test_image_references_are_checked_and_commands_are_quoted(tmp_path):
     folder = write_spec(tmp_path / "b")
     out = tmp_path / "ctx; touch pwned"
     result = subprocess.run(
-        [CLI, "build", str(folder), "--out", str(out), "--skip-audit"], capture_output=True, text=True, cwd=tmp_path
+        [CLI, "build", str(folder), "--out", str(out), "--skip-audit", "--no-build"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert f"docker build -t example.org/m:1 '{out}'" in result.stdout

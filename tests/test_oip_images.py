@@ -163,7 +163,7 @@ def test_build_prints_the_rows_its_context_matches(tmp_path):
     (model / "mnist-cnn.yaml").write_text(spec)
     cli = str(Path(sys.executable).parent / "seldon-pkg")
     result = subprocess.run(
-        [cli, "build", str(model / "mnist-cnn.yaml"), "--out", str(tmp_path / "c")],
+        [cli, "build", str(model / "mnist-cnn.yaml"), "--out", str(tmp_path / "c"), "--no-build"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -40,7 +40,7 @@ def test_context_contents(mnist_context):
     assert any(r.startswith("onnxruntime") for r in requirements)
     assert not any("tensorflow" in r for r in requirements)
     dockerfile = (directory / "Dockerfile").read_text()
-    assert dockerfile.startswith("# Generated") and "FROM python:3.11-slim" in dockerfile
+    assert dockerfile.startswith("# Generated") and "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}" in dockerfile
     assert "USER 8888" in dockerfile
     assert "pip install --no-cache-dir --no-deps seldon-core==1.17.1" in dockerfile
     assert (

@@ -3,7 +3,7 @@
 The context holds the model's source folder (minus caches, tests and model files it does not use),
 the ``model_wrappers`` package when the model uses it, a ``requirements.txt`` with only what
 serving this model needs (no TensorFlow for an ONNX/TFLite model), a ``.dockerignore`` and a
-``Dockerfile``: slim Python base, non-root user, and as entrypoint ``seldon-core-microservice``
+``Dockerfile``: slim Python base (``ARG BASE_IMAGE``, default ``python:3.11-slim``), non-root user, and as entrypoint ``seldon-core-microservice``
 (Seldon protocol) or ``mlserver start`` with our adapter (``protocol: v2``; no seldon-core).
 """
 
@@ -13,15 +13,11 @@ import fnmatch
 import json
 import shlex
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from seldon_pkg.errors import SpecError
-from seldon_pkg.platforms.registry import name_of
 from seldon_pkg.build.mlserver_settings import model_settings
 from seldon_pkg.build.model_folder import IGNORED, TEST_FILES, check_contained, copy_tree, inside
-from seldon_pkg.platforms.names import CONTAINER
 from seldon_pkg.build.requirements import (
     ROOT,
     WRAPPERS_PACKAGE,
@@ -30,9 +26,12 @@ from seldon_pkg.build.requirements import (
     serving_requirements,
     uses_ready_wrappers,
 )
-from seldon_pkg.spec.text_sinks import dockerfile_comment, dockerfile_env, dockerfile_exec
+from seldon_pkg.errors import SpecError
+from seldon_pkg.platforms.names import CONTAINER
+from seldon_pkg.platforms.registry import name_of
 from seldon_pkg.servers.registry import server_for
 from seldon_pkg.spec.model_spec import IMAGE_REFERENCE, ModelSpec
+from seldon_pkg.spec.text_sinks import dockerfile_comment, dockerfile_env, dockerfile_exec
 
 BASE_IMAGE = "python:3.11-slim"
 USER_ID = 8888
@@ -51,6 +50,7 @@ class BuildContext:
 
     @property
     def docker_command(self) -> list[str]:
+        """What to run where no builder answers here (printed for the user)."""
         return ["docker", "build", "-t", self.image, str(self.directory)]
 
     @property
@@ -150,7 +150,8 @@ def dockerfile(spec: ModelSpec) -> str:
     entrypoint = dockerfile_exec(server.image_entrypoint(spec))
     ports = server.image_ports
     return f"""{comment}
-FROM {BASE_IMAGE}
+ARG BASE_IMAGE={BASE_IMAGE}
+FROM ${{BASE_IMAGE}}
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1{defaults}
 RUN useradd --create-home --uid {USER_ID} seldon
 WORKDIR /app
@@ -162,13 +163,3 @@ USER {USER_ID}
 EXPOSE {ports}
 ENTRYPOINT {entrypoint}
 """
-
-
-def docker_available(timeout: float = 5.0) -> bool:
-    """True when a Docker engine answers (the client alone is not enough)."""
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=timeout).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from seldon_pkg.errors import Invalid, NotReady
 from seldon_pkg.k8s import cleanup, plan, resources, watching
 from seldon_pkg.k8s.connection import Cluster
-from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
+from seldon_pkg.k8s.endpoint import NoIngress, find_ingress, service_route
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.platforms.base import Platform
 from seldon_pkg.platforms.labels import ANNOTATION_DEPLOYED_AT, model_selector
@@ -215,7 +215,8 @@ def _url(cluster: Cluster, namespace: str, name: str, platform: Platform) -> str
     try:
         return find_ingress(cluster).base_url + platform.path(namespace, name)
     except NoIngress:
-        return None
+        route = service_route(cluster, namespace, name, platform)
+        return route.url if route else None
 
 
 def _now() -> str:

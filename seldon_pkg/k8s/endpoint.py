@@ -5,6 +5,11 @@ The job of the original setup's ``getMasterIP.sh`` and ``getSeldon.sh``: an Isti
 it has one, else a node's InternalIP with the NodePort. Seldon's URL scheme is then
 ``http://<address>/seldon/<namespace>/<name>/api/v1.0/predictions``; gRPC goes to the same
 address with ``seldon``/``namespace`` metadata.
+
+With no ingress installed, a deployment is reached at its own Service (:func:`service_route`):
+the ClusterIP answers on every node of the cluster through kube-proxy, and on the embedded
+cluster from the host too (its real node is the host), so no port-forward process has to stay
+alive between ``endpoint`` and the client's call. Elsewhere it is an in-cluster address.
 """
 
 from __future__ import annotations
@@ -77,6 +82,42 @@ def _address(cluster: Cluster, service: dict, kind: str) -> Ingress:
     if spec.get("type") in ("NodePort", "LoadBalancer") and port.get("nodePort"):
         return Ingress(kind, node_address(cluster), int(port["nodePort"]), f"NodePort {where}")
     raise NoIngress(f"gateway Service {where} is {spec.get('type')} without an external address or NodePort")
+
+
+HTTP_SERVICE_PORTS = ("http", "http1")
+GRPC_SERVICE_PORTS = ("grpc", "h2c", "grpc-port")
+
+
+@dataclass(frozen=True)
+class ServiceRoute:
+    """A deployment's own Service: where clients inside the cluster (and kube-proxy's node) call it."""
+
+    url: str
+    grpc_endpoint: str | None
+    source: str
+
+
+def service_route(cluster: Cluster, namespace: str, name: str, platform) -> ServiceRoute | None:
+    """The front Service of deployment ``name`` (its ClusterIP, HTTP and gRPC ports), or None
+    before its controller made one."""
+    services = [
+        as_dict(cluster, s)
+        for s in cluster.core.list_namespaced_service(namespace, label_selector=platform.children_selector(name)).items
+    ]
+    front = next((s for s in services if platform.is_front_service(s, name)), None)
+    if front is None:
+        return None
+    spec = front.get("spec") or {}
+    address, ports = spec.get("clusterIP"), spec.get("ports") or []
+    if not address or address == "None" or not ports:
+        return None
+    http = next((p for p in ports if p.get("name") in HTTP_SERVICE_PORTS), ports[0])
+    grpc = next((p for p in ports if p.get("name") in GRPC_SERVICE_PORTS), None)
+    return ServiceRoute(
+        f"http://{address}:{http['port']}{platform.service_path(name)}",
+        f"{address}:{grpc['port']}" if grpc else None,
+        f"Service {namespace}/{front['metadata']['name']}",
+    )
 
 
 def node_address(cluster: Cluster) -> str:

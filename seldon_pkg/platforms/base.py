@@ -135,6 +135,14 @@ class Platform:
         """True when clients reach it only with a Host header (routing by host, not path)."""
         return False
 
+    def service_path(self, name: str) -> str:
+        """The prediction path on the deployment's own Service (no ingress in front of it)."""
+        raise NotImplementedError
+
+    def is_front_service(self, service: dict, name: str) -> bool:
+        """True for the child Service clients call (not a per-container one)."""
+        return False
+
 
 def failed_condition(status: dict) -> str | None:
     """``Type: message`` of the first condition that is ``False`` with a message."""

@@ -42,6 +42,7 @@ from seldon_pkg.platforms.labels import ANNOTATION_PROTOCOL, KSERVE_INFERENCESER
 from seldon_pkg.platforms.metadata import object_metadata
 from seldon_pkg.platforms.names import CONTAINER as MODEL_NAME
 from seldon_pkg.platforms.names import MAX_NAME, SHORTEST_HASH_NAME, NameBudgetError
+from seldon_pkg.platforms.probes import readiness_probe
 from seldon_pkg.platforms.schema import crd_schema, schema_errors
 from seldon_pkg.platforms.storage_mounts import model_dir_env
 from seldon_pkg.spec.accelerator import accelerator_env
@@ -127,6 +128,13 @@ class KServe(Platform):
     def needs_host_header(self) -> bool:
         return True
 
+    def service_path(self, name: str) -> str:
+        return f"/v2/models/{MODEL_NAME}/infer"
+
+    def is_front_service(self, service: dict, name: str) -> bool:
+        # RawDeployment: the predictor's Deployment and its Service are ``<name>-predictor``
+        return service["metadata"]["name"] == f"{name}-predictor"
+
 
 KSERVE = KServe()
 
@@ -147,9 +155,15 @@ def inference_service(spec: ModelSpec) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": spec.image,
-        "ports": [{"containerPort": HTTP_PORT, "name": "http1", "protocol": "TCP"}],
+        # KServe's raw Service maps the first port to 80 and each further one to itself
+        # (reconcilers/service/service_reconciler.go createDefaultSvc): gRPC on <service>:8081
+        "ports": [
+            {"containerPort": HTTP_PORT, "name": "http1", "protocol": "TCP"},
+            {"containerPort": GRPC_PORT, "name": "grpc", "protocol": "TCP"},
+        ],
         "env": env,
         "terminationMessagePolicy": "FallbackToLogsOnError",
+        "readinessProbe": readiness_probe(spec.protocol, HTTP_PORT),
     }
     if spec.resources:
         container["resources"] = {k: dict(v) for k, v in spec.resources.items()}

@@ -30,6 +30,7 @@ from seldon_pkg.platforms.base import CustomResource, Platform, failed_condition
 from seldon_pkg.platforms.labels import SELDON_DEPLOYMENT_ID, model_labels
 from seldon_pkg.platforms.metadata import identity_of, object_metadata, revision_of
 from seldon_pkg.platforms.names import CONTAINER, HASH_LENGTH, MAX_NAME, go_json, named
+from seldon_pkg.platforms.probes import readiness_probe
 from seldon_pkg.platforms.schema import crd_schema, schema_errors
 from seldon_pkg.platforms.seldon_parameters import seldon_parameters
 from seldon_pkg.platforms.storage_mounts import model_dir_env, seldon_pod_storage
@@ -86,8 +87,19 @@ class SeldonCore1(Platform):
     def path(self, namespace: str, name: str) -> str:
         return f"/seldon/{namespace}/{name}/api/v1.0/predictions"
 
+    def service_path(self, name: str) -> str:
+        return "/api/v1.0/predictions"
+
+    def is_front_service(self, service: dict, name: str) -> bool:
+        # the operator's predictor Service selects ``seldon-app``; the per-container ones
+        # select ``seldon-app-svc-<container>``
+        return "seldon-app" in ((service.get("spec") or {}).get("selector") or {})
+
 
 SELDON = SeldonCore1()
+MODEL_HTTP_PORT = 9000
+"""The port the operator gives the graph's first container (operator/constants FirstHttpPortNumber
+at v1.17.1), in PREDICTIVE_UNIT_HTTP_SERVICE_PORT and MLSERVER_HTTP_PORT."""
 
 
 def seldon_deployment(spec: ModelSpec) -> dict[str, Any]:
@@ -138,6 +150,8 @@ def _predictor(spec: ModelSpec, predictor_name: str, traffic: int | None) -> dic
         "name": CONTAINER,
         "image": spec.image,
         "terminationMessagePolicy": "FallbackToLogsOnError",
+        # the operator gives the graph's first container its first HTTP port (9000)
+        "readinessProbe": readiness_probe(spec.protocol, MODEL_HTTP_PORT),
     }
     env = [{"name": k, "value": v} for k, v in sorted({**accelerator_env(spec.accelerator), **spec.env}.items())]
     pod_spec: dict[str, Any] = {"containers": [container]}

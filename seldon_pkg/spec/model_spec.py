@@ -336,6 +336,16 @@ def on_platform(spec: ModelSpec, platform: str | None) -> ModelSpec:
     return moved
 
 
+def with_image(spec: ModelSpec, image: str | None) -> ModelSpec:
+    """``spec`` with its ``image`` replaced (``--image``: the tag a build just pushed), checked
+    like the spec's own key."""
+    if image is None or image == spec.image:
+        return spec
+    if not IMAGE_REFERENCE.match(image):
+        raise SpecError("image", f"must be an image reference like registry.example.org/team/model:1.0, got {image!r}")
+    return dataclasses.replace(spec, image=image)
+
+
 def _parameters(value: Any, fail) -> dict[str, str | int | float | bool]:
     if value is None:
         return {}

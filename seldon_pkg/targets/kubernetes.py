@@ -14,7 +14,7 @@ from seldon_pkg.k8s import cleanup, plan, resources
 from seldon_pkg.k8s import deploy as k8s_deploy
 from seldon_pkg.k8s.api_errors import wraps_api_errors
 from seldon_pkg.k8s.connection import Cluster, connect
-from seldon_pkg.k8s.endpoint import NoIngress, find_ingress
+from seldon_pkg.k8s.endpoint import NoIngress, find_ingress, service_route
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
 from seldon_pkg.k8s.inventory import list_deployments
 from seldon_pkg.platforms.base import Platform
@@ -152,12 +152,16 @@ class KubernetesTarget:
 
     @wraps_api_errors
     def endpoint(self, name: str, namespace: str | None = None) -> Endpoint:
-        """The ingress gateway's URL; for KServe also the Host header it routes on (status.url's host)."""
+        """The ingress gateway's URL (for KServe with the Host header it routes on, status.url's
+        host); with no ingress installed, the deployment's own Service (k8s/endpoint.py)."""
         row = self._row(name, namespace)
         try:
             ingress = find_ingress(self.cluster)
         except NoIngress as error:
-            raise NotFound(str(error)) from None
+            route = service_route(self.cluster, row["namespace"], name, self.platform)
+            if route is None:
+                raise NotFound(f"{error}; and {row['namespace']}/{name} has no Service yet") from None
+            return Endpoint(route.url, route.grpc_endpoint, {})
         headers = {"Host": row["host"]} if row.get("host") else {}
         if self.platform.needs_host_header() and not headers:
             raise NotFound(

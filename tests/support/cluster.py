@@ -11,10 +11,11 @@ how to get them, except under CI (``CI=true``), where that is a failure.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,27 @@ class Session:
 
     kubeconfig: Path
     embedded: Any  # tools.cluster.controlplane.ControlPlane | None
+    host_before: dict = field(default_factory=dict)
+    """The host's sysctls and KUBE-* iptables chains before the cluster started (real node tests)."""
+
+
+HOST_SYSCTLS = (
+    "vm/overcommit_memory",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "net/ipv4/ip_forward",
+    "net/ipv4/conf/all/route_localnet",
+    "net/ipv4/conf/all/forwarding",
+)
+
+
+def host_facts() -> dict:
+    from tools.cluster.node_network import kube_chains
+
+    sysctls = {
+        name: Path("/proc/sys", name).read_text().strip() for name in HOST_SYSCTLS if Path("/proc/sys", name).exists()
+    }
+    return {"sysctls": sysctls, "chains": sorted(kube_chains())}
 
 
 def start_session(tmp_root: Path) -> Iterator[Session]:
@@ -57,6 +79,7 @@ def start_session(tmp_root: Path) -> Iterator[Session]:
             pytest.fail(f"CI needs the embedded control plane: {error}")
         pytest.skip(f"cluster tests skipped: {error}; or set {EXTERNAL} to a cluster's kubeconfig")
     plane = ControlPlane(tmp_root, log=lambda line: print(f"[cluster] {line}"))
+    before = host_facts()
     try:
         plane.up()
     except Exception:
@@ -64,7 +87,7 @@ def start_session(tmp_root: Path) -> Iterator[Session]:
             print(plane.describe_failure())
         raise
     try:
-        yield Session(plane.kubeconfig, plane)
+        yield Session(plane.kubeconfig, plane, before)
     finally:
         plane.down()
 
@@ -180,7 +203,21 @@ class TestCluster:
         self.cluster.custom.create_cluster_custom_object("kwok.x-k8s.io", "v1alpha1", "clusterlogs", body)
 
 
-def make_test_cluster(session: Session, node_name: str, tmp_path: Path, monkeypatch) -> Iterator[TestCluster]:
+KWOK_NAMESPACE_ANNOTATIONS = {
+    # PodNodeSelector and PodTolerationRestriction (enabled on the embedded API server): every pod
+    # of the namespace goes to kwok's nodes, whose taint it tolerates
+    "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
+    "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps(
+        [{"key": "seldon-pkg.io/fake-node", "operator": "Exists", "effect": "NoSchedule"}]
+    ),
+}
+
+
+def make_test_cluster(
+    session: Session, node_name: str, tmp_path: Path, monkeypatch, real_node: bool = False
+) -> Iterator[TestCluster]:
+    """A namespace of the test's own. Its pods go to kwok's fake nodes (images that do not exist,
+    GPUs, many pods fast) unless ``real_node``: then they run for real on the real node."""
     namespace = namespace_for(node_name)
     config = yaml.safe_load(session.kubeconfig.read_text())
     current = config.get("current-context")
@@ -191,11 +228,35 @@ def make_test_cluster(session: Session, node_name: str, tmp_path: Path, monkeypa
     kubeconfig.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     cluster = connect(kubeconfig=str(kubeconfig))
-    cluster.core.create_namespace({"metadata": {"name": namespace, "labels": {"seldon-pkg.io/test": "true"}}})
+    if session.embedded is not None:
+        _set_fake_ingress(cluster, present=not real_node)
+    metadata: dict[str, Any] = {"name": namespace, "labels": {"seldon-pkg.io/test": "true"}}
+    if session.embedded is not None and not real_node:
+        metadata["annotations"] = KWOK_NAMESPACE_ANNOTATIONS
+    cluster.core.create_namespace({"metadata": metadata})
     try:
         yield TestCluster(session, namespace, kubeconfig, cluster)
     finally:
         _drop_namespace(cluster, namespace, session)
+
+
+def _set_fake_ingress(cluster: Cluster, present: bool) -> None:
+    """kwok tests find an Istio ingress Service (nothing answers on it: they check the URLs we
+    derive from it); real-node tests find none and reach deployments at their own Services."""
+    from kubernetes.client.exceptions import ApiException
+
+    from tools.cluster.manifests import istio_ingress
+
+    service = istio_ingress()
+    name, namespace = service["metadata"]["name"], service["metadata"]["namespace"]
+    try:
+        if present:
+            cluster.core.create_namespaced_service(namespace, service)
+        else:
+            cluster.core.delete_namespaced_service(name, namespace)
+    except ApiException as error:
+        if error.status not in (404, 409):  # already as wanted
+            raise
 
 
 def _drop_namespace(cluster: Cluster, namespace: str, session: Session) -> None:

@@ -2,8 +2,10 @@
 request from the model's metadata alone. Run by tests/test_oip.py with the interpreter of
 .venv-clients (tritonclient needs protobuf 6; the project's venv has seldon-core's protobuf 3).
 
-Usage: python oip_client.py HTTP_HOST:PORT GRPC_HOST:PORT MODEL DIGITS.npy
+Usage: python oip_client.py HTTP_HOST:PORT GRPC_HOST:PORT MODEL DIGITS.npy [--no-binary]
 Prints one JSON object: the predicted digits per way of calling, and the metadata seen.
+``--no-binary``: skip tritonclient's binary tensor extension (plain MLServer, as in a pod,
+answers it with 422; our gateway translates it).
 """
 
 import json
@@ -39,9 +41,10 @@ def main() -> None:
     metadata = http.get_model_metadata(model)
     result["metadata"] = metadata
     output = metadata["outputs"][0]["name"]
-    # tritonclient's defaults: binary tensor data extension both ways
-    answer = http.infer(model, [request_from_metadata(metadata, digits, httpclient, None)])
-    result["http_binary"] = answer.as_numpy(output).argmax(axis=1).tolist()
+    if "--no-binary" not in sys.argv[5:]:
+        # tritonclient's defaults: binary tensor data extension both ways
+        answer = http.infer(model, [request_from_metadata(metadata, digits, httpclient, None)])
+        result["http_binary"] = answer.as_numpy(output).argmax(axis=1).tolist()
     # JSON tensors both ways
     answer = http.infer(
         model,

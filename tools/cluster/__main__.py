@@ -15,13 +15,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.cluster", description=__doc__)
     parser.add_argument("command", choices=("build", "up", "down", "status"))
     parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER, help="state folder (default .cluster/)")
+    parser.add_argument("--no-node", action="store_true", help="no real node: the control plane and kwok's nodes only")
     args = parser.parse_args(argv)
     if args.command == "build":  # needs nothing but the standard library (make install runs it early)
         return build.main([])
     from tools.cluster.controlplane import AlreadyRunning, ControlPlane
     from tools.cluster.processes import StartFailed
 
-    plane = ControlPlane(args.folder)
+    plane = ControlPlane(args.folder, node=not args.no_node)
     if args.command == "up":
         try:
             plane.up()

@@ -61,6 +61,12 @@ def cache_key(component: Component, go: str) -> str:
         go.encode(),
     ):
         digest.update(hashlib.sha256(part).digest())
+    # a module of our own has its source beside go.mod; upstream modules have none (their keys
+    # stay what they were)
+    for source in sorted(component.folder.glob("*.go")):
+        digest.update(hashlib.sha256(source.read_bytes()).digest())
+    if component.env:
+        digest.update(hashlib.sha256(repr(component.env).encode()).digest())
     return digest.hexdigest()[:16]
 
 
@@ -89,7 +95,7 @@ def build(component: Component, log=print) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     started = time.monotonic()
     log(f"building {component.name} {component.version} ({component.module}) -> {final}")
-    environment = dict(os.environ, GOFLAGS="-mod=readonly")
+    environment = dict(os.environ, GOFLAGS="-mod=readonly", **dict(component.env))
     command = [
         "go",
         "build",

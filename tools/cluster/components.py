@@ -42,6 +42,8 @@ class Component:
     packages: tuple[str, ...]
     """Main packages built into the component's bin/ (binary name = last path element)."""
     ldflags: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    """Extra build environment (``CGO_ENABLED=0`` for a static binary)."""
 
     @property
     def folder(self) -> Path:
@@ -87,6 +89,14 @@ COMPONENTS: tuple[Component, ...] = (
     ),
     Component("kwok", "v0.7.0", "sigs.k8s.io/kwok", ("sigs.k8s.io/kwok/cmd/kwok",)),
     Component("kserve", "v0.20.0", "github.com/kserve/kserve", ("github.com/kserve/kserve/cmd/manager",)),
+    # our own source (tools/cluster/pause/main.go): static, so it runs in an image with nothing else
+    Component(
+        "pause",
+        "v1",
+        "seldon-pkg.local/tools/cluster/pause",
+        ("seldon-pkg.local/tools/cluster/pause",),
+        env=(("CGO_ENABLED", "0"),),
+    ),
 )
 
 BY_NAME = {component.name: component for component in COMPONENTS}

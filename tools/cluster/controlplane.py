@@ -5,7 +5,9 @@ a bearer token for the admin, service-account keys, RBAC); kube-controller-manag
 collector, Deployment/ReplicaSet/endpoints and service-account controllers) and kube-scheduler;
 kwok (three fake nodes, one with ``nvidia.com/gpu``); then it writes the CRDs and
 configuration and starts the KServe controller, registers its webhooks by URL with the CA
-bundle, and starts the Seldon stand-in. It returns when the API server, both controllers and
+bundle, and starts the Seldon stand-in. With ``node`` (the default) it also starts one real node
+(tools/cluster/node.py: containerd, a kubelet, kube-proxy and a registry on 127.0.0.1), where
+pods really run; kwok's nodes are tainted, so a pod lands on them only when it asks to. It returns when the API server, both controllers and
 KServe's webhooks answer. Everything listens on 127.0.0.1 only, except KServe's webhook server,
 which controller-runtime binds on every interface (KServe's manager has no flag for its host).
 
@@ -30,13 +32,14 @@ from pathlib import Path
 import yaml
 
 from seldon_pkg.local.ostools import free_ports
-from tools.cluster import build, manifests, pki
+from tools.cluster import build, manifests, node_network, pki
+from tools.cluster.node import RealNode
 from tools.cluster.processes import Started, StartFailed, http_ok, start, stop, tail, wait_until
 
 REPO = manifests.REPO
 CONTEXT = "seldon-pkg-embedded"
-SERVICE_CIDR = "10.96.0.0/16"  # data only: no proxy, no pod network, nothing connects to it
-POD_CIDR = "10.244.0.0/16"
+SERVICE_CIDR = "10.96.0.0/16"  # kube-proxy makes it answer on the real node (and from the host)
+POD_CIDR = "10.244.0.0/16"  # kwok's fake pods; the real node's pods are in node_network.NODE_SUBNET
 STARTUP_TIMEOUT = 120.0
 PORTS = (
     "etcd",
@@ -48,7 +51,13 @@ PORTS = (
     "kserve-webhook",
     "kserve-metrics",
     "kserve-probe",
+    "kubelet",
+    "kubelet-healthz",
+    "kube-proxy-healthz",
+    "kube-proxy-metrics",
 )
+KUBELET_CLIENT = ("kube-apiserver-kubelet-client", "system:masters")
+"""The API server's client certificate towards the real kubelet (logs, exec, port-forward)."""
 
 
 class AlreadyRunning(RuntimeError):
@@ -71,6 +80,8 @@ class ControlPlane:
     started: list[Started] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    node: bool = True
+    """Start the real node too (``--no-node``: the control plane and kwok only)."""
 
     # ---- where things are --------------------------------------------------------------------
     @property
@@ -123,7 +134,12 @@ class ControlPlane:
         for stale in ("etcd", "logs", "pki", "kserve-tmp"):
             shutil.rmtree(self.folder / stale, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
-        pki.create(self.pki.folder, ("apiserver", "kserve-webhook", "kwok"))
+        pki.create(
+            self.pki.folder,
+            ("apiserver", "kserve-webhook", "kwok", "kubelet"),
+            extra_ips=(node_network.NODE_IP,),
+            clients=(KUBELET_CLIENT,),
+        )
         self.ports = dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
         try:
             self._start_etcd(binaries["etcd"])
@@ -134,7 +150,15 @@ class ControlPlane:
             self._apply_files(manifests.seldon_crds() + manifests.kserve_crds() + [self._kwok_crd()])
             self._start_kwok(binaries["kwok"])
             self._apply(manifests.nodes())
-            self._apply([manifests.istio_ingress(), manifests.kserve_config()])
+            if self.node:
+                self.real_node().up(self.ports, SERVICE_CIDR)
+                self._save()
+            # with no real node nothing could ever answer on a Service, so the endpoint code gets
+            # an ingress to find (answering nothing); with one, deployments are reached at their
+            # own Services (seldon_pkg/k8s/endpoint.py)
+            self._apply(
+                [manifests.kserve_config()] if self.node else [manifests.istio_ingress(), manifests.kserve_config()]
+            )
             self._start_kserve(binaries["kserve"])
             self._apply(manifests.kserve_webhooks(self.ports["kserve-webhook"], self.pki.ca_bundle()))
             self._start_seldon_standin()
@@ -144,6 +168,10 @@ class ControlPlane:
             raise
         self.timings["up"] = time.monotonic() - began
         self.log(f"embedded control plane up in {self.timings['up']:.1f} s: {self.server}")
+
+    def real_node(self) -> RealNode:
+        certificate = self.pki.serving("kubelet")
+        return RealNode(self.folder / "node", self.kubeconfig, self.pki.ca, certificate, self._kubectl_json, self.log)
 
     def _run(self, name: str, command: list[str], env: dict | None = None) -> Started:
         started = start(name, command, self.logs, env=env, cwd=self.folder)
@@ -200,7 +228,11 @@ class ControlPlane:
                 "--allow-privileged=true",
                 # the kubelet endpoint is kwok's server (logs), served with our CA's certificate
                 f"--kubelet-certificate-authority={keys.ca}",
+                f"--kubelet-client-certificate={keys.client(KUBELET_CLIENT[0])[0]}",
+                f"--kubelet-client-key={keys.client(KUBELET_CLIENT[0])[1]}",
                 "--kubelet-preferred-address-types=InternalIP",
+                # a namespace can send its pods to kwok's tainted nodes (tests/support/cluster.py)
+                "--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction",
                 # the kubernetes Service may not point at a loopback address; nothing uses it here
                 "--endpoint-reconciler-type=none",
                 "--profiling=false",
@@ -356,7 +388,11 @@ class ControlPlane:
                 if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
             ]
             accounts = self._kubectl_json("get", "serviceaccounts", "-n", "default")["items"]
-            if len(ready) == len(manifests.nodes()) and accounts and self._kserve_webhook_answers():
+            if (
+                len(ready) == len(manifests.nodes()) + (1 if self.node else 0)
+                and accounts
+                and self._kserve_webhook_answers()
+            ):
                 self._timed("settled", began)
                 return
             time.sleep(0.5)
@@ -421,6 +457,8 @@ class ControlPlane:
         if not self.started:
             self.load()
         stopped = []
+        if (self.folder / "node" / "state.json").is_file():  # while the API server still answers
+            stopped += self.real_node().down()
         for proc in reversed(self.started):
             if proc.process() is not None:
                 stop(proc)

@@ -68,8 +68,15 @@ def namespaces() -> list[dict]:
     ]
 
 
+KWOK_TAINT = {"key": "seldon-pkg.io/fake-node", "value": "kwok", "effect": "NoSchedule"}
+"""On every kwok node: nothing runs there, so a pod lands there only when it tolerates this (the
+test namespaces that want kwok do, by their namespace's default toleration); any other pod goes
+to the real node."""
+
+
 def nodes() -> list[dict]:
-    """Two CPU nodes and one GPU node (4 GPUs, tainted as GPU pools are), all managed by kwok."""
+    """Two CPU nodes and one GPU node (4 GPUs, tainted as GPU pools are), all managed by kwok and
+    all tainted ``KWOK_TAINT``."""
 
     def node(name: str, capacity: dict, taints: list[dict], labels: dict) -> dict:
         return {
@@ -80,7 +87,7 @@ def nodes() -> list[dict]:
                 "annotations": dict(KWOK_NODE_ANNOTATION),
                 "labels": {"type": "kwok", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", **labels},
             },
-            "spec": {"taints": taints},
+            "spec": {"taints": [KWOK_TAINT, *taints]},
             "status": {"capacity": capacity, "allocatable": capacity},
         }
 

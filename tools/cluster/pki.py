@@ -65,14 +65,25 @@ class Pki:
     def ca_bundle(self) -> bytes:
         return self.ca.read_bytes()
 
+    def client(self, name: str) -> tuple[Path, Path]:
+        """(certificate, key) of the client certificate ``name`` (made by :func:`create`)."""
+        return self.folder / f"client-{name}.crt", self.folder / f"client-{name}.key"
+
     def serving(self, name: str) -> tuple[Path, Path]:
         """(certificate, key) of the serving certificate ``name`` (made by :func:`create`)."""
         return self.folder / f"{name}.crt", self.folder / f"{name}.key"
 
 
-def create(folder: Path, serving_names: tuple[str, ...]) -> Pki:
-    """A CA, a serving certificate for 127.0.0.1/localhost per name, the admin token and the
-    service-account key pair, written to ``folder`` (readable by the owner only)."""
+def create(
+    folder: Path,
+    serving_names: tuple[str, ...],
+    extra_ips: tuple[str, ...] = (),
+    clients: tuple[tuple[str, str], ...] = (),
+) -> Pki:
+    """A CA, a serving certificate for 127.0.0.1/localhost (and ``extra_ips``, the real node's
+    bridge address) per name, a client certificate per (common name, organisation) in
+    ``clients``, the admin token and the service-account key pair, written to ``folder``
+    (readable by the owner only)."""
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -109,6 +120,7 @@ def create(folder: Path, serving_names: tuple[str, ...]) -> Pki:
                         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                         # the in-cluster names the API server's own Service has
                         x509.DNSName("kubernetes.default.svc"),
+                        *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in extra_ips),
                     ]
                 ),
                 critical=False,
@@ -117,6 +129,24 @@ def create(folder: Path, serving_names: tuple[str, ...]) -> Pki:
             .sign(ca_key, hashes.SHA256())
         )
         certificate, private = pki.serving(name)
+        _write(certificate, cert.public_bytes(serialization.Encoding.PEM))
+        _write(private, _pem_key(key))
+    for common_name, organisation in clients:
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+        subject.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name(subject))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + LIFETIME)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        certificate, private = pki.client(common_name)
         _write(certificate, cert.public_bytes(serialization.Encoding.PEM))
         _write(private, _pem_key(key))
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import queue
 import signal
@@ -65,7 +66,18 @@ def _owner(sdep: dict) -> dict:
     }
 
 
-def _with_port_env(container: dict, protocol: str) -> dict:
+def _graph_unit(graph: dict, name: str) -> dict | None:
+    """The graph's unit called ``name`` (the unit a container serves), searching its children."""
+    if graph.get("name") == name:
+        return graph
+    for child in graph.get("children") or []:
+        found = _graph_unit(child, name)
+        if found is not None:
+            return found
+    return None
+
+
+def _with_port_env(container: dict, protocol: str, unit: dict | None = None) -> dict:
     env = [
         {"name": "PREDICTIVE_UNIT_HTTP_SERVICE_PORT", "value": str(FIRST_HTTP_PORT)},
         {"name": "PREDICTIVE_UNIT_GRPC_SERVICE_PORT", "value": str(FIRST_GRPC_PORT)},
@@ -77,6 +89,10 @@ def _with_port_env(container: dict, protocol: str) -> dict:
             {"name": "MLSERVER_GRPC_PORT", "value": str(FIRST_GRPC_PORT)},
             {"name": "MLSERVER_MODEL_NAME", "value": container["name"]},
         ]
+    if unit and unit.get("parameters"):
+        # the operator hands the unit's parameters to the wrapper as JSON (found by the real
+        # node: a model whose parameters never arrived crash-looped there, kwok never ran it)
+        env.append({"name": "PREDICTIVE_UNIT_PARAMETERS", "value": json.dumps(unit["parameters"])})
     known = {e["name"] for e in env}
     return dict(container, env=[*(e for e in container.get("env", []) if e["name"] not in known), *env])
 
@@ -103,7 +119,8 @@ def desired_children(sdep: dict) -> tuple[list[dict], list[dict]]:
                     f"seldon-app-svc-{container['name']}": service,
                 }
                 selector = {"seldon-app": app, CHILD_LABEL: name}
-                template_spec = dict(pod_spec, containers=[_with_port_env(container, protocol)])
+                unit = _graph_unit(predictor.get("graph") or {}, container["name"])
+                template_spec = dict(pod_spec, containers=[_with_port_env(container, protocol, unit)])
                 deployments.append(
                     {
                         "apiVersion": "apps/v1",
