@@ -49,6 +49,8 @@ class Cause:
     """``Type: message``, as the traceback's last line says."""
     frame: Frame | None
     """The innermost frame in the model's own code, when there is one."""
+    traceback: tuple[str, ...] = ()
+    """The traceback as the log printed it, up to its exception line."""
 
     def __str__(self) -> str:
         return self.exception + (f"\n  at {self.frame}" if self.frame else "")
@@ -58,6 +60,7 @@ class Cause:
 class _Traceback:
     frames: tuple[Frame, ...]
     exception: str
+    lines: tuple[str, ...] = ()
 
 
 def tracebacks(text: str) -> list[_Traceback]:
@@ -70,6 +73,7 @@ def tracebacks(text: str) -> list[_Traceback]:
             index += 1
             continue
         frames: list[Frame] = []
+        start = index
         index += 1
         while index < len(lines):
             match = FRAME.match(lines[index])
@@ -82,7 +86,7 @@ def tracebacks(text: str) -> list[_Traceback]:
                 index += 1
                 continue
             if EXCEPTION.match(lines[index]):
-                found.append(_Traceback(tuple(frames), lines[index].strip()))
+                found.append(_Traceback(tuple(frames), lines[index].strip(), tuple(lines[start : index + 1])))
             break
     return found
 
@@ -94,8 +98,20 @@ def cause(text: str, model_folder: Path | str | None) -> Cause | None:
     for traceback in candidates:
         own = [f for f in traceback.frames if folder and f.file.startswith(folder + "/")]
         if own:
-            return Cause(traceback.exception, own[-1])
+            return Cause(traceback.exception, own[-1], traceback.lines)
     for traceback in candidates:
         if not traceback.exception.startswith(SHUTDOWN_NOISE):
-            return Cause(traceback.exception, None)
-    return None
+            return Cause(traceback.exception, None, traceback.lines)
+    return _cut_traceback(text)
+
+
+def _cut_traceback(text: str) -> Cause | None:
+    """A traceback whose head was cut off (a container's termination message keeps only the log's
+    last 2 KiB): its frames and its last exception line, when the text ends with one."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not any(FRAME.match(line) for line in lines):
+        return None
+    last = lines[-1].strip()
+    if not EXCEPTION.match(last) or last.startswith(SHUTDOWN_NOISE):
+        return None
+    return Cause(last, None, tuple(lines[-12:]))

@@ -37,11 +37,14 @@ def test_the_server_reports_its_real_version(kube):
 def test_the_fake_nodes_include_a_tainted_gpu_node(kube):
     if not kube.embedded:
         pytest.skip("the embedded control plane's nodes")
-    nodes = {n.metadata.name: n for n in kube.cluster.core.list_node().items}
+    nodes = {n.metadata.name: n for n in kube.cluster.core.list_node().items if n.metadata.labels.get("type") == "kwok"}
     assert sorted(nodes) == ["kwok-cpu-1", "kwok-cpu-2", "kwok-gpu-1"]
     gpu = nodes["kwok-gpu-1"]
     assert gpu.status.allocatable["nvidia.com/gpu"] == "4"
-    assert [(t.key, t.effect) for t in gpu.spec.taints] == [("nvidia.com/gpu", "NoSchedule")]
+    assert [(t.key, t.effect) for t in gpu.spec.taints] == [
+        ("seldon-pkg.io/fake-node", "NoSchedule"),  # every kwok node: pods go there only when asked
+        ("nvidia.com/gpu", "NoSchedule"),
+    ]
     assert all(any(c.type == "Ready" and c.status == "True" for c in n.status.conditions) for n in nodes.values())
 
 
@@ -63,7 +66,9 @@ def test_up_twice_changes_nothing_and_down_leaves_no_process(tmp_path, cluster_s
             timeout=300,
         )
 
-    first = cli("up")
+    # no real node: the session's has the machine's one bridge (tests/test_real_node.py takes
+    # that node down and up again)
+    first = cli("up", "--no-node")
     try:
         assert first.returncode == 0, first.stderr + first.stdout
         assert f"export KUBECONFIG={folder / 'kubeconfig'}" in first.stdout
@@ -80,7 +85,7 @@ def test_up_twice_changes_nothing_and_down_leaves_no_process(tmp_path, cluster_s
         }
         config = yaml.safe_load((folder / "kubeconfig").read_text())
         assert config["clusters"][0]["cluster"]["server"].startswith("https://127.0.0.1:")
-        second = cli("up")
+        second = cli("up", "--no-node")
         assert second.returncode == 0 and "already running; changed nothing" in second.stdout
         again = json.loads((folder / "state.json").read_text())
         assert {p["name"]: p["pid"] for p in again["processes"]} == pids

@@ -252,6 +252,58 @@ def test_a_missing_image_fails_naming_the_image_and_the_pull_error(real_kube, no
     ]
 
 
+def test_the_board_on_the_cluster_path_reads_drawn_digits_from_the_pods(real_kube, node, demo_images, artifacts):
+    """`make cluster-demo`'s driver: both models deployed on the real node, the board answering
+    from the pods in a real browser; SIGTERM (as Ctrl-C) deletes what it deployed."""
+    import os
+    import signal
+
+    from seldon_pkg.local.ostools import free_port
+    from tests.test_board_browser import CHROMIUM, draw, predictions, wait_for_answers
+
+    port = free_port()
+    log = open(artifacts / "cluster-demo.log", "wb")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "demo_mnist.cluster_demo"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "DEMO_BOARD_PORT": str(port), "KUBECONFIG": str(real_kube.kubeconfig)},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 400
+        while "Drawing board:" not in (artifacts / "cluster-demo.log").read_text():
+            assert demo.poll() is None, (artifacts / "cluster-demo.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the cluster demo did not start"
+            time.sleep(1)
+        pods = real_kube.cluster.core.list_namespaced_pod("default").items
+        assert pods and all(p.spec.node_name == NODE for p in pods)
+        from playwright.sync_api import sync_playwright
+
+        images, labels = held_out()
+        indices = [int(np.flatnonzero(labels == digit)[0]) for digit in range(10)]
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1100, "height": 700})
+            page.goto(f"http://127.0.0.1:{port}")
+            page.wait_for_selector("#models[data-ready=true]")
+            strokes = int(page.locator("#models").get_attribute("data-completed"))
+            correct: dict[str, int] = {}
+            for index in indices:
+                page.click("#clear")
+                strokes += draw(page, images[index])
+                wait_for_answers(page, strokes)
+                for name, digit in predictions(page).items():
+                    correct[name] = correct.get(name, 0) + int(digit == str(labels[index]))
+            page.screenshot(path=str(artifacts / "cluster-board.png"))
+            browser.close()
+        assert len(correct) == 2 and all(hits >= 7 for hits in correct.values()), correct
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(180)
+    for platform in ("kserve", "seldon"):
+        rows = json.loads(cli("list", "--target", "k8s", "--platform", platform, "-n", "default", "-o", "json").stdout)
+        assert rows == [], rows
+
+
 def test_node_down_removes_everything_and_a_second_cycle_works(node, cluster_session):
     """The node of the session's cluster goes down and up again: nothing of it is left between."""
     from tools.cluster.controlplane import SERVICE_CIDR

@@ -138,7 +138,9 @@ def dockerfile(spec: ModelSpec) -> str:
 
     Every spec value goes through its sink helper (seldon_pkg.spec.text_sinks), so none can add an
     instruction: ENV values are quoted and escaped, the comment is one printable line, the
-    entrypoint is an exec-form JSON array."""
+    entrypoint is an exec-form JSON array. /app belongs to the unprivileged user the server runs
+    as: servers write beside the model (MLServer's ``.metrics`` and ``.envs``); with /app owned by
+    root every OIP pod crash-looped on the real node (PermissionError), which no test had run."""
     env_lines = "".join(dockerfile_env(key, value) + "\n" for key, value in sorted(spec.env.items()))
     # our constants (seldon_pkg.build.serving_defaults) in the base ENV; the spec's own ENV lines come later and win
     server = server_for(spec)
@@ -153,7 +155,7 @@ def dockerfile(spec: ModelSpec) -> str:
 ARG BASE_IMAGE={BASE_IMAGE}
 FROM ${{BASE_IMAGE}}
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1{defaults}
-RUN useradd --create-home --uid {USER_ID} seldon
+RUN useradd --create-home --uid {USER_ID} seldon && mkdir /app && chown {USER_ID}:{USER_ID} /app
 WORKDIR /app
 COPY requirements.txt /app/requirements.txt
 RUN pip install --no-cache-dir -r /app/requirements.txt{no_deps}

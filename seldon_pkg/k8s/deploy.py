@@ -151,7 +151,7 @@ def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: fl
     """Why it is not Available: the model's own error first (from a pod's termination message,
     which our containers fill from their log on error), then the controller's and pods' reasons."""
     pods = resources.list_children(cluster, resources.POD, namespace, platform, name)
-    details, found, unschedulable = [], None, None
+    details, found, unschedulable, killed, pull = [], None, None, None, None
     for pod in pods:
         reason = unschedulable_reason(pod)
         if reason:
@@ -164,13 +164,21 @@ def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: fl
                     f"pod {pod['metadata']['name']}: {container['name']} waiting: "
                     f"{waiting.get('reason')} {waiting.get('message') or ''}".rstrip()
                 )
-            message = ((container.get("lastState") or {}).get("terminated") or {}).get("message")
+                if waiting.get("reason") in IMAGE_PULL_REASONS and pull is None:
+                    pull = f"image {container.get('image')} cannot be pulled: {waiting.get('message') or waiting['reason']}"
+            terminated = (container.get("lastState") or {}).get("terminated") or {}
+            if terminated.get("reason") == "OOMKilled" and killed is None:
+                killed = f"OOMKilled: {container['name']} used more memory than its limit{_limit(pod, container['name'])}"
+            message = terminated.get("message")
             if message and found is None:
-                found = cause(message, None)
+                found = cause(message, IMAGE_APP_DIR)
     head = f"{namespace}/{name} is {platform.state(obj)}" + (f" after {timeout:.0f} s" if timeout else "")
-    # the first line says why: the model's own error, else the scheduler's (no node fits)
-    first = found or (f"the scheduler: {unschedulable}" if unschedulable else None)
+    # the first line says why: the kernel's OOM kill, the model's own error (its traceback
+    # follows), an image that cannot be pulled, else the scheduler's (no node fits)
+    first = killed or found or pull or (f"the scheduler: {unschedulable}" if unschedulable else None)
     lines = [head + (f": {first}" if first else "")]
+    if found is not None and found.traceback and first is found:
+        lines += ["model traceback (from the container log):", *(f"  {line}" for line in found.traceback)]
     description = platform.failure(obj)
     if description:
         lines.append(f"controller: {description}")
@@ -178,6 +186,19 @@ def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: fl
     if pods:
         lines.append(f"logs: seldon-pkg logs {name} --target k8s -n {namespace}")
     return "\n  ".join(lines)
+
+
+IMAGE_PULL_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
+IMAGE_APP_DIR = "/app"
+"""The model folder inside our images (the Dockerfile's WORKDIR): frames there are the model's own."""
+
+
+def _limit(pod: dict, container: str) -> str:
+    for spec in (pod.get("spec") or {}).get("containers") or []:
+        if spec.get("name") == container:
+            limit = ((spec.get("resources") or {}).get("limits") or {}).get("memory")
+            return f" ({limit})" if limit else ""
+    return ""
 
 
 def unschedulable_reason(pod: dict) -> str | None:

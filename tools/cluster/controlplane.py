@@ -474,5 +474,13 @@ class ControlPlane:
 
         return {proc.name: group_pss_mib(proc.pid) for proc in self.started if proc.process() is not None}
 
+    def node_memory_mib(self) -> dict[str, float]:
+        """PSS of the real node's processes (containerd, kubelet, kube-proxy, registry), MiB."""
+        from seldon_pkg.bench.stack import group_pss_mib
+
+        node = self.real_node()
+        started = [Started(**p) for p in node._state().get("processes", [])]
+        return {proc.name: group_pss_mib(proc.pid) for proc in started if proc.process() is not None}
+
     def describe_failure(self) -> str:
         return "\n".join(f"--- {p.name}:\n{tail(p.log, 8)}" for p in self.started)

@@ -109,17 +109,36 @@ def ensure_pushed(spec: Path, log: Callable[[str], None] = print, registry: str 
             facts.update(built=True, build_and_push_seconds=round(time.monotonic() - started, 1))
     facts["pushed"] = True
     facts["size_mib"] = image_size_mib(ref)
+    facts["pushed_mib"] = pushed_size_mib(ref)
     facts["seconds"] = round(time.monotonic() - began, 1)
     return facts
 
 
+UNITS = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+
+
 def image_size_mib(ref: str) -> float:
-    """The image's size unpacked, as the builder reports it."""
+    """The image's size unpacked, as the builder reports it ("494 MB")."""
     done = subprocess.run([BUILDER, "images", "--json", ref], capture_output=True, text=True)
     try:
-        return round(json.loads(done.stdout)[0]["size"] / 2**20, 1)
+        number, unit = json.loads(done.stdout)[0]["size"].split()
+        return round(float(number) * UNITS[unit.upper()] / 2**20, 1)
     except (ValueError, IndexError, KeyError):
         return float("nan")
+
+
+def pushed_size_mib(ref: str) -> float:
+    """What a node pulls: the compressed layers and config of the pushed manifest."""
+    registry, rest = ref.split("/", 1)
+    repository, tag = rest.rsplit(":", 1)
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        manifest = json.loads(reply.read())
+    total = manifest["config"]["size"] + sum(layer["size"] for layer in manifest["layers"])
+    return round(total / 2**20, 1)
 
 
 def ensure_demo_images(log: Callable[[str], None] = print) -> dict[str, dict]:
