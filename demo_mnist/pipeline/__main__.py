@@ -10,7 +10,6 @@ Pipeline parameters are ``--set name=value`` (``--set threshold=0.95 --set targe
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -26,22 +25,28 @@ def compile_spec(out: Path) -> None:
     compiler.Compiler().compile(mnist_pipeline, str(out))
 
 
-def run(spec: Path, arguments: dict[str, object], pipeline_root: Path, caching: bool) -> str:
+def run(spec: Path, arguments: dict[str, str], pipeline_root: Path, caching: bool) -> str:
     from kfp import components, local
 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), enable_caching=caching)
     pipeline = components.load_component_from_file(str(spec))
-    return pipeline(**arguments).output
+    types = {name: parameter.type for name, parameter in pipeline.component_spec.inputs.items()}
+    unknown = sorted(set(arguments) - set(types))
+    if unknown:
+        raise SystemExit(f"unknown pipeline parameter(s) {', '.join(unknown)}; it has {', '.join(sorted(types))}")
+    typed = {name: PARSERS.get(types[name], str)(value) for name, value in arguments.items()}
+    return pipeline(**typed).output
 
 
-def _argument(text: str) -> tuple[str, object]:
+PARSERS = {"Integer": int, "Float": float, "Boolean": lambda text: text.lower() in ("1", "true", "yes")}
+"""``--set`` values are text; the spec's parameter types say what each becomes (KFP checks them)."""
+
+
+def _argument(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
-    try:
-        return name, json.loads(value)  # numbers stay numbers
-    except ValueError:
-        return name, value
+    return name, value
 
 
 def main(argv: list[str] | None = None) -> int:
