@@ -162,6 +162,7 @@ def test_undo_puts_back_what_was_there_and_refuses_to_undo_a_later_deploy(gatewa
     created = deploy(folder, state_dir=state, namespace="undo", policy="keep", record=first)
     assert json.loads(first.read_text())["action"] == "created"
     assert "/seldon/undo/" in created.url and created.grpc == f"127.0.0.1:{gateway.grpc_port}"
+    assert created.headers == {}  # the local gateway routes on the path alone
     shutil.copy(ROOT / "demo_mnist" / "models" / "mnist-mlp.onnx", folder / "models" / "mnist-cnn.onnx")  # retrained
     updated = deploy(folder, state_dir=state, namespace="undo", policy="keep", record=second)
     assert updated.name == created.name and updated.revision != created.revision

@@ -51,7 +51,7 @@ def mnist_pipeline(
         context=context,
     )
     served.set_caching_options(False)  # a deploy changes the world: never reuse an earlier result
-    scored = evaluate_served(url=served.outputs["url"], samples=eval_samples)
+    scored = evaluate_served(url=served.outputs["url"], headers=served.outputs["headers"], samples=eval_samples)
     scored.set_caching_options(False)
     with dsl.If(scored.output < threshold, name="accuracy-under-threshold"):
         undone = undeploy_model(deployment=served.outputs["deployment"])

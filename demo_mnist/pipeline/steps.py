@@ -67,18 +67,25 @@ def export(keras_dir: str | Path, out_dir: str | Path, *, name: str, version: st
     return path
 
 
-def evaluate(url: str, samples: int, timeout: float = 30.0) -> float:
+def evaluate(url: str, samples: int, headers: dict[str, str] | None = None, timeout: float = 30.0) -> float:
     """Accuracy of the served model on the first ``samples`` held-out digits, sent to ``url``
-    in batches: a Seldon prediction URL (``.../api/v1.0/predictions``) or an OIP one (``.../infer``)."""
+    in batches: a Seldon prediction URL (``.../api/v1.0/predictions``) or an OIP one (``.../infer``).
+
+    A model that does not answer, or answers with an error, scores 0 (the reason is printed): it
+    failed the check, and the gate after this step then takes the deploy back."""
     split = load_split()
     images, labels = split.test_images[:samples], split.test_labels[:samples]
     predicted: list[np.ndarray] = []
-    with requests.Session() as session:
-        for start in range(0, len(images), BATCH):
-            batch = images[start : start + BATCH].reshape(-1, 28 * 28)
-            reply = session.post(url, json=_request(url, batch), timeout=timeout)
-            reply.raise_for_status()
-            predicted.append(_probabilities(url, reply.json()).argmax(axis=1))
+    try:
+        with requests.Session() as session:
+            for start in range(0, len(images), BATCH):
+                batch = images[start : start + BATCH].reshape(-1, 28 * 28)
+                reply = session.post(url, json=_request(url, batch), headers=headers or {}, timeout=timeout)
+                reply.raise_for_status()
+                predicted.append(_probabilities(url, reply.json()).argmax(axis=1))
+    except (requests.RequestException, ValueError, KeyError) as error:
+        print(f"accuracy 0: the model did not answer through {url}: {type(error).__name__}: {error}", flush=True)
+        return 0.0
     found = np.concatenate(predicted)
     accuracy = float((found == labels).mean())
     print(f"accuracy {accuracy:.4f} on {len(labels)} held-out digits through {url}", flush=True)

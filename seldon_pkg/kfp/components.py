@@ -29,7 +29,9 @@ def deploy_model(
     timeout: float = 300.0,
     state_dir: str = "",
     context: str = "",
-) -> NamedTuple("Deployed", [("name", str), ("url", str), ("grpc", str), ("revision", str), ("namespace", str)]):
+) -> NamedTuple(
+    "Deployed", [("name", str), ("url", str), ("grpc", str), ("revision", str), ("namespace", str), ("headers", dict)]
+):
     """Deploy a model folder (seldon-model.yaml and its files) with seldon-pkg and wait until it answers.
 
     model: the folder as an artifact, or model_path: the folder (or spec file) as a path.
@@ -38,7 +40,8 @@ def deploy_model(
     platform, namespace: override the spec's when not empty. policy: replace (the model's other
     versions are deleted once this one is ready) or keep. timeout: seconds a cluster deployment
     may take to become ready. Outputs the deployment's name, prediction URL, gRPC address,
-    revision and namespace, and `deployment`, the record undeploy_model undoes. Fails with the
+    revision, namespace and the headers a request must carry (KServe on a cluster: Host), and
+    `deployment`, the record undeploy_model undoes. Fails with the
     library error's kind and text; what it applied but never became ready is undone first."""
     from seldon_pkg.kfp.steps import deploy
 
@@ -55,7 +58,7 @@ def deploy_model(
         record=deployment.path,
     )
     deployment.metadata.update({"name": done.name, "namespace": done.namespace, "url": done.url, "target": target})
-    return (done.name, done.url, done.grpc, done.revision, done.namespace)
+    return (done.name, done.url, done.grpc, done.revision, done.namespace, done.headers)
 
 
 @dsl.component(base_image=STEP_IMAGE, install_kfp_package=False)

@@ -6,7 +6,7 @@ seldon-core's environment has protobuf 3).
 
 * :func:`deploy` deploys a model folder (``seldon-model.yaml`` and its files) on any target
   and platform through ``open_target(...).deploy``, returns the deployment's name, prediction
-  URL, gRPC address and revision, and writes a *record* of what it applied (the library's
+  URL, gRPC address, revision and the headers a request needs, and writes a *record* of what it applied (the library's
   ``DeployOutcome`` plus how to reach the target again);
 * :func:`undeploy` undoes exactly what a record says was applied (``Target.undo``: a deployment
   it created is deleted, one it updated gets its previous revision back), or deletes a
@@ -50,6 +50,8 @@ class Deployed:
     grpc: str
     revision: str
     namespace: str
+    headers: dict[str, str]
+    """What a client must send with each request (KServe on a cluster: the ``Host`` its ingress routes on)."""
 
 
 class StepFailed(RuntimeError):
@@ -92,8 +94,7 @@ def deploy(
     ``~/.seldon-pkg``), ``context`` the kubeconfig context (default: in-cluster or current)."""
     progress = progress or timed_printer()
     try:
-        spec = _in_namespace(on_platform(load_spec(model_dir), platform or None), namespace)
-        check(spec)
+        spec = on_platform(load_spec(model_dir), platform or None)
         chosen = open_target(
             target,
             state_dir=state_dir or None,
@@ -101,6 +102,8 @@ def deploy(
             progress=progress,
             platform=spec.platform,
         )
+        spec = _in_namespace(spec, namespace, as_file=chosen.kind == "local")
+        check(spec)
         try:
             outcome = chosen.deploy(spec, DeployPolicy(parse_choice(VersionPolicy, policy, "policy"), timeout=timeout))
         except NotReady as error:
@@ -118,9 +121,14 @@ def deploy(
     progress(f"{outcome.action} {info.namespace}/{info.name} ({info.state}), revision {info.revision}")
     for warning in outcome.warnings:
         progress(f"warning: {warning}")
+    headers: dict[str, str] = {}
+    try:
+        headers = dict(chosen.endpoint(info.name, info.namespace).headers)
+    except SeldonPkgError as error:  # deployed and ready: the step still succeeds, saying what is missing
+        progress(f"warning: no request headers for {info.name}: {error}")
     if record is not None:
         write_record(Path(record), outcome, target=target, state_dir=state_dir, context=context)
-    return Deployed(info.name, info.url or "", info.grpc or "", info.revision or "", info.namespace)
+    return Deployed(info.name, info.url or "", info.grpc or "", info.revision or "", info.namespace, headers)
 
 
 def undeploy(
@@ -183,17 +191,20 @@ def _undo(chosen: Target, outcome: DeployOutcome, progress: Callable[[str], None
     return done
 
 
-def _in_namespace(spec: ModelSpec, namespace: str) -> ModelSpec:
-    """``spec`` in ``namespace``, validated like any spec, then written beside its file: the folder
-    is the model's source folder, and the local gateway reads the spec from a file."""
+def _in_namespace(spec: ModelSpec, namespace: str, *, as_file: bool) -> ModelSpec:
+    """``spec`` in ``namespace``, validated like any spec. The local gateway reads a spec from its
+    file, in the model's source folder: ``as_file`` writes the copy there, beside the original
+    (``seldon-model.<namespace>.yaml``); a cluster target takes the spec as it is in memory."""
     if not namespace or namespace == spec.namespace:
         return spec
     source = spec.path or spec_file(spec.source_dir)
     raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     raw["namespace"] = namespace
-    moved = source.with_name(f"{source.stem}.{namespace}.yaml")
     checked = parse_spec(raw, source_dir=spec.source_dir, source=f"{source} with namespace {namespace!r}")
-    moved.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    moved = None
+    if as_file:
+        moved = source.with_name(f"{source.stem}.{namespace}.yaml")
+        moved.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return on_platform(dataclasses.replace(checked, path=moved), spec.platform)
 
 
