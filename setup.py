@@ -31,6 +31,9 @@ EXTRAS = {
     "train": ["tensorflow-cpu==2.19.*", "tf2onnx>=1.16", "mlxtend>=0.23"],
     "bench": ["matplotlib>=3.7"],
     "storage": ["boto3>=1.34"],
+    # Kubeflow Pipelines steps (seldon_pkg.kfp): KFP's protobuf 6 cannot share an environment with
+    # seldon-core's protobuf 3, so this extra lives in .venv-kfp (the Makefile), never in dev
+    "kfp": ["kfp>=2.17,<3"],
     "lint": ["ruff>=0.8", "mypy>=1.10", "types-PyYAML"],
     "test": [
         "pytest>=8",
@@ -42,7 +45,7 @@ EXTRAS = {
         "atheris>=3.0,<3.1",
     ],
 }
-EXTRAS["dev"] = sorted({req for group in EXTRAS.values() for req in group})
+EXTRAS["dev"] = sorted({req for name, group in EXTRAS.items() if name != "kfp" for req in group})
 
 setup(
     name="seldon_pkg",
