@@ -163,12 +163,14 @@ def test_the_demo_models_answer_from_real_pods(real_kube, node, demo_images, tmp
     digits = tmp_path / "digits.npy"
     np.save(digits, images[:12].reshape(12, -1).astype(np.float32))
     cnn_name = rows["mnist-cnn-oip"]["name"]
-    rest = cli("endpoint", cnn_name, "--target", "k8s", "--platform", "kserve").stdout.split()[0]
+    printed = cli("endpoint", cnn_name, "--target", "k8s", "--platform", "kserve").stdout.splitlines()
+    rest, headers = printed[0], [arg for line in printed[1:] for arg in ("--header", line)]
+    assert headers == ["--header", "Content-Type: application/json"], printed
     grpc = cli("endpoint", cnn_name, "--target", "k8s", "--platform", "kserve", "--grpc").stdout.split()[0]
     assert rest.startswith("http://10.96.") and rest.endswith("/v2/models/classifier/infer"), rest
     host = rest.removeprefix("http://").split("/")[0]
     result = subprocess.run(
-        [str(CLIENTS_PYTHON), str(ROOT / "tests" / "support" / "oip_client.py"), host, grpc, "classifier", str(digits), "--no-binary"],
+        [str(CLIENTS_PYTHON), str(ROOT / "tests" / "support" / "oip_client.py"), host, grpc, "classifier", str(digits), "--no-binary", *headers],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

@@ -168,7 +168,9 @@ def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: fl
                     pull = f"image {container.get('image')} cannot be pulled: {waiting.get('message') or waiting['reason']}"
             terminated = (container.get("lastState") or {}).get("terminated") or {}
             if terminated.get("reason") == "OOMKilled" and killed is None:
-                killed = f"OOMKilled: {container['name']} used more memory than its limit{_limit(pod, container['name'])}"
+                killed = (
+                    f"OOMKilled: {container['name']} used more memory than its limit{_limit(pod, container['name'])}"
+                )
             message = terminated.get("message")
             if message and found is None:
                 found = cause(message, IMAGE_APP_DIR)

@@ -161,7 +161,11 @@ class KubernetesTarget:
             route = service_route(self.cluster, row["namespace"], name, self.platform)
             if route is None:
                 raise NotFound(f"{error}; and {row['namespace']}/{name} has no Service yet") from None
-            return Endpoint(route.url, route.grpc_endpoint, {})
+            # MLServer 1.7.1 under the FastAPI our images pin reads a body without a JSON
+            # Content-Type as a string (422), and tritonclient sends none: our gateway and an
+            # ingress add it, a caller of the Service itself must (found on the real node)
+            headers = {"Content-Type": "application/json"} if row.get("protocol") == "v2" else {}
+            return Endpoint(route.url, route.grpc_endpoint, headers)
         headers = {"Host": row["host"]} if row.get("host") else {}
         if self.platform.needs_host_header() and not headers:
             raise NotFound(

@@ -2,7 +2,7 @@
 request from the model's metadata alone. Run by tests/test_oip.py with the interpreter of
 .venv-clients (tritonclient needs protobuf 6; the project's venv has seldon-core's protobuf 3).
 
-Usage: python oip_client.py HTTP_HOST:PORT GRPC_HOST:PORT MODEL DIGITS.npy [--no-binary]
+Usage: python oip_client.py HTTP_HOST:PORT GRPC_HOST:PORT MODEL DIGITS.npy [--no-binary] [--header "K: V"]...
 Prints one JSON object: the predicted digits per way of calling, and the metadata seen.
 ``--no-binary``: skip tritonclient's binary tensor extension (plain MLServer, as in a pod,
 answers it with 422; our gateway translates it).
@@ -35,6 +35,10 @@ def main() -> None:
     digits = np.load(digits_path)
     result: dict = {}
 
+    options = sys.argv[5:]
+    headers = dict(
+        options[i + 1].split(": ", 1) for i in range(len(options) - 1) if options[i] == "--header"
+    )  # the headers `seldon-pkg endpoint` says a request needs
     http = httpclient.InferenceServerClient(http_url)
     result["server_live"] = http.is_server_live()
     result["model_ready"] = http.is_model_ready(model)
@@ -50,6 +54,7 @@ def main() -> None:
         model,
         [request_from_metadata(metadata, digits, httpclient, False)],
         outputs=[httpclient.InferRequestedOutput(output, binary_data=False)],
+        headers=headers or None,
     )
     result["http_json"] = answer.as_numpy(output).argmax(axis=1).tolist()
 

@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         if plane.node:
             node = plane.node_memory_mib()
-            print(f"real node memory (PSS): {sum(node.values()):.0f} MiB ({', '.join(f'{k} {v:.0f}' for k, v in node.items())})")
+            print(
+                f"real node memory (PSS): {sum(node.values()):.0f} MiB ({', '.join(f'{k} {v:.0f}' for k, v in node.items())})"
+            )
         print(f"export KUBECONFIG={plane.kubeconfig}")
         return 0
     if args.command == "down":

@@ -133,7 +133,9 @@ def pushed_size_mib(ref: str) -> float:
     repository, tag = rest.rsplit(":", 1)
     request = urllib.request.Request(
         f"http://{registry}/v2/{repository}/manifests/{tag}",
-        headers={"Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"},
+        headers={
+            "Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+        },
     )
     with urllib.request.urlopen(request, timeout=10) as reply:
         manifest = json.loads(reply.read())
