@@ -30,7 +30,7 @@ def seldon_pkg(*args: str) -> subprocess.CompletedProcess:
 
 
 def deploy_all(log=print) -> list[tuple[str, str, str, str]]:
-    """Build/push the images, deploy both models; (name, platform, protocol, url) of each."""
+    """Build/push the images, deploy both models; (name, "platform namespace", protocol, url) of each."""
     from tools.cluster.images import ensure_pushed
 
     deployed = []
@@ -42,17 +42,22 @@ def deploy_all(log=print) -> list[tuple[str, str, str, str]]:
         if done.returncode != 0:
             raise SystemExit(f"deploy of {spec_name} failed:\n{done.stdout}{done.stderr}")
         log(done.stdout.strip())
-        model = yaml.safe_load(spec.read_text())["name"]
-        rows = json.loads(seldon_pkg("list", "--target", "k8s", "--platform", platform, "-o", "json").stdout)
+        document = yaml.safe_load(spec.read_text())
+        model, namespace = document["name"], document.get("namespace", "default")
+        where = ("--target", "k8s", "--platform", platform, "-n", namespace)
+        rows = json.loads(seldon_pkg("list", *where, "-o", "json").stdout)
         name = next(r["name"] for r in rows if r["model"] == model)
-        url = seldon_pkg("endpoint", name, "--target", "k8s", "--platform", platform).stdout.split()[0]
-        deployed.append((name, platform, protocol, url))
+        url = seldon_pkg("endpoint", name, *where).stdout.split()[0]
+        deployed.append((name, f"{platform} {namespace}", protocol, url))
     return deployed
 
 
 def undeploy(deployed: list[tuple[str, str, str, str]], log=print) -> None:
-    for name, platform, _, _ in deployed:
-        done = seldon_pkg("delete", name, "--target", "k8s", "--platform", platform, "--ignore-not-found")
+    for name, where, _, _ in deployed:
+        platform, namespace = where.split()
+        done = seldon_pkg(
+            "delete", name, "--target", "k8s", "--platform", platform, "-n", namespace, "--ignore-not-found"
+        )
         log(done.stdout.strip() or done.stderr.strip())
 
 

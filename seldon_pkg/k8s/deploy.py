@@ -174,6 +174,8 @@ def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: fl
             message = terminated.get("message")
             if message and found is None:
                 found = cause(message, IMAGE_APP_DIR)
+    if found is None:  # the kubelet may not have filled in the termination message yet: the log itself
+        found = _cause_from_previous_log(cluster, namespace, pods)
     head = f"{namespace}/{name} is {platform.state(obj)}" + (f" after {timeout:.0f} s" if timeout else "")
     # the first line says why: the kernel's OOM kill, the model's own error (its traceback
     # follows), an image that cannot be pulled, else the scheduler's (no node fits)
@@ -193,6 +195,27 @@ def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: fl
 IMAGE_PULL_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
 IMAGE_APP_DIR = "/app"
 """The model folder inside our images (the Dockerfile's WORKDIR): frames there are the model's own."""
+
+
+def _cause_from_previous_log(cluster: Cluster, namespace: str, pods: list[dict]):
+    """The model's error in the log of a container's previous (crashed) run, if one crashed."""
+    from kubernetes.client.exceptions import ApiException
+
+    for pod in pods:
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            if not container.get("restartCount") and not (container.get("state") or {}).get("terminated"):
+                continue
+            previous = bool(container.get("restartCount"))
+            try:
+                text = cluster.core.read_namespaced_pod_log(
+                    pod["metadata"]["name"], namespace, container=container["name"], previous=previous, tail_lines=120
+                )
+            except ApiException:
+                continue
+            found = cause(text, IMAGE_APP_DIR)
+            if found is not None:
+                return found
+    return None
 
 
 def _limit(pod: dict, container: str) -> str:

@@ -52,8 +52,10 @@ MLSERVER_DEPENDENCIES = (
     "uvicorn",
     "h11>=0.16",
 )
-MLSERVER_PINS = ("uvloop<0.22", "numpy>=1.26,<2")
-"""uvloop 0.22 stops MLServer 1.7 from starting; our wrappers are tested on NumPy 1.26."""
+MLSERVER_PINS = ("uvloop<0.22", "numpy>=1.26,<2", "setuptools>=83")
+"""uvloop 0.22 stops MLServer 1.7 from starting; our wrappers are tested on NumPy 1.26. setuptools:
+the one a base image's Python brings is old (65-66, two high advisories); checked on the built
+image, where it showed up (the Seldon-protocol set already asked for it)."""
 LAUNCHER = LOCAL_LAUNCHERS / "mlserver_launcher.py"
 MLSERVER_FOLDER = "mlserver"
 """The model folder inside an image (``/app/mlserver``) that its MLServer loads."""

@@ -185,6 +185,9 @@ class KubernetesTarget:
             row = {"kind": kind.kind, "name": obj["metadata"]["name"], "phase": status.get("phase")}
             for container in status.get("containerStatuses") or []:
                 row["ready"], row["restarts"] = container.get("ready"), container.get("restartCount")
+                ended = (container.get("lastState") or {}).get("terminated")
+                if ended:  # how the last run ended: OOMKilled, Error (exit 1), ...
+                    row["last_exit"] = f"{ended.get('reason')} (exit {ended.get('exitCode')})"
                 message = ((container.get("lastState") or {}).get("terminated") or {}).get("message")
                 problem = problem or (cause(message, None) if message else None)
             if kind is resources.POD:
