@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes import client
 
 from tests.support.microservice import ROOT
 
@@ -186,3 +189,55 @@ def test_cluster_tests_skip_without_go_and_fail_under_ci(tmp_path):
         [*common, str(test)], capture_output=True, text=True, env={**env, "CI": "true"}, cwd=ROOT, timeout=300
     )
     assert failed.returncode != 0 and "CI needs the embedded control plane" in failed.stdout, failed.stdout
+
+
+NODE_WATCH_SECONDS = 180.0
+
+
+@pytest.mark.slow
+def test_kwok_nodes_and_their_pods_stay_ready_for_three_minutes(kube):
+    """kwok renews a node lease per node (tools/cluster/manifests.py kwok_config): left alone for
+    three minutes, well past the controller manager's node-monitor grace period, no node is
+    marked NotReady and no pod loses Ready (the node lifecycle controller marks every pod of a
+    NotReady node Ready=False, and kwok never marks it Ready again)."""
+    if not kube.embedded:
+        pytest.skip("the embedded control plane's kwok nodes")
+    core = kube.cluster.core
+    nodes = sorted(n.metadata.name for n in core.list_node(label_selector="type=kwok").items)
+    assert len(nodes) == 3
+    for node in nodes:
+        kube.create(
+            "pods",
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"idle-on-{node}", "labels": {"app": "idle"}},
+                "spec": {
+                    "nodeName": node,  # one on every node, taints or not
+                    "tolerations": [{"operator": "Exists"}],
+                    "containers": [{"name": "idle", "image": "example.org/idle:1"}],
+                },
+            },
+        )
+
+    def ready(obj) -> bool:
+        return any(c.type == "Ready" and c.status == "True" for c in obj.status.conditions or [])
+
+    deadline = time.monotonic() + 30
+    while not all(ready(p) for p in core.list_namespaced_pod(kube.namespace).items):
+        assert time.monotonic() < deadline, "the pods did not become Ready"
+        time.sleep(0.5)
+    began, lapses = time.monotonic(), []
+    while time.monotonic() - began < NODE_WATCH_SECONDS:
+        lapses += [f"node {n.metadata.name}" for n in core.list_node(label_selector="type=kwok").items if not ready(n)]
+        lapses += [f"pod {p.metadata.name}" for p in core.list_namespaced_pod(kube.namespace).items if not ready(p)]
+        time.sleep(1.0)
+    assert lapses == []
+    events = [e.reason for e in core.list_namespaced_event(kube.namespace).items]
+    assert "NodeNotReady" not in events
+    # what keeps them Ready: a lease per node, renewed every 10 s by kwok
+    leases = client.CoordinationV1Api(kube.cluster.api_client).list_namespaced_lease("kube-node-lease").items
+    renewed = {lease.metadata.name: lease.spec.renew_time for lease in leases}
+    assert set(nodes) <= set(renewed)
+    now = datetime.datetime.now(datetime.UTC)  # the API server runs on this machine: one clock
+    assert all((now - renewed[node]).total_seconds() < 30 for node in nodes), renewed
