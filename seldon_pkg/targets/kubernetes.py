@@ -25,6 +25,9 @@ from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
 from seldon_pkg.values import Action
 
+UNDO_TIMEOUT = 300.0
+"""Seconds ``undo`` waits for the restored spec to roll out (deploy's default timeout)."""
+
 
 def info_from_row(row: dict) -> DeploymentInfo:
     return DeploymentInfo.from_row(
@@ -228,11 +231,23 @@ class KubernetesTarget:
         previous = outcome.previous
         current = resources.get_object(self.cluster, info.namespace, info.name, self.platform)
         if current is None:  # deleted meanwhile: recreate what was there
-            resources.create_object(self.cluster, _restorable(previous, self.platform), self.platform)
+            written = resources.create_object(self.cluster, _restorable(previous, self.platform), self.platform)
         else:
-            resources.replace_object(
+            written = resources.replace_object(
                 self.cluster, plan.for_update(current, _restorable(previous, self.platform)), self.platform
             )
+        # back as it was only once the controller has rolled the previous spec out again (and
+        # removed a canary's Deployment), as deploy waits for its own apply
+        k8s_deploy.wait_available(
+            self.cluster,
+            info.namespace,
+            info.name,
+            UNDO_TIMEOUT,
+            self.progress,
+            platform=self.platform,
+            written=written,
+            previous=current,
+        )
 
 
 def pod_events(cluster: Cluster, namespace: str, pod: str) -> list[str]:
