@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime
 import json
 import os
@@ -145,8 +147,8 @@ def test_every_rendered_manifest_is_accepted_by_the_api_server(kube):
 
 
 def test_the_api_server_refuses_an_invalid_seldon_deployment_its_schema_can_see(kube):
-    """Seldon's own validating webhook (traffic must sum to 100) cannot run here; the schema's
-    checks are the API server's and refuse a predictor without its required graph."""
+    """The schema's checks are the API server's own and refuse a predictor without its required
+    graph (before any webhook is called)."""
     sdep = {
         "apiVersion": "machinelearning.seldon.io/v1",
         "kind": "SeldonDeployment",
@@ -160,6 +162,38 @@ def test_the_api_server_refuses_an_invalid_seldon_deployment_its_schema_can_see(
         text=True,
     )
     assert done.returncode != 0 and "graph: Required value" in done.stderr
+
+
+def test_the_operators_webhook_refuses_bad_traffic_and_a_unit_without_a_container(kube):
+    """Through the API server, the validating webhook registered for SeldonDeployments (the
+    stand-in's on the embedded cluster, the real operator's elsewhere: the same messages)."""
+    from seldon_pkg.platforms.seldon import canary_deployment
+    from seldon_pkg.spec.model_spec import load_spec
+
+    spec = load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml")
+    spec = dataclasses.replace(spec, namespace=kube.namespace)
+    split = canary_deployment(spec, dataclasses.replace(spec, version="v2", image="example.org/m:2"), 30)
+    split["spec"]["predictors"][0]["traffic"] = 60  # 60 + 30
+
+    def create(sdep: dict) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [_kubectl(), "create", "-f", "-", f"--kubeconfig={kube.kubeconfig}"],
+            input=json.dumps(sdep),
+            capture_output=True,
+            text=True,
+        )
+
+    refused = create(split)
+    assert refused.returncode != 0 and "denied the request" in refused.stderr, refused.stderr
+    assert "Traffic must sum to 100 for multiple predictors" in refused.stderr
+    no_container = copy.deepcopy(split)
+    no_container["spec"]["predictors"] = [dict(no_container["spec"]["predictors"][0], componentSpecs=[])]
+    del no_container["spec"]["predictors"][0]["traffic"]
+    refused = create(no_container)
+    assert refused.returncode != 0 and "Can't find container for Predictive Unit" in refused.stderr
+    split["spec"]["predictors"][0]["traffic"] = 70  # and the same object, valid, is admitted
+    admitted = create(split)
+    assert admitted.returncode == 0, admitted.stderr
 
 
 def test_cluster_tests_skip_without_go_and_fail_under_ci(tmp_path):

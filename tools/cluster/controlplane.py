@@ -5,9 +5,10 @@ a bearer token for the admin, service-account keys, RBAC); kube-controller-manag
 collector, Deployment/ReplicaSet/endpoints and service-account controllers) and kube-scheduler;
 kwok (three fake nodes, one with ``nvidia.com/gpu``); then it writes the CRDs and
 configuration and starts the KServe controller, registers its webhooks by URL with the CA
-bundle, and starts the Seldon stand-in. It returns when the API server, both controllers and
-KServe's webhooks answer. Everything listens on 127.0.0.1 only, except KServe's webhook server,
-which controller-runtime binds on every interface (KServe's manager has no flag for its host).
+bundle, and starts the Seldon stand-in with its validating webhook, registered the same way.
+It returns when the API server, both controllers and both webhooks answer. Everything listens
+on 127.0.0.1 only, except KServe's webhook server, which controller-runtime binds on every
+interface (KServe's manager has no flag for its host).
 
 State lives in one folder (``.cluster/`` for ``make cluster-up``, a temporary one for a test
 session): ``kubeconfig``, ``pki/``, ``logs/``, ``etcd/`` and ``state.json`` (the processes by pid
@@ -30,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from seldon_pkg.local.ostools import free_ports
-from tools.cluster import build, manifests, pki
+from tools.cluster import build, manifests, pki, seldon_webhook
 from tools.cluster.processes import Started, StartFailed, http_ok, start, stop, tail, wait_until
 
 REPO = manifests.REPO
@@ -48,6 +49,7 @@ PORTS = (
     "kserve-webhook",
     "kserve-metrics",
     "kserve-probe",
+    "seldon-webhook",
 )
 
 
@@ -123,7 +125,7 @@ class ControlPlane:
         for stale in ("etcd", "logs", "pki", "kserve-tmp"):
             shutil.rmtree(self.folder / stale, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
-        pki.create(self.pki.folder, ("apiserver", "kserve-webhook", "kwok"))
+        pki.create(self.pki.folder, ("apiserver", "kserve-webhook", "kwok", "seldon-webhook"))
         self.ports = dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
         try:
             self._start_etcd(binaries["etcd"])
@@ -138,6 +140,7 @@ class ControlPlane:
             self._start_kserve(binaries["kserve"])
             self._apply(manifests.kserve_webhooks(self.ports["kserve-webhook"], self.pki.ca_bundle()))
             self._start_seldon_standin()
+            self._apply([seldon_webhook.configuration(self.ports["seldon-webhook"], self.pki.ca_bundle())])
             self._wait_settled()
         except BaseException:
             self.down()
@@ -328,6 +331,7 @@ class ControlPlane:
         began = time.monotonic()
         ready = self.folder / "seldon-standin.ready"
         ready.unlink(missing_ok=True)
+        certificate, key = self.pki.serving("seldon-webhook")
         env = dict(os.environ, PYTHONPATH=str(REPO))
         proc = self._run(
             "seldon-standin",
@@ -337,6 +341,9 @@ class ControlPlane:
                 "tools.cluster.seldon_standin",
                 f"--kubeconfig={self.kubeconfig}",
                 f"--ready-file={ready}",
+                f"--webhook-port={self.ports['seldon-webhook']}",
+                f"--tls-cert-file={certificate}",
+                f"--tls-private-key-file={key}",
             ],
             env=env,
         )
@@ -356,7 +363,8 @@ class ControlPlane:
                 if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
             ]
             accounts = self._kubectl_json("get", "serviceaccounts", "-n", "default")["items"]
-            if len(ready) == len(manifests.nodes()) and accounts and self._kserve_webhook_answers():
+            webhooks = self._kserve_webhook_answers() and self._seldon_webhook_answers()
+            if len(ready) == len(manifests.nodes()) and accounts and webhooks:
                 self._timed("settled", began)
                 return
             time.sleep(0.5)
@@ -377,6 +385,22 @@ class ControlPlane:
         )
         # the defaulter fills in the deployment mode annotation: proof it ran
         return done.returncode == 0 and "serving.kserve.io/deploymentMode" in done.stdout
+
+    def _seldon_webhook_answers(self) -> bool:
+        """The stand-in's webhook refuses, through the API server, what the operator's refuses."""
+        probe = {
+            "apiVersion": "machinelearning.seldon.io/v1",
+            "kind": "SeldonDeployment",
+            "metadata": {"name": "webhook-probe", "namespace": "default"},
+            "spec": {"predictors": [{"name": "p", "graph": {"name": "no-such-container"}}]},
+        }
+        done = subprocess.run(
+            [kubectl(), f"--kubeconfig={self.kubeconfig}", "create", "--dry-run=server", "-f", "-"],
+            input=json.dumps(probe),
+            capture_output=True,
+            text=True,
+        )
+        return done.returncode != 0 and "Can't find container for Predictive Unit" in done.stderr
 
     # ---- writing to the API server -------------------------------------------------------------
     def _kubectl(self, *args: str, stdin: str | None = None) -> str:
