@@ -46,6 +46,7 @@ def template_of(manifest: dict, predictor: int = 0, extra_labels: dict | None = 
     p = manifest["spec"]["predictors"][predictor]
     component = p["componentSpecs"][0]
     labels = {**p["labels"], **component["metadata"]["labels"], "seldon-deployment-id": "x", **(extra_labels or {})}
+    labels["app.kubernetes.io/managed-by"] = "seldon-core"  # the operator's own, over ours
     containers = [*component["spec"]["containers"], {"name": "seldon-container-engine", "image": "executor:1.17.1"}]
     return {"metadata": {"labels": labels}, "spec": {"containers": containers}}
 

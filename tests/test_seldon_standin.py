@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from seldon_pkg.k8s.rollout import evaluate
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.platforms.seldon import SELDON, canary_deployment, operator_deployment_name
 from seldon_pkg.spec.model_spec import load_spec
@@ -126,3 +127,9 @@ def test_the_stand_in_and_seldon_pkg_agree_on_long_names(length):
     manifest["metadata"].update(name="m" * length, namespace="ns", uid="u-1")
     deployments, _ = seldon_standin.desired_children(manifest)
     assert [d["metadata"]["name"] for d in deployments] == list(SELDON.implied_deployments(manifest))
+    # and what it makes is what seldon_pkg's rollout check expects, once rolled out
+    for d in deployments:
+        d["metadata"]["generation"] = 1
+        d["status"] = {"observedGeneration": 1, "updatedReplicas": 1, "availableReplicas": 1, "replicas": 1}
+    manifest["status"] = {"state": "Available"}
+    assert evaluate(SELDON, manifest, None, None, deployments, []).done

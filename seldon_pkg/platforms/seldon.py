@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from seldon_pkg.errors import ManifestError, SpecError
 from seldon_pkg.limits import check_canary_percent
 from seldon_pkg.platforms.base import CustomResource, Platform, PodTemplate, failed_condition
-from seldon_pkg.platforms.labels import SELDON_DEPLOYMENT_ID, model_labels
+from seldon_pkg.platforms.labels import REVISION, SELDON_DEPLOYMENT_ID, model_labels
 from seldon_pkg.platforms.metadata import identity_of, object_metadata, revision_of
 from seldon_pkg.platforms.names import CONTAINER, HASH_LENGTH, MAX_NAME, go_json, named
 from seldon_pkg.platforms.schema import crd_schema, schema_errors
@@ -81,9 +81,11 @@ class SeldonCore1(Platform):
 
     def implied_deployments(self, obj: dict) -> dict[str, PodTemplate]:
         """One Deployment per component spec (the operator's createComponents at v1.17.1), its pod
-        template carrying each container's image and the predictor's and component's labels
-        (createDeploymentWithoutEngine copies both). A component without containers (a
-        prepackaged server's, filled in by the operator) cannot be predicted and is left out."""
+        template carrying each container's image and our revision label (createDeploymentWithoutEngine
+        copies the predictor's and component's labels; only ours is compared, the operator sets
+        some of the same keys itself, ``app.kubernetes.io/managed-by`` for one). A component
+        without containers (a prepackaged server's, filled in by the operator) cannot be
+        predicted and is left out."""
         sdep = obj["metadata"]["name"]
         implied = {}
         for predictor in (obj.get("spec") or {}).get("predictors") or []:
@@ -92,9 +94,10 @@ class SeldonCore1(Platform):
                 if not containers:
                     continue
                 labels = {**(predictor.get("labels") or {}), **((component.get("metadata") or {}).get("labels") or {})}
+                revision = {REVISION: labels[REVISION]} if REVISION in labels else {}
                 images = {c["name"]: c["image"] for c in containers if c.get("image")}
                 implied[operator_deployment_name(sdep, predictor["name"], index, component)] = PodTemplate(
-                    images, labels
+                    images, revision
                 )
         return implied
 
