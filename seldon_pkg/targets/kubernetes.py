@@ -215,6 +215,24 @@ class KubernetesTarget:
                 for line in raw.decode(errors="replace").splitlines():
                     yield f"[{pod_name}] {line}"
 
+    def _restore(self, namespace: str, name: str, restorable: dict) -> tuple[dict | None, dict]:
+        """Write ``restorable`` back: (the object it replaced, the object as written). A write
+        that raced the controller's status update (409) reads the object again and retries."""
+        from kubernetes.client.exceptions import ApiException
+
+        for attempt in range(k8s_deploy.CONFLICT_RETRIES):
+            current = resources.get_object(self.cluster, namespace, name, self.platform)
+            try:
+                if current is None:  # deleted meanwhile: recreate what was there
+                    return None, resources.create_object(self.cluster, restorable, self.platform)
+                return current, resources.replace_object(
+                    self.cluster, plan.for_update(current, restorable), self.platform
+                )
+            except ApiException as error:
+                if not _conflict(error) or attempt == k8s_deploy.CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
     @wraps_api_errors
     def undo(self, outcome: DeployOutcome) -> None:
         """``created``: delete it; ``updated``/``canary``: put back the SeldonDeployment as it was;
@@ -228,14 +246,7 @@ class KubernetesTarget:
             except NotFound:
                 pass
             return
-        previous = outcome.previous
-        current = resources.get_object(self.cluster, info.namespace, info.name, self.platform)
-        if current is None:  # deleted meanwhile: recreate what was there
-            written = resources.create_object(self.cluster, _restorable(previous, self.platform), self.platform)
-        else:
-            written = resources.replace_object(
-                self.cluster, plan.for_update(current, _restorable(previous, self.platform)), self.platform
-            )
+        current, written = self._restore(info.namespace, info.name, _restorable(outcome.previous, self.platform))
         # back as it was only once the controller has rolled the previous spec out again (and
         # removed a canary's Deployment), as deploy waits for its own apply
         k8s_deploy.wait_available(
@@ -248,6 +259,10 @@ class KubernetesTarget:
             written=written,
             previous=current,
         )
+
+
+def _conflict(error: Exception) -> bool:
+    return getattr(error, "status", None) == 409
 
 
 def pod_events(cluster: Cluster, namespace: str, pod: str) -> list[str]:
