@@ -11,8 +11,9 @@ Name budget (operator/controllers/seldondeployment_controller.go and utils): the
 ``<sdep>-<predictor>-<idx>-<container>`` and the Services ``<sdep>-<predictor>`` /
 ``<sdep>-<predictor>-<container>`` must stay <= 63 characters, or the operator silently
 replaces them by ``seldon-<md5>``; with ``default`` (or ``canary``) and ``classifier`` that
-leaves 42. On a cluster: children carry ``seldon-deployment-id``; ready when ``status.state``
-is ``Available``; reached at ``/seldon/<namespace>/<name>/api/v1.0/predictions`` on the ingress.
+leaves 42. On a cluster: children carry ``seldon-deployment-id``; ready when the Deployments
+the spec implies have rolled it out and ``status.state`` is ``Available`` (the operator writes
+no ``observedGeneration``: seldon_pkg.k8s.rollout); reached at ``/seldon/<namespace>/<name>/api/v1.0/predictions`` on the ingress.
 
 Checks before a cluster sees it: the CRD's schema (``schema.py``) and the admission webhook's
 rules (:func:`webhook_errors`).
