@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import datetime
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes import client
 
 from tests.support.microservice import ROOT
 
@@ -147,8 +152,8 @@ def test_every_rendered_manifest_is_accepted_by_the_api_server(kube):
 
 
 def test_the_api_server_refuses_an_invalid_seldon_deployment_its_schema_can_see(kube):
-    """Seldon's own validating webhook (traffic must sum to 100) cannot run here; the schema's
-    checks are the API server's and refuse a predictor without its required graph."""
+    """The schema's checks are the API server's own and refuse a predictor without its required
+    graph (before any webhook is called)."""
     sdep = {
         "apiVersion": "machinelearning.seldon.io/v1",
         "kind": "SeldonDeployment",
@@ -162,6 +167,38 @@ def test_the_api_server_refuses_an_invalid_seldon_deployment_its_schema_can_see(
         text=True,
     )
     assert done.returncode != 0 and "graph: Required value" in done.stderr
+
+
+def test_the_operators_webhook_refuses_bad_traffic_and_a_unit_without_a_container(kube):
+    """Through the API server, the validating webhook registered for SeldonDeployments (the
+    stand-in's on the embedded cluster, the real operator's elsewhere: the same messages)."""
+    from seldon_pkg.platforms.seldon import canary_deployment
+    from seldon_pkg.spec.model_spec import load_spec
+
+    spec = load_spec(ROOT / "demo_mnist" / "mnist-cnn.yaml")
+    spec = dataclasses.replace(spec, namespace=kube.namespace)
+    split = canary_deployment(spec, dataclasses.replace(spec, version="v2", image="example.org/m:2"), 30)
+    split["spec"]["predictors"][0]["traffic"] = 60  # 60 + 30
+
+    def create(sdep: dict) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [_kubectl(), "create", "-f", "-", f"--kubeconfig={kube.kubeconfig}"],
+            input=json.dumps(sdep),
+            capture_output=True,
+            text=True,
+        )
+
+    refused = create(split)
+    assert refused.returncode != 0 and "denied the request" in refused.stderr, refused.stderr
+    assert "Traffic must sum to 100 for multiple predictors" in refused.stderr
+    no_container = copy.deepcopy(split)
+    no_container["spec"]["predictors"] = [dict(no_container["spec"]["predictors"][0], componentSpecs=[])]
+    del no_container["spec"]["predictors"][0]["traffic"]
+    refused = create(no_container)
+    assert refused.returncode != 0 and "Can't find container for Predictive Unit" in refused.stderr
+    split["spec"]["predictors"][0]["traffic"] = 70  # and the same object, valid, is admitted
+    admitted = create(split)
+    assert admitted.returncode == 0, admitted.stderr
 
 
 def test_cluster_tests_skip_without_go_and_fail_under_ci(tmp_path):
@@ -191,3 +228,55 @@ def test_cluster_tests_skip_without_go_and_fail_under_ci(tmp_path):
         [*common, str(test)], capture_output=True, text=True, env={**env, "CI": "true"}, cwd=ROOT, timeout=300
     )
     assert failed.returncode != 0 and "CI needs the embedded control plane" in failed.stdout, failed.stdout
+
+
+NODE_WATCH_SECONDS = 180.0
+
+
+@pytest.mark.slow
+def test_kwok_nodes_and_their_pods_stay_ready_for_three_minutes(kube):
+    """kwok renews a node lease per node (tools/cluster/manifests.py kwok_config): left alone for
+    three minutes, well past the controller manager's node-monitor grace period, no node is
+    marked NotReady and no pod loses Ready (the node lifecycle controller marks every pod of a
+    NotReady node Ready=False, and kwok never marks it Ready again)."""
+    if not kube.embedded:
+        pytest.skip("the embedded control plane's kwok nodes")
+    core = kube.cluster.core
+    nodes = sorted(n.metadata.name for n in core.list_node(label_selector="type=kwok").items)
+    assert len(nodes) == 3
+    for node in nodes:
+        kube.create(
+            "pods",
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"idle-on-{node}", "labels": {"app": "idle"}},
+                "spec": {
+                    "nodeName": node,  # one on every node, taints or not
+                    "tolerations": [{"operator": "Exists"}],
+                    "containers": [{"name": "idle", "image": "example.org/idle:1"}],
+                },
+            },
+        )
+
+    def ready(obj) -> bool:
+        return any(c.type == "Ready" and c.status == "True" for c in obj.status.conditions or [])
+
+    deadline = time.monotonic() + 30
+    while not all(ready(p) for p in core.list_namespaced_pod(kube.namespace).items):
+        assert time.monotonic() < deadline, "the pods did not become Ready"
+        time.sleep(0.5)
+    began, lapses = time.monotonic(), []
+    while time.monotonic() - began < NODE_WATCH_SECONDS:
+        lapses += [f"node {n.metadata.name}" for n in core.list_node(label_selector="type=kwok").items if not ready(n)]
+        lapses += [f"pod {p.metadata.name}" for p in core.list_namespaced_pod(kube.namespace).items if not ready(p)]
+        time.sleep(1.0)
+    assert lapses == []
+    events = [e.reason for e in core.list_namespaced_event(kube.namespace).items]
+    assert "NodeNotReady" not in events
+    # what keeps them Ready: a lease per node, renewed every 10 s by kwok
+    leases = client.CoordinationV1Api(kube.cluster.api_client).list_namespaced_lease("kube-node-lease").items
+    renewed = {lease.metadata.name: lease.spec.renew_time for lease in leases}
+    assert set(nodes) <= set(renewed)
+    now = datetime.datetime.now(datetime.UTC)  # the API server runs on this machine: one clock
+    assert all((now - renewed[node]).total_seconds() < 30 for node in nodes), renewed

@@ -166,13 +166,9 @@ def test_helm_installs_the_same_chart_twice_upgrades_one_and_uninstalls_the_othe
     untouched = kube.get("seldondeployments", names["mnist-b"])
     upgraded = _helm(helm, kube, "upgrade", "mnist-a", str(CHART), "--set", "image=example.org/mnist:0.2")
     assert upgraded.returncode == 0, upgraded.stderr
-    wait_until(
-        lambda: (
-            kube.get("seldondeployments", names["mnist-a"])["status"].get("observedGeneration") == 2
-            and kube.get("seldondeployments", names["mnist-a"])["status"]["state"] == "Available"
-        ),
-        60,
-    )
+    # the operator writes no observedGeneration: wait for its Deployment to roll the upgrade out
+    assert kube.get("seldondeployments", names["mnist-a"])["metadata"]["generation"] == 2
+    assert wait_available(kube.cluster, kube.namespace, names["mnist-a"], 60, platform=SELDON) == "Available"
     deployment = kube.list("deployments", f"{SELDON_DEPLOYMENT_ID}={names['mnist-a']}")[0]
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "example.org/mnist:0.2"
     assert (

@@ -165,6 +165,42 @@ def test_canary_splits_traffic_in_one_seldon_deployment(kube, specs):
     assert rows[0]["traffic"] == {"default": 80, "canary": 20}
 
 
+def assert_rolled_out(kube, sdep: str, predictor: str, image: str) -> None:
+    """The Deployment the operator derives for ``predictor`` carries ``image`` and is fully
+    rolled out, as the Deployment controller reports it; every live pod of it runs ``image``."""
+    name = derived_names(sdep, predictor)["deployment"]
+    found = kube.get("deployments", name)
+    assert found is not None and not found["metadata"].get("deletionTimestamp"), name
+    containers = {c["name"]: c["image"] for c in found["spec"]["template"]["spec"]["containers"]}
+    assert containers["classifier"] == image
+    status, desired = found["status"], found["spec"]["replicas"]
+    assert status["observedGeneration"] == found["metadata"]["generation"]
+    assert status["updatedReplicas"] == status["availableReplicas"] == status["replicas"] == desired
+    pods = [p for p in kube.list("pods", f"app={name}") if not p["metadata"].get("deletionTimestamp")]
+    assert len(pods) == desired and all(
+        c["image"] == image for p in pods for c in p["spec"]["containers"] if c["name"] == "classifier"
+    )
+
+
+def test_deploy_returns_only_once_an_update_has_rolled_out(kube, specs):
+    """A new image for a deployed model, then a canary: when deploy returns, the Deployments the
+    new spec implies are rolled out. The operator writes no observedGeneration and says Available
+    for the previous pods right after an update (the stand-in does the same), so waiting for
+    Available alone returned before the operator had acted."""
+    first = deploy(kube.cluster, SELDON, specs["cnn"])
+    patched = dataclasses.replace(specs["cnn"], image="example.org/mnist:patched")  # same identity
+    lines: list[str] = []
+    updated = deploy(kube.cluster, SELDON, patched, progress=lines.append)
+    assert (updated.name, updated.action, updated.state) == (first.name, "updated", "Available")
+    assert_rolled_out(kube, first.name, "default", "example.org/mnist:patched")
+    assert any("waiting for" in line for line in lines), lines  # it did wait for the rollout
+    assert "observedGeneration" not in kube.get("seldondeployments", first.name)["status"]
+    canary = deploy(kube.cluster, SELDON, specs["cnn-v2"], canary=20)
+    assert (canary.name, canary.action) == (first.name, "canary")
+    assert_rolled_out(kube, first.name, "canary", specs["cnn-v2"].image)
+    assert_rolled_out(kube, first.name, "default", "example.org/mnist:patched")
+
+
 def test_the_plain_setup_replaces_the_first_model_and_seldon_pkg_refuses_to(kube, specs, tmp_path):
     """The seed's first problem, on a real API server: a second hand-written SeldonDeployment with
     the same name, applied with kubectl, silently replaces the first; seldon-pkg refuses (exit 5)."""
@@ -245,6 +281,8 @@ def test_a_failing_model_reports_the_controller_and_pod_reasons(kube, specs):
     message = str(caught.value)
     assert "is Failed" in message and "containers crashing" in message and "CrashLoopBackOff" in message
     assert "ValueError: weights file 'w.npz' not found" in message.splitlines()[0]
+    # deploy saw the crash loop itself: the operator says Creating until the progress deadline
+    assert kube.get("seldondeployments", name_of(specs["crashing"]))["status"]["state"] == "Creating"
 
 
 def test_a_model_no_node_can_hold_times_out_with_the_schedulers_reason(kube, specs):
@@ -366,6 +404,7 @@ def test_deployed_restores_a_deployment_that_existed_before(kube, specs):
         assert info.name == before.name and _image(kube, info.name) == ["example.org/mnist:patched"]
     assert sdep_names(kube) == [before.name]  # not deleted: it was there before the block
     assert _image(kube, before.name) == [specs["cnn"].image]  # and put back as it was
+    assert_rolled_out(kube, before.name, "default", specs["cnn"].image)  # undo waited for it
 
 
 def test_deployed_touches_nothing_when_the_failure_comes_before_applying(kube, specs):
@@ -386,6 +425,10 @@ def test_deployed_with_a_canary_removes_only_the_canary(kube, specs):
     sdep = kube.get("seldondeployments", stable.name)
     assert [p["name"] for p in sdep["spec"]["predictors"]] == ["default"]
     assert _image(kube, stable.name) == [specs["cnn"].image]
+    # undo waited until the operator dropped the canary's Deployment (gone, or going)
+    left = kube.get("deployments", derived_names(stable.name, "canary")["deployment"])
+    assert left is None or left["metadata"].get("deletionTimestamp")
+    assert_rolled_out(kube, stable.name, "default", specs["cnn"].image)
 
 
 def test_deployed_undoes_an_apply_that_never_became_ready(kube, specs):

@@ -83,7 +83,15 @@ def test_hostile_names_are_arguments_not_shell(kube, kubectl_env, tmp_path):
             "apiVersion": "machinelearning.seldon.io/v1",
             "kind": "SeldonDeployment",
             "metadata": {"name": "decoy"},
-            "spec": {"predictors": [{"name": "default", "graph": {"name": "classifier"}}]},
+            "spec": {  # valid for the operator's webhook too: the graph's unit has its container
+                "predictors": [
+                    {
+                        "name": "default",
+                        "graph": {"name": "classifier"},
+                        "componentSpecs": [{"spec": {"containers": [{"name": "classifier", "image": "x/y:1"}]}}],
+                    }
+                ]
+            },
         },
     )
     for name in (f"$(touch {marker})", f"x; touch {marker}", f"`touch {marker}`", "-n kube-system", "--all"):

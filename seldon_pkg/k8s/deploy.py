@@ -1,4 +1,7 @@
-"""Deploying a model spec to a cluster: plan, apply, wait for Available, apply the policy.
+"""Deploying a model spec to a cluster: plan, apply, wait until rolled out, apply the policy.
+
+"Rolled out" is what the cluster really reports, not just the controller's state: see
+seldon_pkg.k8s.rollout (the Seldon operator's ``Available`` can be the previous pods').
 
 Policies for a new version of a model that is already deployed:
 * ``replace`` (default): the new revision becomes Available, then older revisions are deleted;
@@ -14,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from seldon_pkg.errors import Invalid, NotReady
-from seldon_pkg.k8s import cleanup, plan, resources, watching
+from seldon_pkg.k8s import cleanup, plan, resources, rollout, watching
 from seldon_pkg.k8s.connection import Cluster
 from seldon_pkg.k8s.endpoint import NoIngress, find_ingress, service_route
 from seldon_pkg.k8s.hooks import DEFAULT, Hooks
@@ -65,11 +68,13 @@ def deploy(
         desired = _canary_manifest(cluster, platform, spec, desired, canary)
     platform.validate(desired)
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
-    existing, decision = _apply(cluster, desired, platform, force, progress)
+    existing, decision, written = _apply(cluster, desired, platform, force, progress)
     action = Action.CANARY if canary is not None else decision.action
     result = DeployResult(name, namespace, action, "Unknown", None, previous=existing)
     try:
-        result.state = wait_available(cluster, namespace, name, timeout, progress, platform=platform)
+        result.state = wait_available(
+            cluster, namespace, name, timeout, progress, platform=platform, written=written, previous=existing
+        )
     except NotReady as error:
         error.outcome = result
         raise
@@ -91,7 +96,8 @@ CONFLICT_RETRIES = 5
 
 def _apply(cluster: Cluster, desired: dict, platform: Platform, force: bool, progress: Callable[[str], None]):
     """Plan and write; when the object changed between our read and our write (409: the
-    controller updated its status, someone else applied), read it again and plan again."""
+    controller updated its status, someone else applied), read it again and plan again.
+    Returns (the object before, the plan, the object as our write returned it)."""
     from kubernetes.client.exceptions import ApiException
 
     name, namespace = desired["metadata"]["name"], desired["metadata"]["namespace"]
@@ -103,16 +109,20 @@ def _apply(cluster: Cluster, desired: dict, platform: Platform, force: bool, pro
             progress(f"{verb} {platform.resource.kind} {namespace}/{name}: {decision.reason}")
         try:
             if decision.action is Action.CREATED:
-                resources.create_object(cluster, desired, platform)
+                written = resources.create_object(cluster, desired, platform)
             else:
                 assert existing is not None  # the plan only says update when it exists
-                resources.replace_object(cluster, plan.for_update(existing, desired), platform)
-            return existing, decision
+                written = resources.replace_object(cluster, plan.for_update(existing, desired), platform)
+            return existing, decision, written
         except ApiException as error:
             if error.status != 409 or attempt == CONFLICT_RETRIES - 1:
                 raise
             progress(f"{namespace}/{name} changed while we wrote it; reading it again")
     raise AssertionError("unreachable")
+
+
+RECHECK_SECONDS = 1.0
+"""How often the wait reads the Deployments again while the object itself does not change."""
 
 
 def wait_available(
@@ -123,33 +133,42 @@ def wait_available(
     progress: Callable[[str], None] = lambda _: None,
     *,
     platform: Platform,
+    written: dict | None = None,
+    previous: dict | None = None,
 ) -> str:
-    """Watch the object until its controller reports Available for the current generation;
-    on failure or timeout explain why."""
+    """Watch the object until what we wrote (``written``: the object as our write returned it;
+    ``previous``: what it was before) has rolled out (seldon_pkg.k8s.rollout); on failure or
+    timeout explain why."""
     last: list[str] = []
+    verdict: list[rollout.Rollout] = [rollout.Rollout(waiting="a first look")]
 
     def settled(obj: dict | None) -> bool:
-        obj = obj or {}
-        state = platform.state(obj)
-        if not last or state != last[-1]:
-            progress(f"{namespace}/{name}: {state}")
-            last.append(state)
-        generation = obj.get("metadata", {}).get("generation")
-        current = (obj.get("status") or {}).get("observedGeneration") in (None, generation)
-        return state in ("Available", "Failed") and current  # a stale status says nothing of this apply
+        verdict[0] = rollout.observe(cluster, platform, obj, written, previous)
+        state = platform.state(obj or {})
+        line = state if verdict[0].done or verdict[0].failed else f"{state}, waiting for {verdict[0].waiting}"
+        if not last or line != last[-1]:
+            progress(f"{namespace}/{name}: {line}")
+            last.append(line)
+        return verdict[0].done or verdict[0].failed is not None
 
-    done, obj = watching.wait_for(cluster, platform, namespace, name, settled, timeout)
-    state = platform.state(obj or {})
-    if done and state == "Available":
-        return state
-    raise NotAvailable(
-        _explain(cluster, namespace, name, obj or {}, timeout if state != "Failed" else None, platform=platform)
-    )
+    done, obj = watching.wait_for(cluster, platform, namespace, name, settled, timeout, recheck=RECHECK_SECONDS)
+    if done and verdict[0].done:
+        return "Available"
+    raise NotAvailable(_explain(cluster, namespace, name, obj or {}, timeout, platform=platform, verdict=verdict[0]))
 
 
-def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: float | None, platform: Platform) -> str:
+def _explain(
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    obj: dict,
+    timeout: float,
+    platform: Platform,
+    verdict: rollout.Rollout,
+) -> str:
     """Why it is not Available: the model's own error first (from a pod's termination message,
-    which our containers fill from their log on error), then the controller's and pods' reasons."""
+    which our containers fill from their log on error), then the controller's, the rollout's and
+    the pods' reasons."""
     pods = resources.list_children(cluster, resources.POD, namespace, platform, name)
     details, found, unschedulable, killed, pull = [], None, None, None, None
     for pod in pods:
@@ -176,7 +195,10 @@ def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: fl
                 found = cause(message, IMAGE_APP_DIR)
     if found is None:  # the kubelet may not have filled in the termination message yet: the log itself
         found = _cause_from_previous_log(cluster, namespace, pods)
-    head = f"{namespace}/{name} is {platform.state(obj)}" + (f" after {timeout:.0f} s" if timeout else "")
+    if verdict.failed:
+        head = f"{namespace}/{name} is Failed"
+    else:
+        head = f"{namespace}/{name} is {platform.state(obj)} after {timeout:.0f} s"
     # the first line says why: the kernel's OOM kill, the model's own error (its traceback
     # follows), an image that cannot be pulled, else the scheduler's (no node fits)
     first = killed or found or pull or (f"the scheduler: {unschedulable}" if unschedulable else None)
@@ -186,6 +208,10 @@ def _explain(cluster: Cluster, namespace: str, name: str, obj: dict, timeout: fl
     description = platform.failure(obj)
     if description:
         lines.append(f"controller: {description}")
+    if verdict.failed and verdict.failed != description:
+        lines.append(f"rollout: {verdict.failed}")
+    elif not verdict.failed:
+        lines.append(f"still waiting for {verdict.waiting}")
     lines += details
     if pods:
         lines.append(f"logs: seldon-pkg logs {name} --target k8s -n {namespace}")

@@ -21,9 +21,18 @@ Condition = Callable[[dict | None], bool]
 
 
 def wait_for(
-    cluster: Cluster, platform: Platform, namespace: str, name: str, until: Condition, timeout: float
+    cluster: Cluster,
+    platform: Platform,
+    namespace: str,
+    name: str,
+    until: Condition,
+    timeout: float,
+    recheck: float | None = None,
 ) -> tuple[bool, dict | None]:
-    """(whether ``until`` became true within ``timeout`` seconds, the object as last seen)."""
+    """(whether ``until`` became true within ``timeout`` seconds, the object as last seen).
+
+    ``recheck``: call ``until`` again at least this often (seconds) even when the object does
+    not change, for a condition that also reads other objects (its Deployments)."""
     from kubernetes import watch
     from kubernetes.client.exceptions import ApiException
 
@@ -57,7 +66,7 @@ def wait_for(
                 platform.resource.plural,
                 field_selector=selector,
                 resource_version=current["metadata"]["resourceVersion"],
-                timeout_seconds=max(1, math.ceil(remaining)),
+                timeout_seconds=max(1, math.ceil(min(remaining, recheck or remaining))),
                 _request_timeout=remaining + 10,
             ):
                 if event["type"] == "ERROR":  # e.g. 410 Gone as an event: read again

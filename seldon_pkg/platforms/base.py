@@ -11,6 +11,8 @@ between them lives on its :class:`Platform` object (one module each, listed once
 * the custom resource's coordinates (:class:`CustomResource`) and how to read an object of it
   (state, failure description, replicas, traffic split, protocol, URL path and Host header);
 * the label the controller puts on the children it creates, the model container's name;
+* the Deployments the controller makes for an object and the pod template each must carry
+  (``implied_deployments``: how ``deploy`` knows an update has really rolled out);
 * which cluster verbs seldon_pkg implements for it (``cluster_verbs``; none for Seldon Core 2).
 
 A fourth platform is a module with a subclass of :class:`Platform` and one line in the
@@ -20,7 +22,7 @@ registry; the README's architecture section says what the module must provide.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from seldon_pkg.errors import Invalid
@@ -32,6 +34,27 @@ if TYPE_CHECKING:
 ALL_CLUSTER_VERBS = frozenset({"deploy", "list", "get", "delete", "prune", "describe", "logs", "endpoint"})
 Fail = Callable[[str, str], Exception]
 """How a spec check reports a problem: ``fail(field, reason)`` returns the error to raise."""
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """How far the controller has got with one applied object (seldon_pkg.k8s.rollout): ``done``,
+    ``failed`` (why it cannot become ready: waiting longer will not help) or neither, ``waiting``
+    saying on what."""
+
+    done: bool = False
+    failed: str | None = None
+    waiting: str = ""
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """What a controller's Deployment must carry once it has acted on a spec: each container's
+    image (by container name) and labels the pod template must include. A controller adds more
+    (Seldon's executor container, its own labels): only these are compared."""
+
+    images: dict[str, str]
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,6 +130,11 @@ class Platform:
     def failure(self, obj: dict) -> str | None:
         """Why the controller says it failed (its status text), if it says."""
         return failed_condition(obj.get("status") or {})
+
+    def implied_deployments(self, obj: dict) -> dict[str, PodTemplate]:
+        """The Deployments (by name) the controller makes for ``obj``'s spec, each with what its
+        pod template must carry; only those this platform can predict."""
+        return {}
 
     def replicas(self, obj: dict) -> int:
         return int((obj.get("spec") or {}).get("replicas", 1))

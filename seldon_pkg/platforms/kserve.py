@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from seldon_pkg.errors import ManifestError, SpecError
-from seldon_pkg.platforms.base import CustomResource, Platform, failed_condition
+from seldon_pkg.platforms.base import CustomResource, Platform, PodTemplate, failed_condition
 from seldon_pkg.platforms.labels import ANNOTATION_PROTOCOL, KSERVE_INFERENCESERVICE
 from seldon_pkg.platforms.metadata import object_metadata
 from seldon_pkg.platforms.names import CONTAINER as MODEL_NAME
@@ -117,6 +117,19 @@ class KServe(Platform):
 
     def replicas(self, obj: dict) -> int:
         return int(((obj.get("spec") or {}).get("predictor") or {}).get("minReplicas", 1))
+
+    def implied_deployments(self, obj: dict) -> dict[str, PodTemplate]:
+        """Standard (raw) mode's ``<isvc>-predictor`` with the predictor's container images. Its
+        ``status.observedGeneration`` cannot say whether KServe has acted on an update: in raw
+        mode v0.20.0 copies the Deployment's observedGeneration there (PropagateRawStatus in
+        pkg/apis/serving/v1beta1/inference_service_status.go), another object's counter. A
+        predictor without containers (a model format) cannot be predicted and is left out."""
+        metadata = obj["metadata"]
+        containers = ((obj.get("spec") or {}).get("predictor") or {}).get("containers") or []
+        images = {c["name"]: c["image"] for c in containers if c.get("name") and c.get("image")}
+        if not images:
+            return {}
+        return {derived_names(metadata["name"], metadata.get("namespace", ""))["deployment"]: PodTemplate(images)}
 
     def host(self, obj: dict) -> str | None:
         url = (obj.get("status") or {}).get("url")

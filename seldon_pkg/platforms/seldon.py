@@ -11,8 +11,9 @@ Name budget (operator/controllers/seldondeployment_controller.go and utils): the
 ``<sdep>-<predictor>-<idx>-<container>`` and the Services ``<sdep>-<predictor>`` /
 ``<sdep>-<predictor>-<container>`` must stay <= 63 characters, or the operator silently
 replaces them by ``seldon-<md5>``; with ``default`` (or ``canary``) and ``classifier`` that
-leaves 42. On a cluster: children carry ``seldon-deployment-id``; ready when ``status.state``
-is ``Available``; reached at ``/seldon/<namespace>/<name>/api/v1.0/predictions`` on the ingress.
+leaves 42. On a cluster: children carry ``seldon-deployment-id``; ready when the Deployments
+the spec implies have rolled it out and ``status.state`` is ``Available`` (the operator writes
+no ``observedGeneration``: seldon_pkg.k8s.rollout); reached at ``/seldon/<namespace>/<name>/api/v1.0/predictions`` on the ingress.
 
 Checks before a cluster sees it: the CRD's schema (``schema.py``) and the admission webhook's
 rules (:func:`webhook_errors`).
@@ -26,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from seldon_pkg.errors import ManifestError, SpecError
 from seldon_pkg.limits import check_canary_percent
-from seldon_pkg.platforms.base import CustomResource, Platform, failed_condition
-from seldon_pkg.platforms.labels import SELDON_DEPLOYMENT_ID, model_labels
+from seldon_pkg.platforms.base import CustomResource, Platform, PodTemplate, failed_condition
+from seldon_pkg.platforms.labels import REVISION, SELDON_DEPLOYMENT_ID, model_labels
 from seldon_pkg.platforms.metadata import identity_of, object_metadata, revision_of
 from seldon_pkg.platforms.names import CONTAINER, HASH_LENGTH, MAX_NAME, go_json, named
 from seldon_pkg.platforms.probes import readiness_probe
@@ -79,6 +80,28 @@ class SeldonCore1(Platform):
 
     def replicas(self, obj: dict) -> int:
         return sum(p.get("replicas", 1) for p in (obj.get("spec") or {}).get("predictors", []))
+
+    def implied_deployments(self, obj: dict) -> dict[str, PodTemplate]:
+        """One Deployment per component spec (the operator's createComponents at v1.17.1), its pod
+        template carrying each container's image and our revision label (createDeploymentWithoutEngine
+        copies the predictor's and component's labels; only ours is compared, the operator sets
+        some of the same keys itself, ``app.kubernetes.io/managed-by`` for one). A component
+        without containers (a prepackaged server's, filled in by the operator) cannot be
+        predicted and is left out."""
+        sdep = obj["metadata"]["name"]
+        implied = {}
+        for predictor in (obj.get("spec") or {}).get("predictors") or []:
+            for index, component in enumerate(predictor.get("componentSpecs") or []):
+                containers = (component.get("spec") or {}).get("containers") or []
+                if not containers:
+                    continue
+                labels = {**(predictor.get("labels") or {}), **((component.get("metadata") or {}).get("labels") or {})}
+                revision = {REVISION: labels[REVISION]} if REVISION in labels else {}
+                images = {c["name"]: c["image"] for c in containers if c.get("image")}
+                implied[operator_deployment_name(sdep, predictor["name"], index, component)] = PodTemplate(
+                    images, revision
+                )
+        return implied
 
     def traffic(self, obj: dict) -> dict[str, int] | None:
         predictors = (obj.get("spec") or {}).get("predictors", [])
@@ -193,6 +216,18 @@ def derived_names(sdep: str, predictor: str = PREDICTOR, container: str = CONTAI
         "container_service": f"{sdep}-{predictor}-{container}",
         "container_label_key": f"seldon-app-svc-{container}",
     }
+
+
+def operator_deployment_name(sdep: str, predictor: str, index: int, component: dict[str, Any]) -> str:
+    """The name the operator gives the Deployment of ``component`` (the ``index``-th component
+    spec of ``predictor``): ``<sdep>-<predictor>-<index>-`` then the component's
+    ``metadata.name`` or its containers' names joined by ``-``; over 63 characters,
+    ``seldon-<md5 of that>`` (GetDeploymentName in operator/apis/machinelearning.seldon.io/v1/
+    seldondeployment_types.go at v1.17.1, with its DEPLOYMENT_NAME_AS_PREFIX unset)."""
+    own = (component.get("metadata") or {}).get("name")
+    containers = (component.get("spec") or {}).get("containers") or []
+    name = f"{sdep}-{predictor}-{index}-" + (own or "-".join(c.get("name", "") for c in containers))
+    return name if len(name) <= MAX_NAME else "seldon-" + hashlib.md5(name.encode()).hexdigest()
 
 
 def chart_release_name(namespace: str, release: str, model: str, version: str) -> str:

@@ -25,6 +25,9 @@ from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
 from seldon_pkg.values import Action
 
+UNDO_TIMEOUT = 300.0
+"""Seconds ``undo`` waits for the restored spec to roll out (deploy's default timeout)."""
+
 
 def info_from_row(row: dict) -> DeploymentInfo:
     return DeploymentInfo.from_row(
@@ -223,6 +226,24 @@ class KubernetesTarget:
                 for line in raw.decode(errors="replace").splitlines():
                     yield f"[{pod_name}] {line}"
 
+    def _restore(self, namespace: str, name: str, restorable: dict) -> tuple[dict | None, dict]:
+        """Write ``restorable`` back: (the object it replaced, the object as written). A write
+        that raced the controller's status update (409) reads the object again and retries."""
+        from kubernetes.client.exceptions import ApiException
+
+        for attempt in range(k8s_deploy.CONFLICT_RETRIES):
+            current = resources.get_object(self.cluster, namespace, name, self.platform)
+            try:
+                if current is None:  # deleted meanwhile: recreate what was there
+                    return None, resources.create_object(self.cluster, restorable, self.platform)
+                return current, resources.replace_object(
+                    self.cluster, plan.for_update(current, restorable), self.platform
+                )
+            except ApiException as error:
+                if not _conflict(error) or attempt == k8s_deploy.CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
     @wraps_api_errors
     def undo(self, outcome: DeployOutcome) -> None:
         """``created``: delete it; ``updated``/``canary``: put back the SeldonDeployment as it was;
@@ -236,14 +257,23 @@ class KubernetesTarget:
             except NotFound:
                 pass
             return
-        previous = outcome.previous
-        current = resources.get_object(self.cluster, info.namespace, info.name, self.platform)
-        if current is None:  # deleted meanwhile: recreate what was there
-            resources.create_object(self.cluster, _restorable(previous, self.platform), self.platform)
-        else:
-            resources.replace_object(
-                self.cluster, plan.for_update(current, _restorable(previous, self.platform)), self.platform
-            )
+        current, written = self._restore(info.namespace, info.name, _restorable(outcome.previous, self.platform))
+        # back as it was only once the controller has rolled the previous spec out again (and
+        # removed a canary's Deployment), as deploy waits for its own apply
+        k8s_deploy.wait_available(
+            self.cluster,
+            info.namespace,
+            info.name,
+            UNDO_TIMEOUT,
+            self.progress,
+            platform=self.platform,
+            written=written,
+            previous=current,
+        )
+
+
+def _conflict(error: Exception) -> bool:
+    return getattr(error, "status", None) == 409
 
 
 def pod_events(cluster: Cluster, namespace: str, pod: str) -> list[str]:

@@ -5,11 +5,13 @@ a bearer token for the admin, service-account keys, RBAC); kube-controller-manag
 collector, Deployment/ReplicaSet/endpoints and service-account controllers) and kube-scheduler;
 kwok (three fake nodes, one with ``nvidia.com/gpu``); then it writes the CRDs and
 configuration and starts the KServe controller, registers its webhooks by URL with the CA
-bundle, and starts the Seldon stand-in. With ``node`` (the default) it also starts one real node
-(tools/cluster/node.py: containerd, a kubelet, kube-proxy and a registry on 127.0.0.1), where
-pods really run; kwok's nodes are tainted, so a pod lands on them only when it asks to. It returns when the API server, both controllers and
-KServe's webhooks answer. Everything listens on 127.0.0.1 only, except KServe's webhook server,
-which controller-runtime binds on every interface (KServe's manager has no flag for its host).
+bundle, and starts the Seldon stand-in with its validating webhook, registered the same way.
+With ``node`` (the default) it also starts one real node (tools/cluster/node.py: containerd, a
+kubelet, kube-proxy and a registry on 127.0.0.1), where pods really run; kwok's nodes are
+tainted, so a pod lands on them only when it asks to. It returns when the API server, both
+controllers, both webhooks (and the real node) answer. Everything listens on 127.0.0.1 only,
+except KServe's webhook server, which controller-runtime binds on every interface (KServe's
+manager has no flag for its host), and the kubelet, on the node's bridge address.
 
 State lives in one folder (``.cluster/`` for ``make cluster-up``, a temporary one for a test
 session): ``kubeconfig``, ``pki/``, ``logs/``, ``etcd/`` and ``state.json`` (the processes by pid
@@ -32,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from seldon_pkg.local.ostools import free_ports
-from tools.cluster import build, manifests, node_network, pki
+from tools.cluster import build, manifests, node_network, pki, seldon_webhook
 from tools.cluster.node import RealNode
 from tools.cluster.processes import Started, StartFailed, http_ok, start, stop, tail, wait_until
 
@@ -55,6 +57,7 @@ PORTS = (
     "kubelet-healthz",
     "kube-proxy-healthz",
     "kube-proxy-metrics",
+    "seldon-webhook",
 )
 KUBELET_CLIENT = ("kube-apiserver-kubelet-client", "system:masters")
 """The API server's client certificate towards the real kubelet (logs, exec, port-forward)."""
@@ -136,7 +139,7 @@ class ControlPlane:
         self.folder.mkdir(parents=True, exist_ok=True)
         pki.create(
             self.pki.folder,
-            ("apiserver", "kserve-webhook", "kwok", "kubelet"),
+            ("apiserver", "kserve-webhook", "kwok", "seldon-webhook", "kubelet"),
             extra_ips=(node_network.NODE_IP,),
             clients=(KUBELET_CLIENT,),
         )
@@ -162,6 +165,7 @@ class ControlPlane:
             self._start_kserve(binaries["kserve"])
             self._apply(manifests.kserve_webhooks(self.ports["kserve-webhook"], self.pki.ca_bundle()))
             self._start_seldon_standin()
+            self._apply([seldon_webhook.configuration(self.ports["seldon-webhook"], self.pki.ca_bundle())])
             self._wait_settled()
         except BaseException:
             self.down()
@@ -360,6 +364,7 @@ class ControlPlane:
         began = time.monotonic()
         ready = self.folder / "seldon-standin.ready"
         ready.unlink(missing_ok=True)
+        certificate, key = self.pki.serving("seldon-webhook")
         env = dict(os.environ, PYTHONPATH=str(REPO))
         proc = self._run(
             "seldon-standin",
@@ -369,6 +374,9 @@ class ControlPlane:
                 "tools.cluster.seldon_standin",
                 f"--kubeconfig={self.kubeconfig}",
                 f"--ready-file={ready}",
+                f"--webhook-port={self.ports['seldon-webhook']}",
+                f"--tls-cert-file={certificate}",
+                f"--tls-private-key-file={key}",
             ],
             env=env,
         )
@@ -388,11 +396,8 @@ class ControlPlane:
                 if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
             ]
             accounts = self._kubectl_json("get", "serviceaccounts", "-n", "default")["items"]
-            if (
-                len(ready) == len(manifests.nodes()) + (1 if self.node else 0)
-                and accounts
-                and self._kserve_webhook_answers()
-            ):
+            webhooks = self._kserve_webhook_answers() and self._seldon_webhook_answers()
+            if len(ready) == len(manifests.nodes()) + (1 if self.node else 0) and accounts and webhooks:
                 self._timed("settled", began)
                 return
             time.sleep(0.5)
@@ -413,6 +418,22 @@ class ControlPlane:
         )
         # the defaulter fills in the deployment mode annotation: proof it ran
         return done.returncode == 0 and "serving.kserve.io/deploymentMode" in done.stdout
+
+    def _seldon_webhook_answers(self) -> bool:
+        """The stand-in's webhook refuses, through the API server, what the operator's refuses."""
+        probe = {
+            "apiVersion": "machinelearning.seldon.io/v1",
+            "kind": "SeldonDeployment",
+            "metadata": {"name": "webhook-probe", "namespace": "default"},
+            "spec": {"predictors": [{"name": "p", "graph": {"name": "no-such-container"}}]},
+        }
+        done = subprocess.run(
+            [kubectl(), f"--kubeconfig={self.kubeconfig}", "create", "--dry-run=server", "-f", "-"],
+            input=json.dumps(probe),
+            capture_output=True,
+            text=True,
+        )
+        return done.returncode != 0 and "Can't find container for Predictive Unit" in done.stderr
 
     # ---- writing to the API server -------------------------------------------------------------
     def _kubectl(self, *args: str, stdin: str | None = None) -> str:

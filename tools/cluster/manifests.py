@@ -209,19 +209,39 @@ def kserve_webhooks(port: int, ca_bundle: bytes) -> list[dict]:
     return configurations
 
 
+KWOK_NODE_LEASE_SECONDS = 40
+"""The node lease kwok holds for each fake node, renewed every quarter of it (10 s), as a kubelet
+does with its default ``nodeLeaseDurationSeconds``: the controller manager's node lifecycle
+controller counts a renewal as the node's heartbeat and marks a node NotReady only after its
+``--node-monitor-grace-period`` (50 s in v1.34) without one. Without a lease (kwok's own default
+when its configuration file sets no ``nodeLeaseDurationSeconds``) kwok's fallback heartbeat stage
+updates the Ready condition every 20-45 s, so every node went NotReady for a few seconds about
+once a minute and every pod on it lost Ready for good."""
+
+
 def kwok_config() -> str:
-    """kwok's configuration: its own default pod stages (pod-ready, pod-complete, pod-delete,
-    from the pinned module) plus one stage of ours, ``container-crashes``: a pod whose container
-    image is tagged ``:crashloop`` waits in CrashLoopBackOff with CRASH_LOG as the termination
-    message (when the container asks for it), which is what the kubelet shows for a model that
-    raises in ``load()``. Its weight wins over pod-ready for such pods."""
-    stages_dir = module_dir("kwok") / "kustomize" / "stage" / "pod" / "fast"
-    documents = [yaml.safe_load(f.read_text()) for f in sorted(stages_dir.glob("pod-*.yaml"))]
+    """kwok's configuration: a node lease per node (KWOK_NODE_LEASE_SECONDS); its own default node
+    stages for that mode (node-initialize, node-heartbeat-with-lease) and pod stages (pod-ready,
+    pod-complete, pod-delete), all from the pinned module; plus one stage of ours,
+    ``container-crashes``: a pod whose container image is tagged ``:crashloop`` waits in
+    CrashLoopBackOff with CRASH_LOG as the termination message (when the container asks for it),
+    which is what the kubelet shows for a model that raises in ``load()``. Its weight wins over
+    pod-ready for such pods."""
+    stage = module_dir("kwok") / "kustomize" / "stage"
+    node_stages = [stage / "node" / "fast" / "node-initialize.yaml"]
+    node_stages.append(stage / "node" / "heartbeat-with-lease" / "node-heartbeat-with-lease.yaml")
+    pod_stages = sorted((stage / "pod" / "fast").glob("pod-*.yaml"))
+    documents = [yaml.safe_load(f.read_text()) for f in (*node_stages, *pod_stages)]
     for document in documents:
         if document["metadata"]["name"] == "pod-ready":  # leave crashing pods to our stage
             document["spec"]["selector"]["matchExpressions"].append(_not_crashing())
     documents.append(_crash_stage())
-    return "\n---\n".join(yaml.safe_dump(d, sort_keys=False) for d in documents)
+    options = {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokConfiguration",
+        "options": {"nodeLeaseDurationSeconds": KWOK_NODE_LEASE_SECONDS},
+    }
+    return "\n---\n".join(yaml.safe_dump(d, sort_keys=False) for d in (options, *documents))
 
 
 def _crashing_query() -> str:

@@ -334,7 +334,7 @@ class RealNode:
         if not state:
             return []
         self.started = [Started(**p) for p in state.get("processes", [])]
-        stopped = []
+        stopped: list[str] = []
         by_name = {p.name: p for p in self.started}
         for name in ("kube-proxy", "kubelet"):
             if name in by_name and by_name[name].process() is not None:
