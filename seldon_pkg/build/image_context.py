@@ -17,11 +17,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from seldon_pkg.errors import SpecError
-from seldon_pkg.platforms.registry import name_of
 from seldon_pkg.build.mlserver_settings import model_settings
 from seldon_pkg.build.model_folder import IGNORED, TEST_FILES, check_contained, copy_tree, inside
-from seldon_pkg.platforms.names import CONTAINER
 from seldon_pkg.build.requirements import (
     ROOT,
     WRAPPERS_PACKAGE,
@@ -30,9 +27,12 @@ from seldon_pkg.build.requirements import (
     serving_requirements,
     uses_ready_wrappers,
 )
-from seldon_pkg.spec.text_sinks import dockerfile_comment, dockerfile_env, dockerfile_exec
+from seldon_pkg.errors import SpecError
+from seldon_pkg.platforms.names import CONTAINER
+from seldon_pkg.platforms.registry import name_of
 from seldon_pkg.servers.registry import server_for
 from seldon_pkg.spec.model_spec import IMAGE_REFERENCE, ModelSpec
+from seldon_pkg.spec.text_sinks import dockerfile_comment, dockerfile_env, dockerfile_exec
 
 BASE_IMAGE = "python:3.11-slim"
 USER_ID = 8888
