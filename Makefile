@@ -32,7 +32,7 @@ cluster-down:  ## stop every process cluster-up started
 
 CONSTRAINTS := seldon_pkg/data/constraints.txt
 
-$(INSTALLED): setup.py $(CONSTRAINTS) seldon_pkg/servers/microservice.py scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
+$(INSTALLED): setup.py $(CONSTRAINTS) scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c $(CONSTRAINTS) 'setuptools<81' wheel  # kubernetes-validate 1.28 imports pkg_resources
 	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
