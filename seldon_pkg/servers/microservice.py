@@ -28,6 +28,7 @@ SELDON_CORE_DEPENDENCIES = (
     # high advisory (seldon_pkg/data/advisories.tsv) and the newest release passes its contract
     # tests (tests/test_microservice_contract.py, test_wrappers.py, test_local_runtime.py):
     # seldon-core is then installed with --no-deps. Its other caps stay (no advisory row).
+    # setup.py's serve extra repeats this list but setuptools (tests/test_metadata.py keeps them equal).
     "flask>=3.1.3,<4",  # was <3
     "werkzeug>=3.1.6,<4",  # was <2.3
     "flask-cors>=6.0.0,<7",  # was <4
