@@ -82,6 +82,7 @@ def test_deploy_prints_name_and_url_and_list_has_the_fields(gateway):
     for row in rows:
         assert set(row) == {f.name for f in dataclasses.fields(DeploymentInfo)}  # the cluster target's shape too
         assert row["target"] == "local" and row["protocol"] == "seldon"
+        assert row["platform"] == "seldon"  # the spec's platform: `target` says where it runs
         assert row["state"] == "Available"
         assert row["url"] == f"{gateway.url}/seldon/{row['namespace']}/{row['name']}/api/v1.0/predictions"
     again = gateway.cli("endpoint", gateway.deployment("mnist-cnn")["name"])

@@ -73,7 +73,7 @@ def info_from_row(row: dict[str, Any]) -> DeploymentInfo:
         replicas=1,
         target="local",
         protocol=row.get("protocol", "seldon"),
-        platform=row.get("platform", "local"),
+        platform=row.get("platform", "seldon"),
         restarts=row["restarts"],
         last_error=row["last_error"] or None,
     )

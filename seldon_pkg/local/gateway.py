@@ -252,7 +252,7 @@ class Gateway:
             "namespace": record.namespace,
             "revision": record.revision,
             "protocol": process.spec.protocol,
-            "platform": "local",
+            "platform": process.spec.platform,  # where the cluster would run it; `target` says local
             "state": process.state.value,
             "url": f"http://{self.url_host}:{self.http_port}{deployment.prediction_path}",
             "grpc": f"{self.url_host}:{self.grpc_port}",
