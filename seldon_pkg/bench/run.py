@@ -594,7 +594,7 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
         if soak:
             results["soak"] = soak
     (bench / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    report.publish(results, bench, None)  # `make bench-report` also regenerates the README's section
+    report.publish(results, bench, None)  # `make bench-report` also regenerates docs/benchmarks.md
     print(f"done in {results['seconds']} s: {bench}/results.json, REPORT.md, chart.png", flush=True)
     print("seconds per phase: " + ", ".join(f"{k} {v}" for k, v in phase.seconds.items()), flush=True)
     return results
