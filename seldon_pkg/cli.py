@@ -407,7 +407,7 @@ def list_(
 @_with(reference_options)
 @click.option("--ignore-not-found", is_flag=True, help="Exit 0 when there is nothing to delete.")
 def delete(ignore_not_found: bool, **reference: Any) -> None:
-    """Delete a deployment: REFERENCE is its name, a model name, or a spec (see README).
+    """Delete a deployment: REFERENCE is its name, a model name, or a spec (see docs/getting-started.md).
 
     A deployment that does not exist is an error (exit 3) on every target, unless
     --ignore-not-found."""

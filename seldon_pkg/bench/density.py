@@ -44,7 +44,7 @@ from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.local.upstream import UpstreamError, UpstreamPool
 
 STEPS = (1, 10, 50)
-"""The reference's steps: 50 processes keep the README's "50 models at once" target measured."""
+"""The reference's steps: 50 processes keep the "50 models at once" target (docs/benchmarks.md) measured."""
 SHARED_STEPS = (1, 10, 50, 100, 200, 500, 1000)
 QUICK_STEPS = (1, 4)
 QUICK_SHARED_STEPS = (1, 4, 10)

@@ -14,7 +14,7 @@ between them lives on its :class:`Platform` object (one module each, listed once
 * which cluster verbs seldon_pkg implements for it (``cluster_verbs``; none for Seldon Core 2).
 
 A fourth platform is a module with a subclass of :class:`Platform` and one line in the
-registry; the README's architecture section says what the module must provide.
+registry; docs/architecture.md says what the module must provide.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Platform:
     """How specs and ``--platform`` name it (``seldon``, ``kserve``, ``seldon-v2``)."""
     resource: ClassVar[CustomResource]
     description_text: ClassVar[str]
-    """One line for help texts and the README: what it renders."""
+    """One line for help texts and the docs: what it renders."""
     serves_only_oip: ClassVar[bool] = False
     """True when the platform's model server speaks only the Open Inference Protocol."""
     cluster_verbs: ClassVar[frozenset[str]] = ALL_CLUSTER_VERBS

@@ -38,7 +38,7 @@ SELDON_CORE_DEPENDENCIES = (
     "urllib3>=2.7.0,<3",  # was <1.27
     "requests>=2.33.0,<3",
     "jinja2>=3.1.6",  # Flask's, floor only
-    # protobuf stays below 4 (two high rows, README "Security of the images"): seldon-core's
+    # protobuf stays below 4 (two high rows, docs/security.md): seldon-core's
     # generated *_pb2 modules predate protobuf 4; its C backend refuses them and its pure-Python
     # backend (4.25, 5.29) loads them with map fields (Meta.tags, routing) as lists, which
     # breaks every gRPC and REST request carrying meta.tags.
