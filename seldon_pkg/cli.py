@@ -127,7 +127,7 @@ def build(spec: Path, out: Path | None, artifact: Path | None, image: str | None
     """Write a Docker build context for SPEC (and build it when a Docker engine answers), or
     with --artifact the model folder for storage."""
     from seldon_pkg.build.image_context import docker_available, write_artifact, write_context
-    from seldon_pkg.spec.text_sinks import shell_command
+    from seldon_pkg.text_sinks import shell_command
 
     if (out is None) == (artifact is None):
         raise click.UsageError("give exactly one of --out (image build context) or --artifact (model folder)")

@@ -29,9 +29,9 @@ from seldon_pkg.bench import comparisons, density, nginx, report
 from seldon_pkg.bench.bench_models import MODELS, one_digit, write_spec
 from seldon_pkg.bench.loadgen import Stats, grpc_load, in_process, rest_load
 from seldon_pkg.bench.stack import BIN, Gateway, group_pss_mib, stop, wait_http
-from seldon_pkg.build.mlserver_settings import server_settings
 from seldon_pkg.local.environments import ensure_environment
 from seldon_pkg.local.ostools import free_port, free_ports
+from seldon_pkg.servers.mlserver_settings import server_settings
 from seldon_pkg.spec.model_spec import load_spec
 
 PEERS = Path(__file__).with_name("peers")

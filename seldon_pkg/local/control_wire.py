@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from seldon_pkg.errors import KINDS, Invalid, NotFound, NotReady, Refused, SeldonPkgError, kind_of
-from seldon_pkg.targets.base import DeploymentInfo, DeployOutcome
+from seldon_pkg.records import DeploymentInfo, DeployOutcome
 from seldon_pkg.values import Action
 
 STATUS_BY_KIND: dict[str, int] = {

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import aiohttp
 
-from seldon_pkg.build.model_folder import IGNORED, check_contained
 from seldon_pkg.errors import NotReady
 from seldon_pkg.local.control_wire import info_from_row
 from seldon_pkg.local.environments import ensure_environment, sync_wrappers
@@ -32,9 +31,10 @@ from seldon_pkg.local.process import ModelProcess, StartError
 from seldon_pkg.local.registry import Record, Registry
 from seldon_pkg.local.shared import SharedModel, SharedServers
 from seldon_pkg.local.state import StateDir
+from seldon_pkg.model_folder import IGNORED, check_contained
+from seldon_pkg.records import DeployOutcome
 from seldon_pkg.spec.model_spec import ModelSpec, load_spec, spec_file
 from seldon_pkg.storage.fetch import fetch as fetch_storage
-from seldon_pkg.targets.base import DeployOutcome
 from seldon_pkg.values import Action, VersionPolicy
 
 logger = logging.getLogger("seldon_pkg.gateway")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from seldon_pkg.build.serving_defaults import ALLOCATOR, WORKER_RECYCLING
 from seldon_pkg.platforms.names import CONTAINER
 from seldon_pkg.platforms.seldon_parameters import parameters_env
 from seldon_pkg.servers.base import LOCAL_LAUNCHERS, LocalLaunch, ServerKind
+from seldon_pkg.servers.serving_defaults import ALLOCATOR, WORKER_RECYCLING
 from seldon_pkg.values import Protocol
 
 if TYPE_CHECKING:

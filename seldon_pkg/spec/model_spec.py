@@ -21,8 +21,8 @@ from seldon_pkg.errors import Invalid, SpecError
 from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, PLATFORM_NAMES, platform_named
 from seldon_pkg.spec.accelerator import Accelerator, parse_accelerator
 from seldon_pkg.spec.pip_requirements import PipInput, parse_lines, requirement
-from seldon_pkg.spec.text_sinks import describe_character, forbidden_character
 from seldon_pkg.storage.uri import StorageUriError, parse_storage_uri
+from seldon_pkg.text_sinks import describe_character, forbidden_character
 from seldon_pkg.values import Isolation, Protocol, did_you_mean, parse_choice
 
 SPEC_FILENAME = "seldon-model.yaml"
@@ -295,7 +295,7 @@ def _text(raw: dict, key: str, fail, required: bool = False) -> str:
 
 
 def _free_text(value: str, key: str, fail, allow_tab: bool = False) -> str:
-    """Text that travels into manifests, Dockerfiles, tables and logs (seldon_pkg.spec.text_sinks)."""
+    """Text that travels into manifests, Dockerfiles, tables and logs (seldon_pkg.text_sinks)."""
     bad = forbidden_character(value, allow_tab=allow_tab)
     if bad is not None:
         raise fail(key, f"must not contain {describe_character(bad)}")
