@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from seldon_pkg.errors import Invalid, SpecError
-from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, PLATFORM_NAMES, platform_named
 from seldon_pkg.spec.accelerator import Accelerator, parse_accelerator
 from seldon_pkg.spec.pip_requirements import PipInput, parse_lines, requirement
+from seldon_pkg.spec.platform_rules import DEFAULT_RULES, PLATFORM_NAMES, RULES
 from seldon_pkg.storage.uri import StorageUriError, parse_storage_uri
 from seldon_pkg.text_sinks import describe_character, forbidden_character
 from seldon_pkg.values import Isolation, Protocol, did_you_mean, parse_choice
@@ -79,7 +79,7 @@ class ModelSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     protocol: Protocol = Protocol.SELDON
     """``seldon`` (seldon-core-microservice) or ``v2`` (the Open Inference Protocol, MLServer)."""
-    platform: str = DEFAULT_PLATFORM.name
+    platform: str = DEFAULT_RULES.name
     """Where ``render``/``deploy --target k8s`` put it: a name in ``platforms.registry``
     (``seldon``, ``kserve``, ``seldon-v2``); ``platform_of(spec)`` gives the object."""
     storage_uri: str | None = None
@@ -205,16 +205,15 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
     image = _text(raw, "image", fail) or None
     if image is not None and not IMAGE_REFERENCE.match(image):
         raise fail("image", f"must be an image reference like registry.example.org/team/model:1.0, got {image!r}")
-    platform_name = _text(raw, "platform", fail) or DEFAULT_PLATFORM.name
+    platform_name = _text(raw, "platform", fail) or DEFAULT_RULES.name
     if platform_name not in PLATFORM_NAMES:
         raise fail(
             "platform",
             f"must be one of {', '.join(PLATFORM_NAMES)}{did_you_mean(platform_name, PLATFORM_NAMES)}, "
             f"got {platform_name!r}",
         )
-    platform = platform_named(platform_name)
-    default_protocol = Protocol.OIP if platform.serves_only_oip else Protocol.SELDON
-    protocol = _protocol(_text(raw, "protocol", fail), default_protocol, fail)
+    platform = RULES[platform_name]
+    protocol = _protocol(_text(raw, "protocol", fail), platform.default_protocol, fail)
     storage_uri = _storage_uri(raw.get("storage_uri"), fail)
     runtime = _text(raw, "runtime", fail) or "isolated"
     if runtime not in RUNTIMES:
@@ -332,7 +331,7 @@ def on_platform(spec: ModelSpec, platform: str | None) -> ModelSpec:
     if platform not in PLATFORM_NAMES:
         raise SpecError("platform", f"must be one of {', '.join(PLATFORM_NAMES)}, got {platform!r}")
     moved = dataclasses.replace(spec, platform=platform)
-    platform_named(platform).check_spec(moved, SpecError)
+    RULES[platform].check_spec(moved, SpecError)
     return moved
 
 
