@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import yaml
 
 from seldon_pkg.errors import NotReady
 from seldon_pkg.local.control_wire import info_from_row
@@ -33,7 +34,7 @@ from seldon_pkg.local.shared import SharedModel, SharedServers
 from seldon_pkg.local.state import StateDir
 from seldon_pkg.model_folder import IGNORED, check_contained
 from seldon_pkg.records import DeployOutcome
-from seldon_pkg.spec.model_spec import ModelSpec, load_spec, spec_file
+from seldon_pkg.spec.model_spec import ModelSpec, load_spec, parse_spec, spec_file
 from seldon_pkg.storage.fetch import fetch as fetch_storage
 from seldon_pkg.values import Action, VersionPolicy
 
@@ -158,6 +159,16 @@ class Gateway:
         spec = load_spec(spec_path)
         check_contained(spec.source_dir, IGNORED)  # the model runs from its folder: nothing may lead out
         record = Record.from_spec(spec, spec_file(spec_path).read_text())
+        return await self.deploy_record(record, spec, policy, progress)
+
+    async def deploy_document(
+        self, document: dict, source_dir: Path, policy: str = "replace", progress: Progress = _quiet
+    ) -> dict:
+        """Deploy a spec sent as data (``spec_document``), validated here as a file would be:
+        what runs, and what a restarted gateway restores, is that spec, not a file on disk."""
+        spec = parse_spec(document, source_dir=source_dir.resolve(), source="spec")
+        check_contained(spec.source_dir, IGNORED)
+        record = Record.from_spec(spec, yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
         return await self.deploy_record(record, spec, policy, progress)
 
     async def deploy_record(

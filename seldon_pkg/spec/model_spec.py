@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
 
 from seldon_pkg.errors import Invalid, SpecError
 from seldon_pkg.spec.accelerator import Accelerator, parse_accelerator
@@ -144,6 +145,48 @@ def load_spec(path: str | Path) -> ModelSpec:
         raise SpecError("(file)", f"is not valid YAML: {type(error).__name__}: {error}", source) from None
     spec = parse_spec(raw, source_dir=spec_path.resolve().parent, source=source)
     return dataclasses.replace(spec, path=spec_path.resolve())
+
+
+def spec_document(spec: ModelSpec) -> dict[str, Any]:
+    """The spec as the mapping a spec file holds: ``parse_spec`` reads it back to an equal spec.
+
+    This is how a spec built or changed in code travels (the local target sends it to the
+    gateway, which validates it as it would a file). The model's requirements are written
+    inline; pip options cannot be (``requirements.txt`` only), so a spec that has some is
+    refused unless its folder's ``requirements.txt`` still says exactly what it holds.
+    """
+    document: dict[str, Any] = {
+        "name": spec.name,
+        "version": spec.version,
+        "namespace": spec.namespace,
+        "wrapper": spec.wrapper,
+        "parameters": dict(spec.parameters),
+        "replicas": spec.replicas,
+        "resources": {kind: dict(amounts) for kind, amounts in spec.resources.items()},
+        "env": dict(spec.env),
+        "runtime": spec.runtime,
+        "protocol": spec.protocol.value,
+        "platform": spec.platform,
+        "isolation": spec.isolation.value,
+    }
+    if spec.image is not None:
+        document["image"] = spec.image
+    if spec.storage_uri is not None:
+        document["storage_uri"] = spec.storage_uri
+    if spec.accelerator is not None:
+        document["accelerator"] = spec.accelerator.document()
+    urls = any(Requirement(item).url for item in spec.requirements)  # need allow_pip_options
+    if spec.pip_options:
+        document["allow_pip_options"] = True
+        if _requirements(None, spec.source_dir, SpecError, True) != PipInput(spec.requirements, spec.pip_options):
+            raise Invalid(
+                "the spec's pip options cannot travel inline (requirements.txt only) and its folder's "
+                "requirements.txt says something else: write the spec to a file and deploy that"
+            )
+    else:
+        document["allow_pip_options"] = urls
+        document["requirements"] = list(spec.requirements)
+    return document
 
 
 def _flow_depth(text: str) -> int:
