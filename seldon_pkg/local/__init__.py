@@ -10,6 +10,7 @@ The gateway
 ``rest``           REST front end: Seldon's and OIP's URLs, proxied to model processes
 ``grpc_router``    gRPC front end: ``seldon.protos.*`` and ``inference.GRPCInferenceService``
 ``resolution``     which deployment a data-plane request means, one rule for both transports
+``dataplane``      the server's own health (live, ready), one answer for both transports
 ``upstream``, ``http11``  the keep-alive HTTP/1.1 hop to a model process
 ``oip_binary``, ``protowire``  OIP's binary tensor extension; the protobuf facts gRPC needs
 ``control``, ``control_wire``, ``client``  the control API (loopback, bearer token), its wire
