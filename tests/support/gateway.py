@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from seldon_pkg.local.gateway_process import CLI as CLI_PATH
-from seldon_pkg.local.gateway_process import start_gateway, stop_gateway
+from seldon_pkg.local.gateway_process import serve_command, start_gateway, stop_gateway
 from seldon_pkg.local.ostools import free_ports
 
 CLI = str(CLI_PATH)
@@ -32,6 +32,10 @@ class GatewayProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    def command(self) -> list[str]:
+        """The ``seldon-pkg serve`` command line of this gateway (for tests that run it by hand)."""
+        return serve_command(self.state_dir, self.http_port, self.grpc_port)
 
     def start(self, timeout: float = 300) -> GatewayProcess:
         """The library's one way to start a gateway and wait for it (local/gateway_process.py);
