@@ -17,7 +17,9 @@ The gateway
                    format, and the client ``LocalTarget`` uses
 
 Served models
-``process``        one model, one model-server process group, supervised
+``served``         the one face both kinds show the gateway (``ServedModel``)
+``process``        one model, one model-server process group, supervised; the restart backoff
+                   and the per-run log header both kinds use
 ``shared``         the OIP models of one environment in one MLServer process
 ``environments``   per-model Python environments built from the model's requirements
 ``waiting``        waiting for a started server: it answers, it exits, or time runs out
