@@ -45,7 +45,7 @@ $(KFP_INSTALLED): setup.py $(KFP_CONSTRAINTS)
 	$(KFP_VENV)/bin/python -m pip install -q --disable-pip-version-check -c $(KFP_CONSTRAINTS) -e '.[kfp,k8s]' $(KFP_DEMO_PACKAGES)
 	@touch $@
 
-$(INSTALLED): setup.py $(CONSTRAINTS) seldon_pkg/servers/microservice.py scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
+$(INSTALLED): setup.py $(CONSTRAINTS) scripts/ensure-system-packages.sh scripts/ensure-cluster-tools.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c $(CONSTRAINTS) 'setuptools<81' wheel  # kubernetes-validate 1.28 imports pkg_resources
 	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
@@ -74,7 +74,7 @@ fuzz: install  ## fuzzing, FUZZ_SECONDS (60) per target: atheris over 6 parsers 
 	@status=0; FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.run || status=1; \
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz.rest || status=1; exit $$status
 
-audit: install  ## advisory check of both demo images -> security/audit.json and the README's table
+audit: install  ## advisory check of both demo images -> security/audit.json and the table in docs/security.md
 	$(PY) -m seldon_pkg.security_report
 
 bench: install  ## benchmark (paired comparisons, latency, peers, cold start, density, isolation) -> bench/
@@ -87,7 +87,7 @@ soak: install  ## sustained load for SOAK_MINUTES (30): memory slope per 100k re
 	$(VENV)/bin/seldon-pkg bench --soak $(SOAK_MINUTES) $(BENCH_ARGS)
 	$(MAKE) bench-report
 
-bench-report: install  ## regenerate bench/REPORT.md, bench/chart.png and the README's speed section from bench/results.json
+bench-report: install  ## regenerate bench/REPORT.md, bench/chart.png and docs/benchmarks.md's summary from bench/results.json
 	$(PY) -m seldon_pkg.bench.report
 
 pipeline: $(KFP_INSTALLED)  ## compile the demo Kubeflow pipeline (train, export, deploy_model, accuracy gate) to demo_mnist/pipeline/mnist-pipeline.yaml

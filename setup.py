@@ -3,25 +3,37 @@
 Version pins live in seldon_pkg/data/constraints.txt (one place, shipped so model environments use them); ranges here only say what works at all.
 """
 
-import ast
-from pathlib import Path
-
 from setuptools import find_packages, setup
 
+SELDON_CORE_DEPENDENCIES = [
+    # seldon-core 1.17.1's dependencies as the model environments get them: the same list as
+    # SELDON_CORE_DEPENDENCIES in seldon_pkg/servers/microservice.py, which says why each cap was
+    # lifted (tests/test_metadata.py keeps the two equal). seldon-core itself is installed with
+    # --no-deps after them (the Makefile), since its own pins hold advisories. setuptools stays
+    # out: this environment keeps setuptools<81 (the Makefile) for kubernetes-validate, which
+    # imports pkg_resources.
+    "flask>=3.1.3,<4",
+    "werkzeug>=3.1.6,<4",
+    "flask-cors>=6.0.0,<7",
+    "gunicorn>=27.0.0,<28",
+    "cryptography>=50.0.0",
+    "click>=8.3.3",
+    "urllib3>=2.7.0,<3",
+    "requests>=2.33.0,<3",
+    "jinja2>=3.1.6",
+    "protobuf>=3.20.3,<4",
+    "grpcio<2",
+    "grpcio-reflection<1.49",
+    "jsonschema<4",
+    "Flask-OpenTracing>=1.1.0,<1.2.0",
+    "opentracing>=2.2.0,<2.5.0",
+    "jaeger-client>=4.1.0,<4.5.0",
+    "grpcio-opentracing>=1.1.4,<1.2.0",
+    "prometheus-client>=0.7.1,<0.9.0",
+    "PyYAML>=5.4,<=6.0.1",
+]
 
-def seldon_core_dependencies() -> list[str]:
-    """seldon-core's dependencies as the model environments get them (SELDON_CORE_DEPENDENCIES):
-    seldon-core itself is installed with --no-deps after them (the Makefile), since its own pins
-    hold advisories. setuptools stays out: this environment keeps setuptools<81 (the Makefile)
-    for kubernetes-validate, which imports pkg_resources."""
-    tree = ast.parse(Path(__file__).with_name("seldon_pkg").joinpath("servers", "microservice.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SELDON_CORE_DEPENDENCIES":
-            return [req for req in ast.literal_eval(node.value) if not req.startswith("setuptools")]
-    raise RuntimeError("SELDON_CORE_DEPENDENCIES not found in seldon_pkg/servers/microservice.py")
-
-
-SERVE = [*seldon_core_dependencies(), "numpy>=1.26,<2", "pillow>=10"]
+SERVE = [*SELDON_CORE_DEPENDENCIES, "numpy>=1.26,<2", "pillow>=10"]
 EXTRAS = {
     "serve": SERVE,
     "tf": ["tensorflow-cpu==2.19.*"],
@@ -54,7 +66,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
-    python_requires=">=3.10,<3.12",
+    python_requires=">=3.11,<3.12",  # the code uses enum.StrEnum and datetime.UTC (3.11)
     packages=find_packages(
         include=["seldon_pkg", "seldon_pkg.*", "model_wrappers", "model_wrappers.*", "demo_mnist", "demo_mnist.*"]
     ),

@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from seldon_pkg.local.client import LocalClient
+from seldon_pkg.local.gateway_process import start_gateway, stop_gateway
 from seldon_pkg.local.server import running_gateway_pid
 from seldon_pkg.local.state import StateDir
 
@@ -53,23 +54,10 @@ def main() -> int:
     gateway = board = None
     try:
         if running_gateway_pid(state) is None:
-            gateway = subprocess.Popen(
-                [
-                    str(BIN / "seldon-pkg"),
-                    "serve",
-                    "--port",
-                    str(port),
-                    "--grpc-port",
-                    str(grpc_port),
-                    "--state-dir",
-                    str(state.root),
-                ]
-            )
-            _wait_for(
-                lambda: state.gateway_file.exists() and requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok,
-                "the gateway",
-                gateway,
-            )
+            try:
+                gateway = start_gateway(state.root, port, grpc_port)
+            except (RuntimeError, TimeoutError) as problem:
+                raise SystemExit(str(problem)) from None
         client = LocalClient(state)
         endpoint = f"http://{client.info['url_host']}:{client.info['http_port']}"
         names, board_models = [], []
@@ -111,7 +99,8 @@ Ctrl-C stops the board{" and the gateway with its models" if gateway else ""}.
         return 0
     finally:
         _stop(board)
-        _stop(gateway)
+        if gateway is not None:
+            stop_gateway(gateway)  # which stops every model process it started
 
 
 if __name__ == "__main__":

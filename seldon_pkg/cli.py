@@ -149,7 +149,7 @@ def build(
     answers (--push pushes it), or with --artifact the model folder for storage."""
     from seldon_pkg.build.builders import find_builder
     from seldon_pkg.build.image_context import write_artifact, write_context
-    from seldon_pkg.spec.text_sinks import shell_command
+    from seldon_pkg.text_sinks import shell_command
 
     if (out is None) == (artifact is None):
         raise click.UsageError("give exactly one of --out (image build context) or --artifact (model folder)")
@@ -220,7 +220,7 @@ def _print_audit(model) -> None:
 
 def _run_step(command: list[str], step: str) -> None:
     """Run a builder step with its output streaming to the user; its exit code ends ours."""
-    from seldon_pkg.spec.text_sinks import shell_command
+    from seldon_pkg.text_sinks import shell_command
 
     click.echo(f"running: {shell_command(command)}")
     code = subprocess.call(command)
@@ -461,7 +461,7 @@ def list_(
 @_with(reference_options)
 @click.option("--ignore-not-found", is_flag=True, help="Exit 0 when there is nothing to delete.")
 def delete(ignore_not_found: bool, **reference: Any) -> None:
-    """Delete a deployment: REFERENCE is its name, a model name, or a spec (see README).
+    """Delete a deployment: REFERENCE is its name, a model name, or a spec (see docs/getting-started.md).
 
     A deployment that does not exist is an error (exit 3) on every target, unless
     --ignore-not-found."""

@@ -102,7 +102,7 @@ def test_not_ready_brings_its_deploy_outcome_across_or_none_when_it_is_not_ours(
         replicas=1,
         age_seconds=0.5,
         target="local",
-        platform="local",
+        platform="seldon",
         restarts=0,
         last_error="m-v1-abc failed to start",
     )

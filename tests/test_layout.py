@@ -1,6 +1,7 @@
-"""The package's shape: no import cycles, the library never imports the CLI-only packages, no
-module but the registries and the spec parser compares platform or protocol names, and the
-public surface is what ``seldon_pkg.__all__`` says."""
+"""The package's shape: no import cycles between modules nor between packages, no package
+imports one from a layer above it, the library never imports the CLI-only packages, no module
+but the registries and the spec parser compares platform or protocol names, and the public
+surface is what ``seldon_pkg.__all__`` says."""
 
 from __future__ import annotations
 
@@ -18,6 +19,23 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "seldon_pkg"
 CLI_ONLY = ("seldon_pkg.bench", "seldon_pkg.security_report")
 NAME_COMPARISON = re.compile(r'[=!]= "(kserve|seldon-v2|seldon|v2)"')
+LAYERS: tuple[frozenset[str], ...] = tuple(
+    frozenset(layer.split())
+    for layer in (
+        # leaves: the error kinds, typed choices, bounds, and what every layer shares (the text
+        # sinks, the project root, the model-folder rules, the records every target answers)
+        "errors values limits tables startup_errors text_sinks project model_folder records",
+        "storage",  # storage_uri schemes: fetch, cache, checksum (the spec checks a URI with it)
+        "spec",
+        "platforms servers",
+        "build",
+        "k8s local",
+        "targets",
+        "authoring bench security_report cli",  # what the CLI's verbs run
+    )
+)
+"""The package layers, lowest first (docs/architecture.md): a package imports only from its own
+layer or a lower one, and packages never import each other in a circle, not even within a layer."""
 MAY_COMPARE_NAMES = {
     "seldon_pkg/platforms/registry.py",
     "seldon_pkg/servers/registry.py",
@@ -108,6 +126,62 @@ def test_no_module_imports_in_a_circle():
     graph = import_graph()
     assert "seldon_pkg.platforms.registry" in graph and graph["seldon_pkg.spec.model_spec"], "the graph was read"
     assert cycles(graph) == []
+
+
+def group_of(module: str) -> str:
+    """The package-level group of a module: ``seldon_pkg.local.gateway`` -> ``local``,
+    ``seldon_pkg.errors`` -> ``errors``."""
+    return module.split(".")[1]
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph between the groups of seldon_pkg (its subpackages and top-level modules)."""
+    groups: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        if module == "seldon_pkg":
+            continue  # the lazy public surface (PEP 562) imports nothing until asked
+        group = group_of(module)
+        groups.setdefault(group, set()).update(group_of(other) for other in imported if group_of(other) != group)
+    return groups
+
+
+def layer_of(group: str) -> int:
+    for index, layer in enumerate(LAYERS):
+        if group in layer:
+            return index
+    raise AssertionError(f"seldon_pkg.{group} is in no layer: add it to LAYERS (and to docs/architecture.md)")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Each module import that reaches a package in a higher layer than the importer's."""
+    found = []
+    for module, imported in sorted(graph.items()):
+        if module == "seldon_pkg":
+            continue
+        for other in sorted(imported):
+            if layer_of(group_of(other)) > layer_of(group_of(module)):
+                found.append(f"{module} -> {other}")
+    return found
+
+
+def test_no_package_imports_another_in_a_circle():
+    groups = package_graph(import_graph())
+    assert {"spec", "platforms", "local", "targets"} <= set(groups), "the package graph was read"
+    assert cycles(groups) == []
+
+
+def test_no_package_imports_from_a_higher_layer():
+    graph = import_graph()
+    for group in package_graph(graph):
+        layer_of(group)  # every package has its place
+    assert upward_imports(graph) == []
+
+
+def test_the_layer_check_finds_an_upward_import_and_a_package_cycle():
+    graph = {"seldon_pkg.spec.model_spec": {"seldon_pkg.platforms.registry"}, "seldon_pkg.platforms.registry": set()}
+    assert upward_imports(graph) == ["seldon_pkg.spec.model_spec -> seldon_pkg.platforms.registry"]
+    graph = {"seldon_pkg.local.a": {"seldon_pkg.targets.b"}, "seldon_pkg.targets.b": {"seldon_pkg.local.c"}}
+    assert cycles(package_graph(graph)) == [["local", "targets"]]
 
 
 def test_the_cycle_check_finds_a_cycle():

@@ -204,7 +204,7 @@ def test_the_model_alias_follows_the_newest_available_version(gateway, tmp_path)
 
 
 def test_recycled_rest_workers_lose_no_request_and_leave_the_group_whole(gateway, tmp_path):
-    """Workers recycled after max_requests (the memory bound, seldon_pkg/build/serving_defaults.py):
+    """Workers recycled after max_requests (the memory bound, seldon_pkg/servers/serving_defaults.py):
     no request fails across the recycles, and the processes the workers share (gRPC server,
     metrics server, seldon-core's metrics Manager) survive them. Found by the soak: an exiting
     worker used to terminate them from the launcher's clean-up, which it had inherited."""

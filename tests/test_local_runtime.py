@@ -23,7 +23,8 @@ from seldon_core.seldon_client import SeldonClient
 from seldon_pkg.local.ostools import group_members as process_group
 from seldon_pkg.platforms.registry import name_of
 from seldon_pkg.spec.model_spec import load_spec
-from seldon_pkg.targets import DeploymentInfo
+from seldon_pkg.targets import DeploymentInfo, DeployPolicy
+from seldon_pkg.targets.local import LocalTarget
 from tests.support.digits import held_out
 from tests.support.gateway import GatewayProcess, predict, wait_until
 from tests.support.microservice import ROOT
@@ -82,6 +83,7 @@ def test_deploy_prints_name_and_url_and_list_has_the_fields(gateway):
     for row in rows:
         assert set(row) == {f.name for f in dataclasses.fields(DeploymentInfo)}  # the cluster target's shape too
         assert row["target"] == "local" and row["protocol"] == "seldon"
+        assert row["platform"] == "seldon"  # the spec's platform: `target` says where it runs
         assert row["state"] == "Available"
         assert row["url"] == f"{gateway.url}/seldon/{row['namespace']}/{row['name']}/api/v1.0/predictions"
     again = gateway.cli("endpoint", gateway.deployment("mnist-cnn")["name"])
@@ -232,6 +234,32 @@ def test_missing_wrapper_class_fails_with_the_models_own_error(gateway):
     assert "field 'wrapper': model_wrappers.mnist has no class 'NoSuchClassifier'" in result.stderr
     assert "(did you mean 'MnistClassifier'?)" in result.stderr
     assert {d["name"]: d["pid"] for d in gateway.deployments()} == before
+
+
+def test_a_spec_built_in_code_deploys_as_built(gateway):
+    """LocalTarget sends the spec itself (as the cluster target does): a spec changed in code
+    serves with its change although the file it came from says otherwise, and the registry
+    keeps that spec, so a restarted gateway restores it rather than re-reading the file."""
+    import json
+
+    import yaml
+
+    on_disk = load_spec(ECHO)
+    assert on_disk.parameters["factor"] == 10.0
+    spec = dataclasses.replace(on_disk, version="built-in-code", parameters={"factor": 3.0})
+    target = LocalTarget(gateway.state_dir)
+    outcome = target.deploy(spec, DeployPolicy(mode="keep"))  # keep: the echo v1 of the other tests stays
+    try:
+        assert (outcome.info.model, outcome.info.version) == (spec.name, "built-in-code")
+        assert outcome.info.name == name_of(spec) != name_of(on_disk)
+        reply = predict(outcome.info.url, {"data": {"ndarray": [[1.0, 2.0]]}})
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["data"]["ndarray"] == [[3.0, 6.0]]  # the file's factor would give 10, 20
+        registry = json.loads((gateway.state_dir / "registry.json").read_text())
+        (record,) = [r for r in registry["deployments"] if r["name"] == outcome.info.name]
+        assert yaml.safe_load(record["spec_text"])["parameters"] == {"factor": 3.0}
+    finally:
+        target.delete(outcome.info.name, outcome.info.namespace)
 
 
 def test_control_api_needs_the_token(gateway):

@@ -295,7 +295,7 @@ def test_oip_models_keep_the_lifecycle_guarantees(gateway):
 
 
 def test_a_scaffolded_model_switches_to_oip_with_one_spec_line(gateway, tmp_path):
-    """The README's path: init, then `protocol: v2` in the spec, deploy, call it (same identity)."""
+    """The getting-started path (docs/getting-started.md): init, then `protocol: v2` in the spec, deploy, call it (same identity)."""
     folder = tmp_path / "scaled"
     cli = str(ROOT / ".venv" / "bin" / "seldon-pkg")
     assert subprocess.run([cli, "init", "scaled model", "--dir", str(folder)], capture_output=True).returncode == 0

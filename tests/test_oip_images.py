@@ -120,7 +120,7 @@ ACCEPTED = {
         ("protobuf", "CVE-2026-0994 GHSA-7gcm-g887-7qv7"),
     }
 }
-"""The serious rows a demo image may still match, each explained in the README's security section
+"""The serious rows a demo image may still match, each explained in docs/security.md
 (seldon-core 1.17.1's generated protobuf code does not work on protobuf >= 4). Any other high
 or critical row fails the test below."""
 
@@ -140,13 +140,13 @@ def test_the_audit_still_reports_seldon_core_1_17_1s_own_pins():
     assert serious == set(old_pins)
 
 
-def test_the_readme_security_table_is_generated_from_the_audit():
+def test_the_security_pages_table_is_generated_from_the_audit():
     result = subprocess.run(
         [sys.executable, "-m", "seldon_pkg.security_report", "--check"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     recorded = json.loads((ROOT / "security" / "audit.json").read_text())
-    for label, image in recorded["images"].items():  # the figures the README shows for both demo images
+    for label, image in recorded["images"].items():  # the figures docs/security.md shows for both demo images
         serious = {
             (m["package"], m["ids"]) for m in image["matches"] if m["severity"].split()[0] in ("high", "critical")
         }

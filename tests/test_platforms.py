@@ -213,6 +213,17 @@ def test_protocol_must_suit_the_platform():
     assert spec_with(platform="kserve", protocol=None).protocol == "v2"
 
 
+def test_each_platform_takes_its_spec_rules_from_the_spec_layer():
+    """The spec parser checks platform_rules; every Platform holds its row, and no row lacks one."""
+    from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, PLATFORMS
+    from seldon_pkg.spec.platform_rules import DEFAULT_RULES, RULES
+
+    assert list(PLATFORMS) == list(RULES)
+    for name, platform in PLATFORMS.items():
+        assert platform.rules is RULES[name] and platform.name == name
+    assert DEFAULT_PLATFORM.rules is DEFAULT_RULES
+
+
 def test_committed_manifests_for_all_three_platforms_are_current():
     """`make manifests` output in the repo is what the CLI renders now, for every platform."""
     makefile = (ROOT / "Makefile").read_text()

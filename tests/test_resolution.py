@@ -144,3 +144,41 @@ def test_unknown_names_are_answered_with_what_is_deployed(gateway):
         resolve(gateway, "nope", Protocol.SELDON, "default")
     assert "default/seldon-model-1234567890" in unknown.value.message
     assert f"team-a/{SHARED}" in unknown.value.details["deployments"]
+
+
+def test_server_health_is_the_same_over_both_transports(gateway):
+    """OIP's ServerLive/ServerReady over gRPC answer what /v2/health/live|ready answer over REST
+    (local/dataplane.py): not ready while a model restarts, ready once every model is Available.
+    gRPC's ServerReady used to answer ready whatever the models did."""
+
+    async def health(client: TestClient, port: int) -> dict[str, tuple]:
+        answers = {}
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            for rpc, path in (("ServerLive", "/v2/health/live"), ("ServerReady", "/v2/health/ready")):
+                reply = await client.get(path)
+                over_rest = (await reply.json())[rpc.removeprefix("Server").lower()]
+                over_grpc = await channel.unary_unary(f"{OIP_SERVICE}{rpc}")(b"", timeout=10)
+                answers[rpc] = (over_rest, reply.status, over_grpc == b"\x08\x01")  # {field 1: true}
+        return answers
+
+    async def scenario() -> None:
+        port = free_port()
+        server, router = make_server(gateway, "127.0.0.1", port)
+        await server.start()
+        try:
+            async with TestClient(TestServer(rest.make_app(gateway))) as client:
+                assert await health(client, port) == {
+                    "ServerLive": (True, 200, True),
+                    "ServerReady": (False, 503, False),  # restarting-model-123456 restarts
+                }
+                restarting = next(d for d in gateway.deployments.values() if d.process.state is State.RESTARTING)
+                restarting.process.state = State.AVAILABLE
+                assert await health(client, port) == {
+                    "ServerLive": (True, 200, True),
+                    "ServerReady": (True, 200, True),
+                }
+        finally:
+            await server.stop(None)
+            await router.close()
+
+    asyncio.run(scenario())

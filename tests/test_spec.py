@@ -79,3 +79,39 @@ def test_not_yaml_and_missing_file(tmp_path):
         load_spec(write(tmp_path, "name: [unclosed"))
     with pytest.raises(SpecError, match="not found"):
         load_spec(tmp_path / "nope.yaml")
+
+
+ROUND_TRIPS = [
+    VALID,
+    VALID + "protocol: v2\nisolation: process\nplatform: kserve\nstorage_uri: s3://bucket/m/v1\n",
+    VALID + "accelerator: {count: 2, node_selector: {pool: gpu}}\n",
+    VALID + "accelerator: {type: amd.com/gpu, tolerations: []}\nrequirements: ['pkg @ https://example.org/p.whl']\n"
+    "allow_pip_options: true\n",
+    VALID.replace("replicas: 2", "replicas: 0") + "protocol: v2\nplatform: seldon-v2\nstorage_uri: s3://models/m\n",
+]
+
+
+@pytest.mark.parametrize("text", ROUND_TRIPS)
+def test_a_spec_as_data_reads_back_to_the_same_spec(tmp_path, text):
+    """spec_document is how a spec built or changed in code travels to the local gateway."""
+    import yaml
+
+    from seldon_pkg.spec.model_spec import parse_spec, spec_document
+
+    (tmp_path / "requirements.txt").write_text("scikit-learn==1.5.0\n")
+    spec = load_spec(write(tmp_path, text))
+    document = yaml.safe_load(yaml.safe_dump(spec_document(spec)))
+    assert parse_spec(document, source_dir=spec.source_dir) == spec
+
+
+def test_pip_options_travel_only_while_the_folders_requirements_say_them(tmp_path):
+    import dataclasses
+
+    from seldon_pkg.errors import Invalid
+    from seldon_pkg.spec.model_spec import spec_document
+
+    (tmp_path / "requirements.txt").write_text("--extra-index-url https://example.org/simple\nscikit-learn==1.5.0\n")
+    spec = load_spec(write(tmp_path, VALID + "allow_pip_options: true\n"))
+    assert "requirements" not in spec_document(spec)  # read from the folder, options and all
+    with pytest.raises(Invalid, match=r"requirements\.txt"):
+        spec_document(dataclasses.replace(spec, requirements=("numpy<2",)))

@@ -35,7 +35,7 @@ class {class_name}(SeldonModel):
         return batch * self.scale
 '''
 
-SPEC_TEMPLATE = """# seldon_pkg model spec: see the README for every key.
+SPEC_TEMPLATE = """# seldon_pkg model spec: every key is in docs/spec.md.
 name: {name}
 version: v1
 namespace: default

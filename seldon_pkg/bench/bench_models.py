@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seldon_pkg.build.requirements import ROOT
+from seldon_pkg.project import ROOT
 from seldon_pkg.values import Protocol
 
 MODELS = ROOT / "demo_mnist" / "models"

@@ -38,13 +38,13 @@ import requests
 
 from seldon_pkg.bench.bench_models import MODELS, write_spec
 from seldon_pkg.bench.stack import Gateway, group_pss_mib, stop, wait_http
-from seldon_pkg.build.mlserver_settings import server_settings
-from seldon_pkg.build.requirements import ROOT
 from seldon_pkg.local.ostools import free_ports
 from seldon_pkg.local.upstream import UpstreamError, UpstreamPool
+from seldon_pkg.project import ROOT
+from seldon_pkg.servers.mlserver_settings import server_settings
 
 STEPS = (1, 10, 50)
-"""The reference's steps: 50 processes keep the README's "50 models at once" target measured."""
+"""The reference's steps: 50 processes keep the "50 models at once" target (docs/benchmarks.md) measured."""
 SHARED_STEPS = (1, 10, 50, 100, 200, 500, 1000)
 QUICK_STEPS = (1, 4)
 QUICK_SHARED_STEPS = (1, 4, 10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from seldon_pkg.bench.soak_report import soak_lines
@@ -453,8 +454,10 @@ MEASURED_ONLY = {
 """Summary figures reported with their interval but without a target."""
 
 
-README_START = "<!-- bench:start (generated from bench/results.json by `make bench-report`; do not edit) -->"
-README_END = "<!-- bench:end -->"
+PAGE_START = "<!-- bench:start (generated from bench/results.json by `make bench-report`; do not edit) -->"
+PAGE_END = "<!-- bench:end -->"
+PAGE = Path("docs") / "benchmarks.md"
+"""The documentation page whose summary section ``make bench-report`` regenerates."""
 MAIN_ROWS = (
     "TF-free (ONNX) microservice REST",
     "TF-free (ONNX) microservice gRPC",
@@ -469,10 +472,12 @@ MAIN_ROWS = (
 )
 
 
-def readme_section(results: dict) -> str:
+def summary_section(results: dict, chart: str = "../bench/chart.png") -> str:
+    """The summary between the markers of docs/benchmarks.md; ``chart`` is the chart's link from
+    that page."""
     m = results["machine"]
     lines = [
-        README_START,
+        PAGE_START,
         "",
         f"Latest run: **{results['date']}, {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
         f"Python {m['python']}** ({results['seconds']} s).",
@@ -497,23 +502,28 @@ def readme_section(results: dict) -> str:
         lines += ["", *growth]
     soak = soak_lines(results, per_process=False)
     soak = ["#" + line if line.startswith("## ") else line for line in soak]
-    lines += ["", *soak, "![benchmark chart](bench/chart.png)", "", README_END]
+    lines += ["", *soak, f"![benchmark chart]({chart})", "", PAGE_END]
     return "\n".join(lines)
 
 
-def publish(results: dict, bench: Path, readme: Path | None) -> None:
-    """REPORT.md, chart.png and (when given) the README's speed section, from ``results`` alone."""
+def publish(results: dict, bench: Path, page: Path | None) -> None:
+    """REPORT.md, chart.png and (when given) the summary section of ``page``, from ``results`` alone."""
     write_markdown(results, bench / "REPORT.md")
     write_chart(results, bench / "chart.png")
-    if readme is not None:
-        readme.write_text(updated_readme(readme.read_text(), readme_section(results)))
+    if page is not None:
+        page.write_text(updated_page(page.read_text(), summary_section(results, chart_link(bench, page))))
 
 
-def updated_readme(text: str, section: str) -> str:
-    before, found, rest = text.partition(README_START)
+def chart_link(bench: Path, page: Path) -> str:
+    """The chart's path as a link from ``page``."""
+    return Path(os.path.relpath(bench / "chart.png", page.parent)).as_posix()
+
+
+def updated_page(text: str, section: str) -> str:
+    before, found, rest = text.partition(PAGE_START)
     if not found:
-        raise ValueError(f"README has no {README_START!r} marker")
-    _, _, after = rest.partition(README_END)
+        raise ValueError(f"the page has no {PAGE_START!r} marker")
+    _, _, after = rest.partition(PAGE_END)
     return before + section + after
 
 
@@ -526,20 +536,21 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--bench", type=Path, default=Path("bench"))
-    parser.add_argument("--readme", type=Path, default=Path("README.md"))
-    parser.add_argument("--check", action="store_true", help="exit 1 when REPORT.md or README.md would change")
+    parser.add_argument("--page", type=Path, default=PAGE, help="the page holding the summary section")
+    parser.add_argument("--check", action="store_true", help="exit 1 when REPORT.md or the page would change")
     args = parser.parse_args(argv)
     results = json.loads((args.bench / "results.json").read_text())
     if not args.check:
-        publish(results, args.bench, args.readme)
+        publish(results, args.bench, args.page)
         return 0
     with tempfile.TemporaryDirectory() as folder:
         write_markdown(results, Path(folder) / "REPORT.md")
         report_same = (Path(folder) / "REPORT.md").read_text() == (args.bench / "REPORT.md").read_text()
-    readme_same = updated_readme(args.readme.read_text(), readme_section(results)) == args.readme.read_text()
-    if not (report_same and readme_same):
+    page = args.page.read_text()
+    page_same = updated_page(page, summary_section(results, chart_link(args.bench, args.page))) == page
+    if not (report_same and page_same):
         print(
-            "bench/REPORT.md or README.md differ from what bench/results.json generates; run make bench-report",
+            f"bench/REPORT.md or {args.page} differ from what bench/results.json generates; run make bench-report",
             file=sys.stderr,
         )
         return 1

@@ -29,9 +29,9 @@ from seldon_pkg.bench import comparisons, density, nginx, report
 from seldon_pkg.bench.bench_models import MODELS, one_digit, write_spec
 from seldon_pkg.bench.loadgen import Stats, grpc_load, in_process, rest_load
 from seldon_pkg.bench.stack import BIN, Gateway, group_pss_mib, stop, wait_http
-from seldon_pkg.build.mlserver_settings import server_settings
 from seldon_pkg.local.environments import ensure_environment
 from seldon_pkg.local.ostools import free_port, free_ports
+from seldon_pkg.servers.mlserver_settings import server_settings
 from seldon_pkg.spec.model_spec import load_spec
 
 PEERS = Path(__file__).with_name("peers")
@@ -594,7 +594,7 @@ def main(quick: bool = False, out: Path | None = None) -> dict:
         if soak:
             results["soak"] = soak
     (bench / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    report.publish(results, bench, None)  # `make bench-report` also regenerates the README's section
+    report.publish(results, bench, None)  # `make bench-report` also regenerates docs/benchmarks.md
     print(f"done in {results['seconds']} s: {bench}/results.json, REPORT.md, chart.png", flush=True)
     print("seconds per phase: " + ", ".join(f"{k} {v}" for k, v in phase.seconds.items()), flush=True)
     return results

@@ -1,4 +1,4 @@
-"""The soak's tables for REPORT.md and the README, from ``results["soak"]`` alone."""
+"""The soak's tables for REPORT.md and docs/benchmarks.md, from ``results["soak"]`` alone."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import psutil
 import requests
 
+from seldon_pkg.local.gateway_process import start_gateway, stop_gateway
 from seldon_pkg.local.ostools import free_ports, group_members
 from seldon_pkg.local.waiting import answers_200, wait_until_ready
 
@@ -62,21 +63,8 @@ class Gateway:
     @classmethod
     def start(cls, state_dir: Path, log: Path) -> Gateway:
         http_port, grpc_port = free_ports(2)
-        process = subprocess.Popen(
-            [
-                str(BIN / "seldon-pkg"),
-                "serve",
-                "--port",
-                str(http_port),
-                "--grpc-port",
-                str(grpc_port),
-                "--state-dir",
-                str(state_dir),
-            ],
-            stdout=open(log, "wb"),
-            stderr=subprocess.STDOUT,
-        )
-        wait_http(f"http://127.0.0.1:{http_port}/health", 60, process)
+        with open(log, "wb") as output:
+            process = start_gateway(state_dir, http_port, grpc_port, output=output)
         return cls(state_dir, http_port, grpc_port, process)
 
     def cli(self, *args: str) -> dict | list | str:
@@ -114,7 +102,7 @@ class Gateway:
         return row, round(time.perf_counter() - started, 2)
 
     def stop(self) -> None:
-        stop(self.process)
+        stop_gateway(self.process, timeout=30)
 
 
 def _name_of(spec: Path) -> str:

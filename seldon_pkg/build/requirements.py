@@ -12,12 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from model_wrappers.catalog import requirements_for
+from seldon_pkg.project import WRAPPERS_PACKAGE
 from seldon_pkg.servers.registry import server_for
 from seldon_pkg.spec.model_spec import ModelSpec
-
-WRAPPERS_PACKAGE = "model_wrappers"
-ROOT = Path(__file__).resolve().parents[2]
-"""The repository (or installed site-packages) root: where ``model_wrappers`` is."""
 
 
 def uses_ready_wrappers(spec: ModelSpec) -> bool:

@@ -49,14 +49,21 @@ class LocalClient:
         *,
         policy: str = "replace",
         record: dict[str, Any] | None = None,
+        document: dict[str, Any] | None = None,
+        source_dir: Path | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> dict:
-        """Deploy a spec file (or a registry record, to restore a previous revision).
+        """Deploy a spec file, a spec as data (``document``, the keys of a spec file, with the
+        model's ``source_dir``), or a registry record (to restore a previous revision).
 
         Returns ``{"deployment": {...}, "action": ..., "previous": record|None, "replaced": [...]}``."""
         body: dict[str, Any] = {"policy": policy}
         if record is not None:
             body["record"] = record
+        elif document is not None:
+            assert source_dir is not None, "a document needs the model's folder"
+            body["document"] = document
+            body["source_dir"] = str(Path(source_dir).resolve())
         else:
             assert spec is not None
             body["spec"] = str(Path(spec).resolve())

@@ -3,6 +3,8 @@
     GET    /v1/deployments                      list
     POST   /v1/deployments  {"spec": PATH, "policy": "replace"|"keep"}   (Accept: application/x-ndjson
                             streams progress lines first, see STREAM)
+                            or {"document": {...spec's keys...}, "source_dir": PATH} (a spec
+                            as data: how LocalTarget deploys a ModelSpec, built in code or not)
                             or {"record": {...}} (restore a previous revision)
                             -> {"deployment", "action", "previous", "replaced"}
     GET    /v1/deployments/{namespace}/{name}   one deployment (URLs, state, pid, ports)
@@ -76,9 +78,15 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
         except ValueError:
             body = None
         if not isinstance(body, dict) or not (
-            isinstance(body.get("spec"), str) or isinstance(body.get("record"), dict)
+            isinstance(body.get("spec"), str)
+            or isinstance(body.get("record"), dict)
+            or (isinstance(body.get("document"), dict) and isinstance(body.get("source_dir"), str))
         ):
-            return _error(Invalid('body must be {"spec": "/path/to/seldon-model.yaml"}'))
+            return _error(
+                Invalid(
+                    'body must be {"spec": "/path/to/seldon-model.yaml"} or {"document": {...}, "source_dir": PATH}'
+                )
+            )
         try:
             policy = parse_choice(VersionPolicy, body.get("policy", VersionPolicy.REPLACE.value), "policy")
         except Invalid as error:
@@ -89,6 +97,10 @@ def make_app(gateway: Gateway, token: str) -> web.Application:
                 if "record" in body:
                     outcome = await gateway.deploy_record(
                         Record.from_dict(body["record"]), policy=policy, progress=progress
+                    )
+                elif "document" in body:
+                    outcome = await gateway.deploy_document(
+                        body["document"], Path(body["source_dir"]), policy=policy, progress=progress
                     )
                 else:
                     outcome = await gateway.deploy(Path(body["spec"]), policy=policy, progress=progress)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from seldon_pkg.errors import KINDS, Invalid, NotFound, NotReady, Refused, SeldonPkgError, kind_of
-from seldon_pkg.targets.base import DeploymentInfo, DeployOutcome
+from seldon_pkg.records import DeploymentInfo, DeployOutcome
 from seldon_pkg.values import Action
 
 STATUS_BY_KIND: dict[str, int] = {
@@ -73,7 +73,7 @@ def info_from_row(row: dict[str, Any]) -> DeploymentInfo:
         replicas=1,
         target="local",
         protocol=row.get("protocol", "seldon"),
-        platform=row.get("platform", "local"),
+        platform=row.get("platform", "seldon"),
         restarts=row["restarts"],
         last_error=row["last_error"] or None,
     )

@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seldon_pkg.build.requirements import (
-    ROOT,
-    WRAPPERS_PACKAGE,
     constraints_file,
     no_deps_requirements,
     requirements_file,
     serving_requirements,
 )
 from seldon_pkg.errors import SeldonPkgError
+from seldon_pkg.project import ROOT, WRAPPERS_PACKAGE
 from seldon_pkg.spec.model_spec import ModelSpec
 
 READY_MARK = ".seldon-pkg-ready"

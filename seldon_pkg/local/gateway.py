@@ -23,18 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import yaml
 
-from seldon_pkg.build.model_folder import IGNORED, check_contained
 from seldon_pkg.errors import NotReady
 from seldon_pkg.local.control_wire import info_from_row
 from seldon_pkg.local.environments import ensure_environment, sync_wrappers
 from seldon_pkg.local.process import ModelProcess, StartError
 from seldon_pkg.local.registry import Record, Registry
-from seldon_pkg.local.shared import SharedModel, SharedServers
+from seldon_pkg.local.served import ServedModel
+from seldon_pkg.local.shared import SharedServers
 from seldon_pkg.local.state import StateDir
-from seldon_pkg.spec.model_spec import ModelSpec, load_spec, spec_file
+from seldon_pkg.model_folder import IGNORED, check_contained
+from seldon_pkg.records import DeployOutcome
+from seldon_pkg.spec.model_spec import ModelSpec, load_spec, parse_spec, spec_file
 from seldon_pkg.storage.fetch import fetch as fetch_storage
-from seldon_pkg.targets.base import DeployOutcome
 from seldon_pkg.values import Action, VersionPolicy
 
 logger = logging.getLogger("seldon_pkg.gateway")
@@ -58,8 +60,9 @@ class DeployError(NotReady):
     registered, so whatever served that name before still does and nothing is to be undone."""
 
 
-Served = ModelProcess | SharedModel
-"""What serves a deployment: a process group of its own, or its place in a shared server."""
+Served = ServedModel
+"""What serves a deployment: a process group of its own, or its place in a shared server; the
+gateway sees one face (``served.ServedModel``) and never asks which."""
 
 
 @dataclass
@@ -123,8 +126,8 @@ class Gateway:
     async def shutdown(self) -> None:
         if self._supervisor:
             self._supervisor.cancel()
-        own = [d.process for d in self.deployments.values() if isinstance(d.process, ModelProcess)]
-        await asyncio.gather(*(process.stop() for process in own), return_exceptions=True)
+        served = [d.process for d in self.deployments.values()]
+        await asyncio.gather(*(process.shutdown() for process in served), return_exceptions=True)
         if self._shared_or_none is not None:  # whole servers: no model is unloaded one by one
             await self._shared_or_none.shutdown()
         if self._session_or_none:
@@ -146,8 +149,8 @@ class Gateway:
             await asyncio.sleep(SUPERVISE_EVERY)
             for deployment in list(self.deployments.values()):
                 process = deployment.process
-                if isinstance(process, ModelProcess) and process.crashed():
-                    reason = f"exited with code {process.popen.returncode if process.popen else None}"
+                if process.crashed():
+                    reason = process.crash_reason()
                     logger.warning("%s (pid %s) %s; restarting", process.name, process.pid, reason)
                     process.schedule_restart(self._session, self.ready_timeout, reason)
             self.shared.supervise()
@@ -158,6 +161,16 @@ class Gateway:
         spec = load_spec(spec_path)
         check_contained(spec.source_dir, IGNORED)  # the model runs from its folder: nothing may lead out
         record = Record.from_spec(spec, spec_file(spec_path).read_text())
+        return await self.deploy_record(record, spec, policy, progress)
+
+    async def deploy_document(
+        self, document: dict, source_dir: Path, policy: str = "replace", progress: Progress = _quiet
+    ) -> dict:
+        """Deploy a spec sent as data (``spec_document``), validated here as a file would be:
+        what runs, and what a restarted gateway restores, is that spec, not a file on disk."""
+        spec = parse_spec(document, source_dir=source_dir.resolve(), source="spec")
+        check_contained(spec.source_dir, IGNORED)
+        record = Record.from_spec(spec, yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
         return await self.deploy_record(record, spec, policy, progress)
 
     async def deploy_record(
@@ -252,7 +265,7 @@ class Gateway:
             "namespace": record.namespace,
             "revision": record.revision,
             "protocol": process.spec.protocol,
-            "platform": "local",
+            "platform": process.spec.platform,  # where the cluster would run it; `target` says local
             "state": process.state.value,
             "url": f"http://{self.url_host}:{self.http_port}{deployment.prediction_path}",
             "grpc": f"{self.url_host}:{self.grpc_port}",
@@ -260,8 +273,8 @@ class Gateway:
             "ports": {"http": process.ports.http, "grpc": process.ports.grpc, "metrics": process.ports.metrics},
             "runtime": str(process.environment.python),
             "restarts": process.restarts,
-            "isolation": process.spec.isolation if isinstance(process, SharedModel) else "process",
-            "server": process.shared_server if isinstance(process, SharedModel) else None,
+            "isolation": process.isolation,
+            "server": process.shared_server,
             "log": str(process.log_path),
             "model_folder": record.source_dir,
             "last_error": process.last_error,
@@ -314,14 +327,7 @@ class Gateway:
             process = await self._new_process(record.name, spec, progress)
             if publish:
                 self.deployments[record.key] = Deployment(record, process)
-            if isinstance(process, SharedModel):
-                progress(
-                    f"loading it into shared server {process.shared_server} (MLServer; isolation: process in the spec gives it a process of its own)"
-                )
-            else:
-                progress(
-                    f"starting {process.server.name} on 127.0.0.1:{process.ports.http}; waiting for the model to load"
-                )
+            progress(process.start_message())
             try:
                 await process.start(self._session, self.ready_timeout)
                 return process

@@ -3,7 +3,8 @@
 Seldon-protocol calls are routed by the ``seldon``/``namespace`` metadata: what Ambassador and
 Istio do for Seldon Core, and what ``SeldonClient`` sends over gRPC. OIP calls are routed by
 the model name inside the request (the deployment name), or by that metadata when present;
-``ServerLive``/``ServerReady`` are answered by the gateway itself. Which deployment a call
+``ServerLive``/``ServerReady`` are answered by the gateway itself, as REST's health routes are
+(``dataplane.py``: ready only when every model is Available). Which deployment a call
 means is ``resolution.resolve``'s rule, the REST front end's too (without ``namespace``
 metadata a name is looked up in every namespace; one found in several is an error listing
 them). Messages are forwarded as raw bytes (no decode/encode in the gateway); the model's own
@@ -17,6 +18,7 @@ from typing import NoReturn
 import grpc
 
 from seldon_pkg.limits import MAX_BODY_BYTES
+from seldon_pkg.local.dataplane import server_live, server_ready
 from seldon_pkg.local.gateway import Deployment, Gateway
 from seldon_pkg.local.protowire import encode_bool_field, first_string_field
 from seldon_pkg.local.resolution import RouteError, resolve
@@ -79,8 +81,10 @@ class SeldonRouter(grpc.GenericRpcHandler):
         rpc = method.removeprefix(OIP_SERVICE)
 
         async def forward(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-            if rpc in ("ServerLive", "ServerReady"):
-                return encode_bool_field(1, True)  # {live: true} / {ready: true}
+            if rpc == "ServerLive":
+                return encode_bool_field(1, server_live(self._gateway))  # {live: ...}
+            if rpc == "ServerReady":
+                return encode_bool_field(1, server_ready(self._gateway))  # {ready: ...}, as REST's 200/503
             if rpc not in OIP_MODEL_RPCS:
                 await _abort(context, grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not served by the seldon-pkg gateway")
             metadata = {key: value for key, value in context.invocation_metadata()}

@@ -55,7 +55,29 @@ PORT_TAKEN = re.compile(r"address already in use|connection in use|errno 98", re
 
 
 RUN_HEADER = "\n==== "
-"""Each start of a model appends a line beginning with this to its log."""
+"""Each start of a model appends a line beginning with this to its log (:func:`begin_run`)."""
+
+
+def begin_run(log_path: Path, line: str) -> None:
+    """Append the header of a new run to a model's log: where ``current_run`` starts reading."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"{RUN_HEADER}{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+
+
+@dataclass
+class Backoff:
+    """How long to wait before the next restart: from ``BACKOFF_FIRST``, doubling after each
+    failure up to ``BACKOFF_MAX``; ``reset`` starts over (a model that was healthy a while)."""
+
+    delay: float = BACKOFF_FIRST
+
+    def next(self) -> float:
+        current, self.delay = self.delay, min(self.delay * 2, BACKOFF_MAX)
+        return current
+
+    def reset(self) -> None:
+        self.delay = BACKOFF_FIRST
 
 
 def current_run(log_text: str) -> str:
@@ -124,7 +146,7 @@ class ModelProcess:
     last_error: str = ""
     started_at: float = 0.0
     _next_restart: float = 0.0
-    _backoff: float = BACKOFF_FIRST
+    _backoff: Backoff = field(default_factory=Backoff)
     _restart_task: asyncio.Task | None = None
 
     @property
@@ -183,10 +205,8 @@ class ModelProcess:
 
     def spawn(self) -> None:
         """Start the process group (called on the event-loop thread)."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        begin_run(self.log_path, f"starting {self.name} on {self.ports}")
         log = open(self.log_path, "ab")
-        log.write(f"{RUN_HEADER}{time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name} on {self.ports}\n".encode())
-        log.flush()
         self.popen = subprocess.Popen(
             self.command(),
             cwd=self.cwd,
@@ -278,15 +298,34 @@ class ModelProcess:
         """True when the launcher died while we expected it to run."""
         return self.state is State.AVAILABLE and self.popen is not None and self.popen.poll() is not None
 
+    def crash_reason(self) -> str:
+        return f"exited with code {self.popen.returncode if self.popen else None}"
+
+    # ---- the rest of the face every served model shows the gateway (served.ServedModel) ------
+    @property
+    def isolation(self) -> str:
+        return "process"
+
+    @property
+    def shared_server(self) -> str | None:
+        """None: a process group of its own."""
+        return None
+
+    def start_message(self) -> str:
+        return f"starting {self.server.name} on 127.0.0.1:{self.ports.http}; waiting for the model to load"
+
+    async def shutdown(self) -> None:
+        """The gateway is stopping: stop the process group."""
+        await self.stop()
+
     def schedule_restart(self, session: aiohttp.ClientSession, timeout: float, reason: str) -> None:
         """Mark the model restarting at once (requests get 503), then clean up the dead group
         and restart it after the current backoff, which doubles on each failure."""
         self.state = State.RESTARTING
         self.last_error = reason
         if time.monotonic() - self.started_at > 60:
-            self._backoff = BACKOFF_FIRST  # it had been healthy for a while: start over
-        delay = self._backoff
-        self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+            self._backoff.reset()  # it had been healthy for a while: start over
+        delay = self._backoff.next()
         self._restart_task = asyncio.get_running_loop().create_task(self._restart_after(delay, session, timeout))
 
     async def _restart_after(self, delay: float, session: aiohttp.ClientSession, timeout: float) -> None:

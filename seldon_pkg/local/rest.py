@@ -36,6 +36,7 @@ from aiohttp import web
 from seldon_pkg import __version__
 from seldon_pkg.limits import MAX_BODY_BYTES
 from seldon_pkg.local import oip_binary
+from seldon_pkg.local.dataplane import server_live, server_ready
 from seldon_pkg.local.gateway import Deployment, Gateway
 from seldon_pkg.local.process import State
 from seldon_pkg.local.resolution import RouteError, resolve
@@ -159,10 +160,11 @@ class RestEndpoints:
         return await self._forward_oip(request, deployment, f"/v2/models/{name}{request.match_info['rest']}")
 
     async def oip_live(self, _: web.Request) -> web.Response:
-        return web.json_response({"live": True})
+        live = server_live(self.gateway)
+        return web.json_response({"live": live}, status=200 if live else 503)
 
     async def oip_ready(self, _: web.Request) -> web.Response:
-        ready = all(d.process.state is State.AVAILABLE for d in self.gateway.deployments.values())
+        ready = server_ready(self.gateway)  # the gRPC ServerReady's answer too (dataplane.py)
         return web.json_response({"ready": ready}, status=200 if ready else 503)
 
     async def oip_server_metadata(self, _: web.Request) -> web.Response:

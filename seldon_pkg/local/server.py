@@ -2,7 +2,8 @@
 
 Binds the REST and gRPC front ends (``--host``, 127.0.0.1 by default) and the control API
 (always 127.0.0.1, a free port), writes ``gateway.json`` so CLI commands can find it, restores
-every registered model, and on exit stops every model process group before returning.
+every registered model (then marks ``gateway.json`` ready), and on exit stops every model
+process group before returning.
 """
 
 from __future__ import annotations
@@ -68,17 +69,16 @@ async def serve(state: StateDir, host: str, port: int, grpc_port: int, ready: as
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    state.write_json(
-        state.gateway_file,
-        {
-            "pid": os.getpid(),
-            "host": host,
-            "url_host": url_host,
-            "http_port": port,
-            "grpc_port": grpc_port,
-            "control_port": control_port,
-        },
-    )
+    info = {
+        "pid": os.getpid(),
+        "host": host,
+        "url_host": url_host,
+        "http_port": port,
+        "grpc_port": grpc_port,
+        "control_port": control_port,
+        "ready": False,
+    }
+    state.write_json(state.gateway_file, info)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     print(
         f"seldon-pkg gateway: REST http://{url_host}:{port}/seldon/<namespace>/<name>/..., "
@@ -87,6 +87,7 @@ async def serve(state: StateDir, host: str, port: int, grpc_port: int, ready: as
     )
     try:
         await gateway.startup()
+        state.write_json(state.gateway_file, {**info, "ready": True})  # gateway_process.wait_for_gateway
         if ready is not None:
             ready.set()
         print(f"ready: {len(gateway.deployments)} deployment(s) restored", flush=True)

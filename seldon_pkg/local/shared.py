@@ -9,8 +9,9 @@ default; ``isolation: process`` in a spec gives a model a process group of its o
 * :class:`SharedServer` is one such process (a :class:`ServerProcess`: started, watched and
   restarted with backoff exactly like a model process) and the models loaded in it;
 * :class:`SharedModel` is one model in it, with the face the gateway knows from
-  :class:`~seldon_pkg.local.process.ModelProcess` (state, ports, log, start, stop), so routing,
-  describe, logs, redeploy and delete do not care which kind serves a deployment;
+  :class:`~seldon_pkg.local.process.ModelProcess` (``served.ServedModel``: state, ports, log,
+  start, stop, restart with backoff), so routing, describe, logs, redeploy and delete do not
+  care which kind serves a deployment;
 * :class:`SharedServers` finds or makes the server of an environment.
 
 Guarantees kept per model: a model whose load raises fails its own deploy with its own error
@@ -38,13 +39,12 @@ import aiohttp
 
 from seldon_pkg.local.environments import RuntimeEnvironment
 from seldon_pkg.local.process import (
-    BACKOFF_FIRST,
-    BACKOFF_MAX,
-    RUN_HEADER,
+    Backoff,
     ModelProcess,
     Ports,
     StartError,
     State,
+    begin_run,
     failure_report,
     read_current_run,
 )
@@ -204,7 +204,7 @@ class SharedModel:
     own_state: State = State.STOPPED
     last_error_own: str = ""
     _retry: asyncio.Task | None = field(default=None, repr=False)
-    _backoff: float = BACKOFF_FIRST
+    _backoff: Backoff = field(default_factory=Backoff, repr=False)
 
     # ---- the face of a model process --------------------------------------------------------
     @property
@@ -251,11 +251,29 @@ class SharedModel:
         """The name of the shared server it is loaded in."""
         return self.shared.name
 
+    @property
+    def isolation(self) -> str:
+        return self.spec.isolation
+
+    def crashed(self) -> bool:
+        """Never on its own: its server's crash is ``SharedServers.supervise``'s to restart."""
+        return False
+
+    def crash_reason(self) -> str:
+        return ""
+
+    def start_message(self) -> str:
+        return (
+            f"loading it into shared server {self.shared_server} "
+            "(MLServer; isolation: process in the spec gives it a process of its own)"
+        )
+
+    async def shutdown(self) -> None:
+        """The gateway is stopping: nothing to unload one by one, its server stops whole."""
+
     # ---- its log ----------------------------------------------------------------------------
     def begin_run(self, line: str) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "a", encoding="utf-8") as log:
-            log.write(f"{RUN_HEADER}{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+        begin_run(self.log_path, line)
 
     def current_log(self) -> str:
         return read_current_run(self.log_path)
@@ -292,7 +310,7 @@ class SharedModel:
         """Try the load again after a backoff (a restored model whose load failed keeps trying,
         like a crashed process), doubling on each failure."""
         self.own_state, self.last_error = State.RESTARTING, reason
-        delay, self._backoff = self._backoff, min(self._backoff * 2, BACKOFF_MAX)
+        delay = self._backoff.next()
         self._retry = asyncio.get_running_loop().create_task(self._retry_after(delay, session, timeout))
 
     async def _retry_after(self, delay: float, session: aiohttp.ClientSession, timeout: float) -> None:

@@ -3,7 +3,7 @@
 Chosen by ``--state-dir``, else ``$SELDON_PKG_STATE_DIR``, else ``~/.seldon-pkg``. Holds::
 
     token          secret for the control API (mode 0600)
-    gateway.json   where the running gateway listens (ports, pid)
+    gateway.json   where the running gateway listens (ports, pid), ready once models are restored
     registry.json  the deployments, so a restarted gateway restores them
     logs/          one log per model process
     envs/          runtime environments, one per requirements hash ($SELDON_PKG_ENVS_DIR

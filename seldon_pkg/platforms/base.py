@@ -16,24 +16,24 @@ between them lives on its :class:`Platform` object (one module each, listed once
 * which cluster verbs seldon_pkg implements for it (``cluster_verbs``; none for Seldon Core 2).
 
 A fourth platform is a module with a subclass of :class:`Platform` and one line in the
-registry; the README's architecture section says what the module must provide.
+registry; docs/architecture.md says what the module must provide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from seldon_pkg.errors import Invalid
+from seldon_pkg.spec.platform_rules import Fail, PlatformRules
 from seldon_pkg.values import Protocol
 
 if TYPE_CHECKING:
     from seldon_pkg.spec.model_spec import ModelSpec
 
+__all__ = ["ALL_CLUSTER_VERBS", "CustomResource", "Fail", "Platform"]
+
 ALL_CLUSTER_VERBS = frozenset({"deploy", "list", "get", "delete", "prune", "describe", "logs", "endpoint"})
-Fail = Callable[[str, str], Exception]
-"""How a spec check reports a problem: ``fail(field, reason)`` returns the error to raise."""
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,14 @@ class CustomResource:
 class Platform:
     """One platform; subclasses override what differs, the defaults are Seldon Core 1's shape."""
 
+    rules: ClassVar[PlatformRules]
+    """What a spec must say to go there (``seldon_pkg.spec.platform_rules``): the name, whether
+    it serves only OIP, whether a model has a pod spec of its own."""
     name: ClassVar[str]
-    """How specs and ``--platform`` name it (``seldon``, ``kserve``, ``seldon-v2``)."""
+    """How specs and ``--platform`` name it (``seldon``, ``kserve``, ``seldon-v2``): ``rules.name``."""
     resource: ClassVar[CustomResource]
     description_text: ClassVar[str]
-    """One line for help texts and the README: what it renders."""
-    serves_only_oip: ClassVar[bool] = False
-    """True when the platform's model server speaks only the Open Inference Protocol."""
+    """One line for help texts and the docs: what it renders."""
     cluster_verbs: ClassVar[frozenset[str]] = ALL_CLUSTER_VERBS
     has_canary: ClassVar[bool] = False
     children_label: ClassVar[str] = ""
@@ -101,15 +102,15 @@ class Platform:
     def validate(self, manifest: dict[str, Any]) -> None:
         """Raise ``ManifestError`` listing what the API server or controller would refuse."""
 
+    @property
+    def serves_only_oip(self) -> bool:
+        """True when the platform's model server speaks only the Open Inference Protocol."""
+        return self.rules.serves_only_oip
+
     def check_spec(self, spec: ModelSpec, fail: Fail) -> None:
-        """Refuse a spec this platform cannot take, naming the field (called by the spec parser
-        and by ``on_platform``)."""
-        if self.serves_only_oip and spec.protocol is not Protocol.OIP:
-            raise fail(
-                "protocol",
-                f"platform {self.name} serves the Open Inference Protocol: the spec says protocol: {spec.protocol}; "
-                "use protocol: v2",
-            )
+        """Refuse a spec this platform cannot take, naming the field (the spec parser checks the
+        same rules: ``spec.platform_rules``)."""
+        self.rules.check_spec(spec, fail)
 
     # -- the cluster -----------------------------------------------------------------------------
     def require_cluster_verb(self, verb: str) -> None:

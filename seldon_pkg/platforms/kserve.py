@@ -46,6 +46,7 @@ from seldon_pkg.platforms.probes import readiness_probe
 from seldon_pkg.platforms.schema import crd_schema, schema_errors
 from seldon_pkg.platforms.storage_mounts import model_dir_env
 from seldon_pkg.spec.accelerator import accelerator_env
+from seldon_pkg.spec.platform_rules import KSERVE_RULES
 
 if TYPE_CHECKING:
     from seldon_pkg.spec.model_spec import ModelSpec
@@ -65,10 +66,10 @@ FAILED_TRANSITIONS = ("BlockedByFailedLoad", "InvalidSpec")
 
 
 class KServe(Platform):
-    name = "kserve"
+    rules = KSERVE_RULES
+    name = rules.name
     resource = RESOURCE
     description_text = "InferenceService (KServe, RawDeployment)"
-    serves_only_oip = True
     children_label = KSERVE_INFERENCESERVICE
     container = CONTAINER
 

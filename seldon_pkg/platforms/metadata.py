@@ -10,8 +10,8 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from seldon_pkg.build.model_folder import IGNORED, TEST_FILES, content_digest
 from seldon_pkg.errors import SpecError
+from seldon_pkg.model_folder import IGNORED, TEST_FILES, content_digest
 from seldon_pkg.platforms.labels import model_annotations, model_labels
 from seldon_pkg.platforms.names import Identity, NameBudgetError, deployment_name
 

@@ -1,8 +1,9 @@
 """The platforms, listed once: look one up by name, by spec or by manifest, and nothing else
 branches on a platform's name.
 
-Adding a platform: a module beside this one with a :class:`~seldon_pkg.platforms.base.Platform`
-subclass and its instance, and one entry in ``PLATFORMS`` below.
+Adding a platform: its row in ``seldon_pkg.spec.platform_rules`` (what a spec must say to go
+there), a module beside this one with a :class:`~seldon_pkg.platforms.base.Platform` subclass
+and its instance, and one entry in ``PLATFORMS`` below.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from seldon_pkg.platforms.kserve import KSERVE
 from seldon_pkg.platforms.metadata import deployment_name_on
 from seldon_pkg.platforms.seldon import SELDON
 from seldon_pkg.platforms.seldon_v2 import SELDON_V2
+from seldon_pkg.spec.platform_rules import DEFAULT_RULES
 from seldon_pkg.values import did_you_mean
 
 if TYPE_CHECKING:
     from seldon_pkg.spec.model_spec import ModelSpec
 
 PLATFORMS: dict[str, Platform] = {platform.name: platform for platform in (SELDON, KSERVE, SELDON_V2)}
-DEFAULT_PLATFORM = SELDON
+DEFAULT_PLATFORM = PLATFORMS[DEFAULT_RULES.name]
 """What a spec without ``platform:`` renders to, and what cluster verbs work on by default."""
 PLATFORM_NAMES = tuple(PLATFORMS)
 

@@ -36,6 +36,7 @@ from seldon_pkg.platforms.schema import crd_schema, schema_errors
 from seldon_pkg.platforms.seldon_parameters import seldon_parameters
 from seldon_pkg.platforms.storage_mounts import model_dir_env, seldon_pod_storage
 from seldon_pkg.spec.accelerator import accelerator_env
+from seldon_pkg.spec.platform_rules import SELDON_RULES
 from seldon_pkg.values import Protocol
 
 if TYPE_CHECKING:
@@ -53,7 +54,8 @@ SDEP_MAX = MAX_NAME - len(f"-{PREDICTOR}-{COMPONENT_INDEX}-{CONTAINER}")
 
 
 class SeldonCore1(Platform):
-    name = "seldon"
+    rules = SELDON_RULES
+    name = rules.name
     resource = RESOURCE
     description_text = "SeldonDeployment (Seldon Core 1)"
     has_canary = True

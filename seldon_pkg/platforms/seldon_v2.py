@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from seldon_pkg.errors import SpecError
-from seldon_pkg.platforms.base import CustomResource, Fail, Platform
+from seldon_pkg.platforms.base import CustomResource, Platform
 from seldon_pkg.platforms.metadata import object_metadata
 from seldon_pkg.platforms.names import MAX_NAME
+from seldon_pkg.spec.platform_rules import SELDON_V2_RULES
 
 if TYPE_CHECKING:
     from seldon_pkg.spec.model_spec import ModelSpec
@@ -37,10 +38,10 @@ GPU_CAPABILITY = "gpu"
 
 
 class SeldonCore2(Platform):
-    name = "seldon-v2"
+    rules = SELDON_V2_RULES
+    name = rules.name
     resource = RESOURCE
     description_text = "Model (Seldon Core 2)"
-    serves_only_oip = True
     cluster_verbs = frozenset()
 
     def name_budget(self, namespace: str) -> int:
@@ -51,23 +52,6 @@ class SeldonCore2(Platform):
 
     def validate(self, manifest: dict[str, Any]) -> None:
         """Seldon Core 2's schema is BSL-licensed: checked in the tests only (tests/fixtures/k8s)."""
-
-    def check_spec(self, spec: ModelSpec, fail: Fail) -> None:
-        super().check_spec(spec, fail)
-        accelerator = spec.accelerator
-        if accelerator is None:
-            return
-        # Seldon Core 2 schedules Servers, not Models: placement belongs on the Server's pod spec
-        for key, given in (
-            ("node_selector", accelerator.node_selector),
-            ("tolerations", accelerator.explicit_tolerations),
-        ):
-            if given:
-                raise fail(
-                    f"accelerator.{key}",
-                    "platform seldon-v2 places a Model on a Server and has no pod spec per model: "
-                    "set it on the Server's podSpec; the Model asks for a GPU Server by capability",
-                )
 
     def path(self, namespace: str, name: str) -> str:
         return f"/v2/models/{name}/infer"

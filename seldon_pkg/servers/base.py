@@ -73,7 +73,7 @@ class ServerKind:
 
     def serving_defaults(self, launcher: bool) -> dict[str, str]:
         """Environment defaults that keep a long-running process's memory bounded
-        (``seldon_pkg.build.serving_defaults``); ``launcher``: under our local launcher."""
+        (``seldon_pkg.servers.serving_defaults``); ``launcher``: under our local launcher."""
         return {}
 
     def clean_up(self, launch: LocalLaunch) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from seldon_pkg.build.serving_defaults import ALLOCATOR, WORKER_RECYCLING
 from seldon_pkg.platforms.names import CONTAINER
 from seldon_pkg.platforms.seldon_parameters import parameters_env
 from seldon_pkg.servers.base import LOCAL_LAUNCHERS, LocalLaunch, ServerKind
+from seldon_pkg.servers.serving_defaults import ALLOCATOR, WORKER_RECYCLING
 from seldon_pkg.values import Protocol
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ SELDON_CORE_DEPENDENCIES = (
     # high advisory (seldon_pkg/data/advisories.tsv) and the newest release passes its contract
     # tests (tests/test_microservice_contract.py, test_wrappers.py, test_local_runtime.py):
     # seldon-core is then installed with --no-deps. Its other caps stay (no advisory row).
+    # setup.py's serve extra repeats this list but setuptools (tests/test_metadata.py keeps them equal).
     "flask>=3.1.3,<4",  # was <3
     "werkzeug>=3.1.6,<4",  # was <2.3
     "flask-cors>=6.0.0,<7",  # was <4
@@ -37,7 +38,7 @@ SELDON_CORE_DEPENDENCIES = (
     "urllib3>=2.7.0,<3",  # was <1.27
     "requests>=2.33.0,<3",
     "jinja2>=3.1.6",  # Flask's, floor only
-    # protobuf stays below 4 (two high rows, README "Security of the images"): seldon-core's
+    # protobuf stays below 4 (two high rows, docs/security.md): seldon-core's
     # generated *_pb2 modules predate protobuf 4; its C backend refuses them and its pure-Python
     # backend (4.25, 5.29) loads them with map fields (Meta.tags, routing) as lists, which
     # breaks every gRPC and REST request carrying meta.tags.

@@ -12,8 +12,8 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-from seldon_pkg.build.mlserver_settings import server_settings, write_model_folder
 from seldon_pkg.servers.base import LOCAL_LAUNCHERS, LocalLaunch, ServerKind
+from seldon_pkg.servers.mlserver_settings import server_settings, write_model_folder
 from seldon_pkg.values import Protocol
 
 if TYPE_CHECKING:

@@ -18,9 +18,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from seldon_pkg.build.mlserver_settings import model_settings, server_settings
 from seldon_pkg.servers.base import LocalLaunch
 from seldon_pkg.servers.mlserver import LAUNCHER, MLServer
+from seldon_pkg.servers.mlserver_settings import model_settings, server_settings
 from seldon_pkg.spec.model_spec import ModelSpec
 
 REPOSITORY = "model_wrappers.shared_repository.DirectModelRepository"

@@ -70,6 +70,16 @@ class Accelerator:
         if self.node_selector:
             pod_spec["nodeSelector"] = {**pod_spec.get("nodeSelector", {}), **self.node_selector}
 
+    def document(self) -> dict[str, Any]:
+        """The spec's ``accelerator`` mapping that ``parse_accelerator`` reads back to this object
+        (tolerations only when the spec listed them: otherwise the default stays implied)."""
+        document: dict[str, Any] = {"type": self.type, "count": self.count}
+        if self.node_selector:
+            document["node_selector"] = dict(self.node_selector)
+        if self.explicit_tolerations:
+            document["tolerations"] = [dict(t) for t in self.tolerations]
+        return document
+
     def to_json(self) -> dict[str, Any]:
         return {
             "type": self.type,

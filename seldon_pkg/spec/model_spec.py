@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
 
 from seldon_pkg.errors import Invalid, SpecError
-from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, PLATFORM_NAMES, platform_named
 from seldon_pkg.spec.accelerator import Accelerator, parse_accelerator
 from seldon_pkg.spec.pip_requirements import PipInput, parse_lines, requirement
-from seldon_pkg.spec.text_sinks import describe_character, forbidden_character
+from seldon_pkg.spec.platform_rules import DEFAULT_RULES, PLATFORM_NAMES, RULES
 from seldon_pkg.storage.uri import StorageUriError, parse_storage_uri
+from seldon_pkg.text_sinks import describe_character, forbidden_character
 from seldon_pkg.values import Isolation, Protocol, did_you_mean, parse_choice
 
 SPEC_FILENAME = "seldon-model.yaml"
@@ -79,7 +80,7 @@ class ModelSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     protocol: Protocol = Protocol.SELDON
     """``seldon`` (seldon-core-microservice) or ``v2`` (the Open Inference Protocol, MLServer)."""
-    platform: str = DEFAULT_PLATFORM.name
+    platform: str = DEFAULT_RULES.name
     """Where ``render``/``deploy --target k8s`` put it: a name in ``platforms.registry``
     (``seldon``, ``kserve``, ``seldon-v2``); ``platform_of(spec)`` gives the object."""
     storage_uri: str | None = None
@@ -146,6 +147,48 @@ def load_spec(path: str | Path) -> ModelSpec:
     return dataclasses.replace(spec, path=spec_path.resolve())
 
 
+def spec_document(spec: ModelSpec) -> dict[str, Any]:
+    """The spec as the mapping a spec file holds: ``parse_spec`` reads it back to an equal spec.
+
+    This is how a spec built or changed in code travels (the local target sends it to the
+    gateway, which validates it as it would a file). The model's requirements are written
+    inline; pip options cannot be (``requirements.txt`` only), so a spec that has some is
+    refused unless its folder's ``requirements.txt`` still says exactly what it holds.
+    """
+    document: dict[str, Any] = {
+        "name": spec.name,
+        "version": spec.version,
+        "namespace": spec.namespace,
+        "wrapper": spec.wrapper,
+        "parameters": dict(spec.parameters),
+        "replicas": spec.replicas,
+        "resources": {kind: dict(amounts) for kind, amounts in spec.resources.items()},
+        "env": dict(spec.env),
+        "runtime": spec.runtime,
+        "protocol": spec.protocol.value,
+        "platform": spec.platform,
+        "isolation": spec.isolation.value,
+    }
+    if spec.image is not None:
+        document["image"] = spec.image
+    if spec.storage_uri is not None:
+        document["storage_uri"] = spec.storage_uri
+    if spec.accelerator is not None:
+        document["accelerator"] = spec.accelerator.document()
+    urls = any(Requirement(item).url for item in spec.requirements)  # need allow_pip_options
+    if spec.pip_options:
+        document["allow_pip_options"] = True
+        if _requirements(None, spec.source_dir, SpecError, True) != PipInput(spec.requirements, spec.pip_options):
+            raise Invalid(
+                "the spec's pip options cannot travel inline (requirements.txt only) and its folder's "
+                "requirements.txt says something else: write the spec to a file and deploy that"
+            )
+    else:
+        document["allow_pip_options"] = urls
+        document["requirements"] = list(spec.requirements)
+    return document
+
+
 def _flow_depth(text: str) -> int:
     """The deepest nesting of YAML flow collections (``[``, ``{``) outside quotes and comments.
 
@@ -205,16 +248,15 @@ def parse_spec(raw: Any, *, source_dir: Path, source: str = "spec") -> ModelSpec
     image = _text(raw, "image", fail) or None
     if image is not None and not IMAGE_REFERENCE.match(image):
         raise fail("image", f"must be an image reference like registry.example.org/team/model:1.0, got {image!r}")
-    platform_name = _text(raw, "platform", fail) or DEFAULT_PLATFORM.name
+    platform_name = _text(raw, "platform", fail) or DEFAULT_RULES.name
     if platform_name not in PLATFORM_NAMES:
         raise fail(
             "platform",
             f"must be one of {', '.join(PLATFORM_NAMES)}{did_you_mean(platform_name, PLATFORM_NAMES)}, "
             f"got {platform_name!r}",
         )
-    platform = platform_named(platform_name)
-    default_protocol = Protocol.OIP if platform.serves_only_oip else Protocol.SELDON
-    protocol = _protocol(_text(raw, "protocol", fail), default_protocol, fail)
+    platform = RULES[platform_name]
+    protocol = _protocol(_text(raw, "protocol", fail), platform.default_protocol, fail)
     storage_uri = _storage_uri(raw.get("storage_uri"), fail)
     runtime = _text(raw, "runtime", fail) or "isolated"
     if runtime not in RUNTIMES:
@@ -295,7 +337,7 @@ def _text(raw: dict, key: str, fail, required: bool = False) -> str:
 
 
 def _free_text(value: str, key: str, fail, allow_tab: bool = False) -> str:
-    """Text that travels into manifests, Dockerfiles, tables and logs (seldon_pkg.spec.text_sinks)."""
+    """Text that travels into manifests, Dockerfiles, tables and logs (seldon_pkg.text_sinks)."""
     bad = forbidden_character(value, allow_tab=allow_tab)
     if bad is not None:
         raise fail(key, f"must not contain {describe_character(bad)}")
@@ -332,7 +374,7 @@ def on_platform(spec: ModelSpec, platform: str | None) -> ModelSpec:
     if platform not in PLATFORM_NAMES:
         raise SpecError("platform", f"must be one of {', '.join(PLATFORM_NAMES)}, got {platform!r}")
     moved = dataclasses.replace(spec, platform=platform)
-    platform_named(platform).check_spec(moved, SpecError)
+    RULES[platform].check_spec(moved, SpecError)
     return moved
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from packaging.requirements import InvalidRequirement, Requirement
 
 from seldon_pkg.errors import SpecError
-from seldon_pkg.spec.text_sinks import describe_character, forbidden_character
+from seldon_pkg.text_sinks import describe_character, forbidden_character
 
 INDEX_OPTIONS = {
     "-i": "--index-url",

@@ -23,8 +23,8 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seldon_pkg.build.requirements import ROOT
 from seldon_pkg.errors import SpecError
+from seldon_pkg.project import ROOT
 from seldon_pkg.spec.model_spec import ModelSpec
 from seldon_pkg.values import did_you_mean
 

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from seldon_pkg.spec.text_sinks import describe_character, forbidden_character
+from seldon_pkg.text_sinks import describe_character, forbidden_character
 
 SCHEMES = ("file", "pvc", "s3", "gs", "https", "http")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")

@@ -12,7 +12,7 @@ from seldon_pkg.local.client import LocalClient
 from seldon_pkg.local.control_wire import info_from_row, outcome_from_answer
 from seldon_pkg.local.process import current_run
 from seldon_pkg.local.state import StateDir
-from seldon_pkg.spec.model_spec import SPEC_FILENAME, ModelSpec
+from seldon_pkg.spec.model_spec import ModelSpec, spec_document
 from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
 from seldon_pkg.values import Action, VersionPolicy
@@ -39,7 +39,11 @@ class LocalTarget:
     def deploy(self, spec: ModelSpec, policy: DeployPolicy = DeployPolicy()) -> DeployOutcome:
         if policy.canary is not None:
             raise Invalid("--canary needs a cluster target: the local runtime serves one revision per deployment")
-        answer = self.client.deploy(_spec_path(spec), policy=policy.mode, progress=self.progress)
+        # the spec itself travels, as the cluster target renders it: one built or changed in code
+        # deploys as built, whatever the file it came from says now
+        answer = self.client.deploy(
+            document=spec_document(spec), source_dir=spec.source_dir, policy=policy.mode, progress=self.progress
+        )
         return outcome_from_answer(answer)  # a NotReady carries one too (the client rebuilds it)
 
     def list(self, namespace: str | None = None) -> list[DeploymentInfo]:
@@ -121,13 +125,6 @@ class LocalTarget:
                 self.client.delete(info.namespace, info.name)
             except NotFound:
                 pass  # already gone: the goal of undo is reached
-
-
-def _spec_path(spec: ModelSpec) -> Path:
-    """The spec file the gateway reads (it keeps the text, so later edits do not leak in)."""
-    if spec.path is not None:
-        return spec.path
-    return spec.source_dir / SPEC_FILENAME
 
 
 def _model_error(log: Path, model_folder: str | None) -> str | None:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from seldon_pkg.local.gateway_process import CLI as CLI_PATH
+from seldon_pkg.local.gateway_process import serve_command, start_gateway, stop_gateway
 from seldon_pkg.local.ostools import free_ports
 
-CLI = str(Path(sys.executable).parent / "seldon-pkg")
+CLI = str(CLI_PATH)
 
 
 @dataclass
@@ -34,29 +34,22 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.http_port}"
 
     def command(self) -> list[str]:
-        return [
-            CLI,
-            "serve",
-            "--port",
-            str(self.http_port),
-            "--grpc-port",
-            str(self.grpc_port),
-            "--state-dir",
-            str(self.state_dir),
-        ]
+        """The ``seldon-pkg serve`` command line of this gateway (for tests that run it by hand)."""
+        return serve_command(self.state_dir, self.http_port, self.grpc_port)
 
     def start(self, timeout: float = 300) -> GatewayProcess:
+        """The library's one way to start a gateway and wait for it (local/gateway_process.py);
+        when it fails, the error carries the end of the gateway's log."""
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
-            if "ready:" in self.log_path.read_text(errors="replace")[offset:]:
-                return self
-            time.sleep(0.2)
-        raise TimeoutError(f"gateway not ready:\n{self.log_path.read_text()[-3000:]}")
+        with open(self.log_path, "ab") as log:
+            try:
+                self.process = start_gateway(
+                    self.state_dir, self.http_port, self.grpc_port, output=log, timeout=timeout
+                )
+            except (RuntimeError, TimeoutError) as problem:
+                tail = self.log_path.read_text(errors="replace")[offset:][-3000:]
+                raise type(problem)(f"{problem}:\n{tail}") from None
+        return self
 
     def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -80,10 +73,7 @@ class GatewayProcess:
         return next(d for d in self.deployments() if d["model"] == model)
 
     def stop(self) -> int:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            return self.process.wait(60)
-        return self.process.returncode if self.process else 0
+        return stop_gateway(self.process) if self.process else 0
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1):

@@ -24,7 +24,7 @@ YAML manifests         ``yaml.safe_dump`` of dicts (never string templates); lab
 JSON (env of model     ``json.dumps`` (parameters in ``PREDICTIVE_UNIT_PARAMETERS``, MLServer
 processes, settings)   settings)
 tables and log lines   ``tables.printable``: control and format characters shown escaped
-files and folders      ``seldon_pkg.build.model_folder``: nothing from outside the model folder
+files and folders      ``seldon_pkg.model_folder``: nothing from outside the model folder
 =====================  ==========================================================================
 """
 

@@ -2,7 +2,7 @@
 
 ``settings.json`` (the server: bind address, ports, workers) and ``model-settings.json`` (the
 model: its name and our adapter, ``model_wrappers.oip.SeldonModelRuntime``, with the wrapper
-class and its parameters). Written as JSON from dicts (seldon_pkg.spec.text_sinks: the JSON sink), so no
+class and its parameters). Written as JSON from dicts (seldon_pkg.text_sinks: the JSON sink), so no
 spec value can change their structure. Used by the local runtime and by build contexts.
 """
 
