@@ -31,7 +31,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "build",
         "k8s local",
         "targets",
-        "authoring bench security_report cli",  # what the CLI's verbs run
+        "authoring bench security_report cli kfp",  # what the CLI's verbs run; the pipeline steps
     )
 )
 """The package layers, lowest first (docs/architecture.md): a package imports only from its own

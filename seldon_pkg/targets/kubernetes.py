@@ -23,7 +23,7 @@ from seldon_pkg.platforms.registry import DEFAULT_PLATFORM, platform_named
 from seldon_pkg.spec.model_spec import ModelSpec
 from seldon_pkg.startup_errors import cause
 from seldon_pkg.targets.base import DeleteOutcome, DeploymentInfo, DeployOutcome, DeployPolicy, Endpoint
-from seldon_pkg.values import Action
+from seldon_pkg.values import Action, Protocol
 
 UNDO_TIMEOUT = 300.0
 """Seconds ``undo`` waits for the restored spec to roll out (deploy's default timeout)."""
@@ -167,7 +167,7 @@ class KubernetesTarget:
             # MLServer 1.7.1 under the FastAPI our images pin reads a body without a JSON
             # Content-Type as a string (422), and tritonclient sends none: our gateway and an
             # ingress add it, a caller of the Service itself must (found on the real node)
-            headers = {"Content-Type": "application/json"} if row.get("protocol") == "v2" else {}
+            headers = {"Content-Type": "application/json"} if row.get("protocol") == Protocol.OIP else {}
             return Endpoint(route.url, route.grpc_endpoint, headers)
         headers = {"Host": row["host"]} if row.get("host") else {}
         if self.platform.needs_host_header() and not headers:
