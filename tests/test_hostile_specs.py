@@ -29,7 +29,7 @@ from seldon_pkg.spec.model_spec import load_spec, parse_spec
 from seldon_pkg.tables import printable, render_table
 
 CLI = str(Path(sys.executable).parent / "seldon-pkg")
-EXPECTED_INSTRUCTIONS = ["FROM", "ENV", "RUN", "WORKDIR", "COPY", "RUN", "COPY"]
+EXPECTED_INSTRUCTIONS = ["ARG", "FROM", "ENV", "RUN", "WORKDIR", "COPY", "RUN", "COPY"]
 TAIL_INSTRUCTIONS = ["ENV", "USER", "EXPOSE", "ENTRYPOINT"]
 
 

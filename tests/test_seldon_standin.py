@@ -133,3 +133,19 @@ def test_the_stand_in_and_seldon_pkg_agree_on_long_names(length):
         d["status"] = {"observedGeneration": 1, "updatedReplicas": 1, "availableReplicas": 1, "replicas": 1}
     manifest["status"] = {"state": "Available"}
     assert evaluate(SELDON, manifest, None, None, deployments, []).done
+
+
+def test_fields_the_api_server_defaults_do_not_make_a_deployment_differ():
+    """A rendered container with a readiness probe, as the API server returns it with defaults
+    filled in, is the same Deployment (it was replaced on every pass: found on the real node)."""
+    sdep = SELDON.render(load_spec(ROOT / "demo_mnist" / "mnist-mlp.yaml"))
+    sdep["metadata"]["uid"] = "uid-1"
+    (wanted,), _ = seldon_standin.desired_children(sdep)
+    served = copy.deepcopy(wanted)
+    container = served["spec"]["template"]["spec"]["containers"][0]
+    container["readinessProbe"]["httpGet"]["scheme"] = "HTTP"
+    container["readinessProbe"]["successThreshold"] = 1
+    container["imagePullPolicy"] = "IfNotPresent"
+    assert seldon_standin._same_deployment(served, wanted)
+    container["readinessProbe"]["httpGet"]["path"] = "/elsewhere"
+    assert not seldon_standin._same_deployment(served, wanted)

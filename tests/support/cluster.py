@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,13 +251,29 @@ def _set_fake_ingress(cluster: Cluster, present: bool) -> None:
     service = istio_ingress()
     name, namespace = service["metadata"]["name"], service["metadata"]["namespace"]
     try:
-        if present:
-            cluster.core.create_namespaced_service(namespace, service)
-        else:
-            cluster.core.delete_namespaced_service(name, namespace)
+        cluster.core.read_namespaced_service(name, namespace)
+        exists = True
     except ApiException as error:
-        if error.status not in (404, 409):  # already as wanted
+        if error.status != 404:
             raise
+        exists = False
+    if exists == present:
+        return  # (creating one that exists answers 422, not 409: its NodePort is "already allocated")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if present:
+                cluster.core.create_namespaced_service(namespace, service)
+            else:
+                cluster.core.delete_namespaced_service(name, namespace)
+            return
+        except ApiException as error:
+            if error.status in (404, 409):  # already as wanted
+                return
+            # a NodePort of a Service deleted a moment ago may not be free yet
+            if error.status != 422 or "already allocated" not in str(error.body) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _drop_namespace(cluster: Cluster, namespace: str, session: Session) -> None:

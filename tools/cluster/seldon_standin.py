@@ -529,9 +529,25 @@ def _same_deployment(current: dict, manifest: dict) -> bool:
     if len(have_containers) != len(want_containers):
         return False
     return all(
-        all(have.get(key) == value for key, value in wanted.items() if key != "resources")
+        all(_holds(have.get(key), value) for key, value in wanted.items() if key != "resources")
         for have, wanted in zip(have_containers, want_containers, strict=True)
     )
+
+
+def _holds(have: Any, wanted: Any) -> bool:
+    """``have`` says everything ``wanted`` says; fields the API server added as defaults (a probe's
+    ``scheme``, ``successThreshold``; a port's ``protocol``) do not make them differ. With plain
+    equality a container with a readiness probe was replaced on every pass and its
+    SeldonDeployment never became Available: found on the real node."""
+    if isinstance(wanted, dict):
+        return isinstance(have, dict) and all(_holds(have.get(key), value) for key, value in wanted.items())
+    if isinstance(wanted, list):
+        return (
+            isinstance(have, list)
+            and len(have) == len(wanted)
+            and all(_holds(h, w) for h, w in zip(have, wanted, strict=True))
+        )
+    return have == wanted
 
 
 def main(argv: list[str] | None = None) -> int:
