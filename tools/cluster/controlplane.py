@@ -36,7 +36,7 @@ import yaml
 from seldon_pkg.local.ostools import free_ports
 from tools.cluster import build, manifests, node_network, pki, seldon_webhook
 from tools.cluster.node import RealNode
-from tools.cluster.processes import Started, StartFailed, http_ok, start, stop, tail, wait_until
+from tools.cluster.processes import Started, StartFailed, Supervisor, http_ok, stop, tail, wait_until
 
 REPO = manifests.REPO
 CONTEXT = "seldon-pkg-embedded"
@@ -77,7 +77,7 @@ def kubectl() -> str:
 
 
 @dataclass
-class ControlPlane:
+class ControlPlane(Supervisor):
     folder: Path
     log: Callable[[str], None] = print
     started: list[Started] = field(default_factory=list)
@@ -176,16 +176,6 @@ class ControlPlane:
     def real_node(self) -> RealNode:
         certificate = self.pki.serving("kubelet")
         return RealNode(self.folder / "node", self.kubeconfig, self.pki.ca, certificate, self._kubectl_json, self.log)
-
-    def _run(self, name: str, command: list[str], env: dict | None = None) -> Started:
-        started = start(name, command, self.logs, env=env, cwd=self.folder)
-        self.started.append(started)
-        self._save()
-        return started
-
-    def _timed(self, name: str, since: float) -> None:
-        self.timings[name] = time.monotonic() - since
-        self.log(f"  {name} ready in {self.timings[name]:.1f} s")
 
     def _start_etcd(self, entry: Path) -> None:
         began = time.monotonic()

@@ -40,7 +40,7 @@ import psutil
 
 from tools.cluster import build, node_config, node_network, oci_image
 from tools.cluster.node_config import NODE_NAME, NodePaths
-from tools.cluster.processes import Started, StartFailed, http_ok, start, stop, tail, wait_until
+from tools.cluster.processes import Started, StartFailed, Supervisor, http_ok, stop, tail, wait_until
 
 REGISTRY_PORT = int(os.environ.get("SELDON_PKG_REGISTRY_PORT", "5000"))
 REGISTRY = f"127.0.0.1:{REGISTRY_PORT}"
@@ -104,7 +104,7 @@ def pause_archive(log: Callable[[str], None]) -> Path:
 
 
 @dataclass
-class RealNode:
+class RealNode(Supervisor):
     folder: Path
     """``<cluster>/node``: every file the node writes where a flag allows."""
     kubeconfig: Path
@@ -135,16 +135,6 @@ class RealNode:
         state = {**self._state(), **changes, "processes": [p.to_json() for p in self.started]}
         self.folder.mkdir(parents=True, exist_ok=True)
         self.state_file.write_text(json.dumps(state, indent=2))
-
-    def _run(self, name: str, command: list[str], env: dict | None = None) -> Started:
-        proc = start(name, command, self.logs, env=env, cwd=self.folder)
-        self.started.append(proc)
-        self._save()
-        return proc
-
-    def _timed(self, name: str, since: float) -> None:
-        self.timings[name] = time.monotonic() - since
-        self.log(f"  {name} ready in {self.timings[name]:.1f} s")
 
     # ---- up ----------------------------------------------------------------------------------
     def up(self, ports: dict[str, int], service_cidr: str) -> None:

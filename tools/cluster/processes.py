@@ -67,6 +67,33 @@ def start(
     return Started(name, proc.pid, psutil.Process(proc.pid).create_time(), str(log))
 
 
+class Supervisor:
+    """Starting and timing processes for a class that keeps them (the control plane, the real
+    node): it has ``started``, ``timings``, ``logs``, ``folder``, ``log`` and ``_save``."""
+
+    started: list[Started]
+    timings: dict[str, float]
+    folder: Path
+    log: Callable[[str], None]
+
+    @property
+    def logs(self) -> Path:
+        raise NotImplementedError
+
+    def _save(self) -> None:
+        raise NotImplementedError
+
+    def _run(self, name: str, command: list[str], env: dict | None = None) -> Started:
+        proc = start(name, command, self.logs, env=env, cwd=self.folder)
+        self.started.append(proc)
+        self._save()
+        return proc
+
+    def _timed(self, name: str, since: float) -> None:
+        self.timings[name] = time.monotonic() - since
+        self.log(f"  {name} ready in {self.timings[name]:.1f} s")
+
+
 def tail(path: str | Path, lines: int = 15) -> str:
     try:
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
